@@ -1,0 +1,53 @@
+"""Database engines and sessions for SQLite (embedded default) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def make_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine tuned for this workload: WAL and a busy timeout on SQLite, pre-ping on PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _begin(connection) -> None:
+    """Commands take SQLite's write lock at BEGIN, so they read and write one snapshot.
+
+    With a deferred BEGIN a command that reads and then writes fails with
+    SQLITE_BUSY_SNAPSHOT when another writer committed in between; IMMEDIATE makes
+    writers queue (busy_timeout) instead. Read-only sessions stay deferred so that
+    pages never wait for writers.
+    """
+    immediate = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITES = "engine_writes"
+
+
+def make_session_factories(engine: Engine) -> tuple[sessionmaker, sessionmaker]:
+    """(command sessions, read sessions): commands announce that they will write."""
+    writer = sessionmaker(engine.execution_options(**{WRITES: True}), expire_on_commit=False)
+    reader = sessionmaker(engine, expire_on_commit=False)
+    return writer, reader

@@ -1,0 +1,141 @@
+"""Storing validated bundles as immutable versions, and the per-version runtime cache.
+
+A version's specs are serialized once at deploy time; each node restores them once
+and keeps them (with the version's script engine, forms and calendars) in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.bundle import Bundle, bundle_from_zip
+from engine.calendar import WorkingCalendar, calendars_from_config
+from engine.errors import NotFound
+from engine.expressions import expression_globals
+from engine.handlers import HandlerRegistry
+from engine.models import Deployment
+from engine.spiff import ScriptEngine, spec_from_dict, spec_to_dict
+from engine.validation import CompiledBundle
+
+
+def store_deployment(
+    session: Session, compiled: CompiledBundle, *, actor: str, now: datetime
+) -> tuple[Deployment, bool]:
+    """Store the bundle as a new version, or return the version that has this content already."""
+    content_hash = compiled.bundle.content_hash
+    existing = session.scalar(select(Deployment).where(Deployment.content_hash == content_hash))
+    if existing is not None:
+        return existing, False
+    latest = session.scalar(select(func.max(Deployment.version))) or 0
+    specs = {process_id: spec_to_dict(spec) for process_id, spec in compiled.specs.items()}
+    deployment = Deployment(
+        version=latest + 1,
+        content_hash=content_hash,
+        main_process=compiled.main_process,
+        bundle_zip=compiled.bundle.to_zip(),
+        specs_json=json.dumps(specs, separators=(",", ":")),
+        deployed_at=now,
+        deployed_by=actor,
+    )
+    session.add(deployment)
+    session.flush()
+    return deployment, True
+
+
+def latest_deployment(session: Session) -> Deployment | None:
+    return session.scalar(select(Deployment).order_by(Deployment.version.desc()).limit(1))
+
+
+@dataclass
+class Runtime:
+    """Everything needed to run instances of one deployed version."""
+
+    deployment_id: int
+    version: int
+    main_process: str
+    specs: dict[str, Any]
+    config: dict[str, Any]
+    forms: dict[str, dict[str, Any]]
+    calendars: dict[str, WorkingCalendar]
+    script_engine: ScriptEngine
+
+    def spec(self, process_id: str) -> Any:
+        try:
+            return self.specs[process_id]
+        except KeyError:
+            raise NotFound(f"version {self.version} has no process {process_id!r}") from None
+
+    def subprocess_specs(self, process_id: str) -> dict[str, Any]:
+        return {name: spec for name, spec in self.specs.items() if name != process_id}
+
+    def candidate_group(self, lane: str | None) -> str | None:
+        """The group that may take a lane's tasks: ``[lanes]`` in the config, else the lane name."""
+        if lane is None:
+            return None
+        return self.config.get("lanes", {}).get(lane, lane)
+
+
+class RuntimeCache:
+    """Per-node cache of restored versions; versions are immutable, so it never goes stale."""
+
+    def __init__(self, handlers: HandlerRegistry) -> None:
+        self._handlers = handlers
+        self._runtimes: dict[int, Runtime] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, deployment_id: int) -> Runtime:
+        runtime = self._runtimes.get(deployment_id)
+        if runtime is not None:
+            return runtime
+        deployment = session.get(Deployment, deployment_id)
+        if deployment is None:
+            raise NotFound(f"no deployment with id {deployment_id}")
+        runtime = self._build(deployment)
+        with self._lock:
+            return self._runtimes.setdefault(deployment_id, runtime)
+
+    def _build(self, deployment: Deployment) -> Runtime:
+        bundle = bundle_from_zip(deployment.bundle_zip)
+        config = _config_of(bundle)
+        calendars = calendars_from_config(config)
+        specs = {
+            process_id: spec_from_dict(spec)
+            for process_id, spec in json.loads(deployment.specs_json).items()
+        }
+        engine = ScriptEngine(
+            expression_globals(calendars, self._handlers.functions), self._handlers, config
+        )
+        return Runtime(
+            deployment_id=deployment.id,
+            version=deployment.version,
+            main_process=deployment.main_process,
+            specs=specs,
+            config=config,
+            forms={name: json.loads(data) for name, data in bundle.form_files.items()},
+            calendars=calendars,
+            script_engine=engine,
+        )
+
+
+def _config_of(bundle: Bundle) -> dict[str, Any]:
+    data = bundle.config_bytes
+    return tomllib.loads(data.decode()) if data else {}
+
+
+def deployment_summary(deployment: Deployment) -> Mapping[str, Any]:
+    return {
+        "version": deployment.version,
+        "content_hash": deployment.content_hash,
+        "main_process": deployment.main_process,
+        "deployed_at": deployment.deployed_at.isoformat(),
+        "deployed_by": deployment.deployed_by,
+    }

@@ -1,0 +1,70 @@
+"""The registry through which domain code plugs validators and service operations in.
+
+The engine never imports the domain: a diagram names a handler (a user task's
+``validator`` property, a service task's operator), and the registry resolves it
+at deploy time (unknown names are validation errors) and at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    """What a validator sees: the submitted fields and the task's data before them."""
+
+    element_id: str
+    submitted: Mapping[str, Any]
+    task_data: Mapping[str, Any]
+    now: datetime
+    config: Mapping[str, Any]
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """What a service operation sees: its evaluated parameters and the task's data."""
+
+    element_id: str
+    params: Mapping[str, Any]
+    task_data: Mapping[str, Any]
+    now: datetime
+    config: Mapping[str, Any]
+
+
+FieldErrors = dict[str, str]
+Validator = Callable[[TaskInput], FieldErrors | None]
+Operation = Callable[[ServiceCall], Any]
+
+
+@dataclass
+class HandlerRegistry:
+    validators: dict[str, Validator] = field(default_factory=dict)
+    operations: dict[str, Operation] = field(default_factory=dict)
+    functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+    def validator(self, name: str) -> Callable[[Validator], Validator]:
+        """Register a user-task validator: it returns ``{field: message}`` or nothing."""
+        return _register(self.validators, name, "validator")
+
+    def operation(self, name: str) -> Callable[[Operation], Operation]:
+        """Register a service-task operation: its return value becomes the task's result."""
+        return _register(self.operations, name, "operation")
+
+    def function(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a helper callable from diagram expressions (conditions, timers, scripts)."""
+        return _register(self.functions, name, "function")
+
+
+def _register(table: dict[str, Any], name: str, kind: str) -> Callable[[Any], Any]:
+    def decorate(function: Any) -> Any:
+        if name in table and table[name] is not function:
+            raise ValueError(f"{kind} {name!r} is registered twice")
+        table[name] = function
+        return function
+
+    return decorate

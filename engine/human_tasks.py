@@ -1,0 +1,99 @@
+"""Deriving the human-task rows from a workflow after each command.
+
+The rows are what inboxes query (candidate group, assignee, priority, due time);
+they are rewritten in the command's own transaction, so they never disagree with
+the instance state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.task import Task
+
+from engine.deployments import Runtime
+from engine.models import HumanTask
+from engine.spiff import boundary_timers_of, ready_human_tasks, task_properties
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+VALIDATOR_PROPERTY = "validator"
+PRIORITY_PROPERTY = "priority"
+
+
+@dataclass
+class TaskChanges:
+    opened: list[HumanTask] = field(default_factory=list)
+    closed: list[HumanTask] = field(default_factory=list)
+
+    def as_detail(self) -> dict[str, list[str]]:
+        return {
+            "opened": [row.element_id for row in self.opened],
+            "opened_ids": [row.id for row in self.opened],
+            "closed": [f"{row.element_id}:{row.status}" for row in self.closed],
+        }
+
+
+def sync_human_tasks(
+    session: Session,
+    instance_id: int,
+    workflow,
+    runtime: Runtime,
+    *,
+    now: datetime,
+    actor: str,
+    completed_task_id: str | None = None,
+) -> TaskChanges:
+    ready = {str(task.id): task for task in ready_human_tasks(workflow)}
+    open_rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
+    ).all()
+    changes = TaskChanges()
+    for row in open_rows:
+        if row.id in ready:
+            continue
+        # Completed by this command's actor, or withdrawn by the process (an interrupting
+        # timer, an ended branch): people see the difference in the task history.
+        row.status = "completed" if row.id == completed_task_id else "cancelled"
+        row.completed_at = now
+        row.completed_by = actor
+        changes.closed.append(row)
+    known = {row.id for row in open_rows}
+    for task_id, task in ready.items():
+        if task_id not in known:
+            row = _new_row(task, instance_id, runtime, now)
+            session.add(row)
+            changes.opened.append(row)
+    return changes
+
+
+def _new_row(task: Task, instance_id: int, runtime: Runtime, now: datetime) -> HumanTask:
+    properties = task_properties(task)
+    lane = task.task_spec.lane
+    dues = boundary_timers_of(task)
+    return HumanTask(
+        id=str(task.id),
+        instance_id=instance_id,
+        element_id=task.task_spec.bpmn_id,
+        name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+        lane=lane,
+        candidate_group=runtime.candidate_group(lane),
+        form=properties.get(FORM_PROPERTY),
+        status="open",
+        priority=_priority(task, properties, runtime),
+        due_at=min(dues) if dues else None,
+        created_at=now,
+    )
+
+
+def _priority(task: Task, properties: dict[str, str], runtime: Runtime) -> int:
+    """The task's ``priority`` property (an expression), else the instance's ``priority`` data."""
+    expression = properties.get(PRIORITY_PROPERTY)
+    value = (
+        runtime.script_engine.evaluate(task, expression)
+        if expression
+        else task.data.get("priority", 0)
+    )
+    return int(value) if isinstance(value, int | float) else 0

@@ -1,0 +1,265 @@
+"""The one place that knows SpiffWorkflow's internals: clock, script engine, serializer, task walks.
+
+Everything above this module speaks in element ids, instants and plain dicts.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import Clock, SystemClock
+from engine.errors import ProcessError
+from engine.handlers import HandlerRegistry, ServiceCall
+
+# ~50 INFO records per instance cost 20-30 % of the run time (see the notes).
+logging.getLogger("spiff").setLevel(logging.WARNING)
+
+# --------------------------------------------------------------------------- clock
+
+_current_clock: ContextVar[Clock] = ContextVar("engine_clock", default=SystemClock())
+
+
+class _ClockedDatetime(datetime):
+    """SpiffWorkflow reads ``datetime.now`` inside its timer module; this routes it to our clock."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        instant = _current_clock.get().now()
+        return instant.astimezone(tz) if tz is not None else instant.astimezone(UTC)
+
+
+spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def clock_in_use(clock: Clock) -> Iterator[None]:
+    """Run SpiffWorkflow (timers, expressions calling ``now()``) on ``clock`` for this block."""
+    token = _current_clock.set(clock)
+    try:
+        yield
+    finally:
+        _current_clock.reset(token)
+
+
+def current_now() -> datetime:
+    return _current_clock.get().now()
+
+
+# --------------------------------------------------------------------------- scripts
+
+_SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs all any bool dict divmod enumerate filter float format frozenset int isinstance "
+        "len list map max min next range reversed round set sorted str sum tuple zip "
+        "True False None ValueError KeyError TypeError Exception"
+    ).split()
+}
+
+
+class _Environment(TaskDataEnvironment):
+    def __init__(self, globals_: dict[str, Any], call: Callable[..., Any]) -> None:
+        super().__init__({"__builtins__": _SAFE_BUILTINS, **globals_})
+        self._call = call
+
+    def call_service(self, context, operation_name, operation_params, **_ignored):
+        return self._call(context, operation_name, operation_params)
+
+
+class ScriptEngine(PythonScriptEngine):
+    """Restricted builtins and service tasks dispatched to the handler registry.
+
+    Restricting builtins blocks ``import`` and ``open``; it is not a sandbox, which is
+    why only process owners and admins may deploy (see ARCHITECTURE.md, Security).
+    """
+
+    def __init__(
+        self,
+        expression_globals: Mapping[str, Any],
+        handlers: HandlerRegistry,
+        config: Mapping[str, Any],
+    ) -> None:
+        self._handlers = handlers
+        self._config = config
+        super().__init__(environment=_Environment(dict(expression_globals), self._dispatch))
+
+    def _dispatch(self, task_data, operation_name, operation_params):
+        operation = self._handlers.operations.get(operation_name)
+        if operation is None:
+            raise ValueError(f"no service operation named {operation_name!r} is registered")
+        call = ServiceCall(
+            element_id=self._current_element or "",
+            params={name: spec["value"] for name, spec in operation_params.items()},
+            task_data=task_data,
+            now=current_now(),
+            config=self._config,
+        )
+        return json.dumps(operation(call), default=_json_default)
+
+    _current_element: str | None = None
+
+    def call_service(self, task, **kwargs):
+        # The library's own version has a NameError in its error path; this one names the task.
+        self._current_element = task.task_spec.bpmn_id
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except Exception as error:
+            raise ProcessError(f"service task failed: {error}", task.task_spec.bpmn_id) from error
+        finally:
+            self._current_element = None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"service results must be JSON: {type(value).__name__} is not")
+
+
+# --------------------------------------------------------------------------- serialization
+
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_SPEC_KEYS = ("spec", "subprocess_specs")
+
+
+def spec_to_dict(spec) -> dict[str, Any]:
+    return _serializer.to_dict(spec)
+
+
+def spec_from_dict(data: Mapping[str, Any]):
+    return _serializer.from_dict(dict(data))
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """The instance's own state as JSON, without the specs (stored once per version)."""
+    registry = _serializer.registry
+    registry._encoder_mode = True
+    try:
+        data = _serializer.to_dict(workflow)
+    finally:
+        registry._encoder_mode = False
+    for key in _SPEC_KEYS:
+        data.pop(key, None)
+    data[_serializer.VERSION_KEY] = _serializer.VERSION
+    return json.dumps(data, cls=_serializer._encoder_cls, separators=(",", ":"))
+
+
+def load_state(
+    state: str, spec, subprocess_specs: Mapping[str, Any], script_engine
+) -> BpmnWorkflow:
+    """Restore an instance around spec objects we already hold.
+
+    The registry passes any non-dict value through unchanged, so putting the cached
+    spec objects where the spec dicts were skips re-building the spec (~0.6 ms).
+    """
+    data = json.loads(state, cls=_serializer.json_decoder_cls)
+    _serializer.migrate(data)
+    data["spec"] = spec
+    data["subprocess_specs"] = dict(subprocess_specs)
+    workflow = _serializer.from_dict(data)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def new_workflow(spec, subprocess_specs: Mapping[str, Any], script_engine) -> BpmnWorkflow:
+    return BpmnWorkflow(spec, dict(subprocess_specs), script_engine=script_engine)
+
+
+# --------------------------------------------------------------------------- task walks
+
+
+def all_workflows(workflow: BpmnWorkflow) -> list[Any]:
+    return [workflow, *workflow.subprocesses.values()]
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return [
+        task
+        for wf in all_workflows(workflow)
+        for task in wf.get_tasks(state=TaskState.READY, manual=True)
+    ]
+
+
+def find_task(workflow: BpmnWorkflow, task_id) -> Task | None:
+    try:
+        return workflow.get_task_from_id(task_id)
+    except Exception:  # noqa: BLE001 - the library raises a bare TaskNotFoundException
+        return None
+
+
+def timer_due(task: Task) -> datetime | None:
+    """The due instant of a waiting timer event task, or None if it is not a timer."""
+    event_definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event_definition, TimerEventDefinition):
+        return None
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # a cycle timer: its next occurrence
+        value = value.get("next") if value.get("cycles") != 0 else None
+    if value is None:
+        return None
+    due = TimerEventDefinition.get_datetime(value)
+    return datetime.combine(due.date(), due.timetz())  # a plain datetime, not the clock shim
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
+    found = []
+    for task in workflow.event_manager.tasks.values():
+        if isinstance(task.task_spec, CatchingEvent) and task.state == TaskState.WAITING:
+            due = timer_due(task)
+            if due is not None:
+                found.append((task, due))
+    return found
+
+
+def boundary_timers_of(task: Task) -> list[datetime]:
+    """Due instants of the timers attached to a user task (its boundary-event siblings)."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
+        return []
+    return [
+        due for sibling in parent.children if sibling is not task and (due := timer_due(sibling))
+    ]
+
+
+def refresh_timers(workflow: BpmnWorkflow) -> None:
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+
+
+def task_properties(task: Task) -> dict[str, str]:
+    return dict(task.task_spec.extensions.get("properties", {}) or {})
+
+
+def describe_error(error: Exception) -> ProcessError:
+    """Turn a SpiffWorkflow failure into a ProcessError naming the diagram element."""
+    if isinstance(error, ProcessError):
+        return error
+    element_id = None
+    task = getattr(error, "task", None)
+    if task is not None:
+        element_id = task.task_spec.bpmn_id
+    elif getattr(error, "task_spec", None) is not None:
+        element_id = error.task_spec.bpmn_id
+    message = str(error)
+    if isinstance(error, SpiffWorkflowException | WorkflowException):
+        message = getattr(error, "error_line", None) and f"{message}" or message
+    return ProcessError(message, element_id)

@@ -1,0 +1,36 @@
+"""The composition root: one place that wires database, engine, handlers and clock together.
+
+Both the CLI and the web app build their engine here, so they can never disagree
+about which database or which handlers are in use.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from engine.clock import Clock
+from engine.db import make_db_engine, make_session_factories
+from engine.service import ProcessEngine
+from tasks.registry import REGISTRY
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/complaints.sqlite3"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def build_engine(url: str | None = None, *, clock: Clock | None = None) -> ProcessEngine:
+    url = url or database_url()
+    _ensure_sqlite_folder(url)
+    writer, reader = make_session_factories(make_db_engine(url))
+    node = f"{socket.gethostname()}:{os.getpid()}"
+    return ProcessEngine(writer, reader, REGISTRY, clock=clock, node=node)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
