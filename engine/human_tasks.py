@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.task import Task
 
@@ -23,17 +23,29 @@ VALIDATOR_PROPERTY = "validator"
 PRIORITY_PROPERTY = "priority"
 
 
+@dataclass(frozen=True)
+class ClosedTask:
+    task_id: str
+    element_id: str
+    status: str
+
+
 @dataclass
 class TaskChanges:
     opened: list[HumanTask] = field(default_factory=list)
-    closed: list[HumanTask] = field(default_factory=list)
+    closed: list[ClosedTask] = field(default_factory=list)
 
     def as_detail(self) -> dict[str, list[str]]:
         return {
             "opened": [row.element_id for row in self.opened],
             "opened_ids": [row.id for row in self.opened],
-            "closed": [f"{row.element_id}:{row.status}" for row in self.closed],
+            "closed": [f"{closed.element_id}:{closed.status}" for closed in self.closed],
         }
+
+
+def open_task_ids(workflow) -> dict[str, str]:
+    """The workflow's READY human tasks as ``{task id: element id}``: what the rows say is open."""
+    return {str(task.id): task.task_spec.bpmn_id for task in ready_human_tasks(workflow)}
 
 
 def sync_human_tasks(
@@ -42,27 +54,36 @@ def sync_human_tasks(
     workflow,
     runtime: Runtime,
     *,
+    before: dict[str, str],
     now: datetime,
     actor: str,
     completed_task_id: str | None = None,
 ) -> TaskChanges:
+    """Close the rows of tasks that left READY, insert rows for tasks that entered it.
+
+    ``before`` is ``open_task_ids`` taken before the command ran: the open rows match
+    it by construction, so no query is needed to find what changed.
+    """
     ready = {str(task.id): task for task in ready_human_tasks(workflow)}
-    open_rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
-    ).all()
     changes = TaskChanges()
-    for row in open_rows:
-        if row.id in ready:
+    for task_id, element_id in before.items():
+        if task_id in ready:
             continue
         # Completed by this command's actor, or withdrawn by the process (an interrupting
         # timer, an ended branch): people see the difference in the task history.
-        row.status = "completed" if row.id == completed_task_id else "cancelled"
-        row.completed_at = now
-        row.completed_by = actor
-        changes.closed.append(row)
-    known = {row.id for row in open_rows}
+        status = "completed" if task_id == completed_task_id else "cancelled"
+        changes.closed.append(ClosedTask(task_id, element_id, status))
+    for status in ("completed", "cancelled"):
+        ids = [closed.task_id for closed in changes.closed if closed.status == status]
+        if ids:
+            session.execute(
+                update(HumanTask)
+                .where(HumanTask.id.in_(ids), HumanTask.status == "open")
+                .values(status=status, completed_at=now, completed_by=actor)
+                .execution_options(synchronize_session=False)
+            )
     for task_id, task in ready.items():
-        if task_id not in known:
+        if task_id not in before:
             row = _new_row(task, instance_id, runtime, now)
             session.add(row)
             changes.opened.append(row)

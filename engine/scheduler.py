@@ -35,13 +35,16 @@ class TimerScheduler:
 
     def start(self) -> int:
         """Fire what fell due while no node was running, then keep watching; returns that count."""
-        fired = self.run_due()
         self._scheduler.start()
+        fired = self.run_due()
         self._scheduler.add_job(
-            self._sweep, "interval", seconds=self._sweep_seconds, id="sweep",
-            max_instances=1, coalesce=True,
+            self._sweep,
+            "interval",
+            seconds=self._sweep_seconds,
+            id="sweep",
+            max_instances=1,
+            coalesce=True,
         )
-        self._schedule_next()
         return fired
 
     def shutdown(self) -> None:
@@ -49,15 +52,27 @@ class TimerScheduler:
             self._scheduler.shutdown(wait=True)
 
     def notice(self, due: datetime) -> None:
-        """Called after a commit that left a timer due at ``due``: wake earlier if needed."""
+        """Called after a commit that left a timer due at ``due``: wake earlier if needed.
+
+        While a firing pass runs, it reschedules from the database when it ends, so a
+        notice then has nothing to do (and must not replace the running wake job).
+        """
+        if self._fire_lock.locked():
+            return
         with self._schedule_lock:
             if self._wake_at is not None and due >= self._wake_at:
                 return
             self._wake_at = due
         if self._scheduler.running:
+            # A wake job reschedules its successor before it returns: allow the overlap.
             self._scheduler.add_job(
-                self._wake, "date", run_date=due + _PAST_DUE, id="wake",
-                replace_existing=True, misfire_grace_time=None,
+                self.run_due,
+                "date",
+                run_date=due + _PAST_DUE,
+                id="wake",
+                replace_existing=True,
+                misfire_grace_time=None,
+                max_instances=2,
             )
 
     def run_due(self, *, wait: bool = True) -> int:
@@ -71,19 +86,13 @@ class TimerScheduler:
             return 0
         finally:
             self._fire_lock.release()
-
-    def _wake(self) -> None:
-        with self._schedule_lock:
-            self._wake_at = None
-        self.run_due()
-        self._schedule_next()
+            with self._schedule_lock:
+                self._wake_at = None
+            self._schedule_next()
 
     def _sweep(self) -> None:
         """Covers timers that other nodes created: this node hears only of its own commits."""
-        if self.run_due(wait=False):
-            self._schedule_next()
-        else:
-            self._schedule_next()
+        self.run_due(wait=False)
 
     def _schedule_next(self) -> None:
         due = self._engine.next_timer_at()

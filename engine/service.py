@@ -33,7 +33,7 @@ from engine.deployments import Runtime, RuntimeCache, latest_deployment, store_d
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, TaskInput
-from engine.human_tasks import VALIDATOR_PROPERTY, sync_human_tasks
+from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
 from engine.models import Deployment, HumanTask, Instance, TimerFiring
 from engine.spiff import (
     clock_in_use,
@@ -184,7 +184,7 @@ class ProcessEngine:
             )
             session.add(instance)
             session.flush()
-            changes = self._save(session, instance, workflow, runtime, now=now, actor=actor)
+            changes = self._save(session, instance, workflow, runtime, {}, now=now, actor=actor)
             audit.append(
                 session,
                 at=now,
@@ -336,6 +336,7 @@ class ProcessEngine:
     def _fire_instance(self, session: Session, instance: Instance, now: datetime):
         runtime = self.runtime(session, instance.deployment_id)
         workflow = self._load(instance, runtime)
+        before = open_task_ids(workflow)
         with clock_in_use(self.clock):
             due = {
                 str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now
@@ -359,7 +360,7 @@ class ProcessEngine:
                     fired_by=self.node,
                 )
             )
-        changes = self._save(session, instance, workflow, runtime, now=now, actor=SYSTEM_ACTOR)
+        changes = self._save(session, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR)
         fired = sorted({task.task_spec.bpmn_id for task, _ in due.values()})
         audit.append(
             session,
@@ -400,24 +401,35 @@ class ProcessEngine:
             if row.status != "open":
                 by = f" by {row.completed_by}" if row.completed_by else ""
                 raise Conflict(f"task {row.element_id} was already {row.status}{by}")
+            _check_running(instance)
             return apply(session, instance, workflow, runtime, row, now)
 
-        with self.reader() as session:
+        def locate(session: Session) -> int:
             row = session.get(HumanTask, task_id)
             if row is None:
                 raise NotFound(f"no task {task_id}")
-            instance_id = row.instance_id
+            return row.instance_id
+
         return self._instance_command(
-            instance_id,
+            locate,
             command,
             actor,
             on_instance,
             steps=steps,
             completed_task_id=task_id if completes else None,
+            check_running=False,
         )
 
     def _instance_command(
-        self, instance_id, command, actor, apply, *, steps=True, completed_task_id=None
+        self,
+        instance_id: int | Callable[[Session], int],
+        command,
+        actor,
+        apply,
+        *,
+        steps=True,
+        completed_task_id=None,
+        check_running=True,
     ):
         for attempt in range(self._retries):
             try:
@@ -428,6 +440,7 @@ class ProcessEngine:
                     apply,
                     steps=steps,
                     completed_task_id=completed_task_id,
+                    check_running=check_running,
                 )
             except StaleDataError:
                 log.info(
@@ -436,17 +449,20 @@ class ProcessEngine:
         raise Conflict(f"instance {instance_id} keeps changing; try again")
 
     def _instance_command_once(
-        self, instance_id, command, actor, apply, *, steps, completed_task_id
+        self, instance_id, command, actor, apply, *, steps, completed_task_id, check_running
     ):
         now = self.clock.now()
         with self.writer() as session, session.begin():
+            if callable(instance_id):
+                instance_id = instance_id(session)
             instance = session.get(Instance, instance_id)
             if instance is None:
                 raise NotFound(f"no instance {instance_id}")
-            if instance.status != "running":
-                raise Conflict(f"instance {instance_id} is {instance.status}")
+            if check_running:
+                _check_running(instance)
             runtime = self.runtime(session, instance.deployment_id)
             workflow = self._load(instance, runtime)
+            before = open_task_ids(workflow)
             with clock_in_use(self.clock):
                 try:
                     detail = apply(session, instance, workflow, runtime, now)
@@ -460,6 +476,7 @@ class ProcessEngine:
                     instance,
                     workflow,
                     runtime,
+                    before,
                     now=now,
                     actor=actor,
                     completed_task_id=completed_task_id,
@@ -489,7 +506,9 @@ class ProcessEngine:
             )
         return workflow
 
-    def _save(self, session, instance, workflow, runtime, *, now, actor, completed_task_id=None):
+    def _save(
+        self, session, instance, workflow, runtime, before, *, now, actor, completed_task_id=None
+    ):
         instance.state = dump_state(workflow)
         instance.updated_at = now
         if workflow.completed:
@@ -501,6 +520,7 @@ class ProcessEngine:
             instance.id,
             workflow,
             runtime,
+            before=before,
             now=now,
             actor=actor,
             completed_task_id=completed_task_id,
@@ -616,6 +636,11 @@ def _latest_task_data(workflow) -> dict[str, Any]:
 
 def _step(workflow) -> None:
     workflow.do_engine_steps()
+
+
+def _check_running(instance: Instance) -> None:
+    if instance.status != "running":
+        raise Conflict(f"instance {instance.id} is {instance.status}")
 
 
 def _check_group(row: HumanTask, groups: frozenset[str] | None) -> None:
