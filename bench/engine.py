@@ -82,10 +82,14 @@ def main() -> None:
             bare_ms.append(bare)
             engine_ms.append(persisted)
             ratios.append(persisted / bare)
-            print(f"round {round_number + 1}: bare {bare:.2f} ms  engine {persisted:.2f} ms  "
-                  f"ratio {persisted / bare:.2f}")
-        print(f"median per instance: bare {statistics.median(bare_ms):.2f} ms, "
-              f"engine {statistics.median(engine_ms):.2f} ms (12 user tasks, SQLite on disk)")
+            print(
+                f"round {round_number + 1}: bare {bare:.2f} ms  engine {persisted:.2f} ms  "
+                f"ratio {persisted / bare:.2f}"
+            )
+        print(
+            f"median per instance: bare {statistics.median(bare_ms):.2f} ms, "
+            f"engine {statistics.median(engine_ms):.2f} ms (12 user tasks, SQLite on disk)"
+        )
         print(f"ratio {statistics.median(ratios):.2f}")
 
 

@@ -45,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        bundle = load_bundle(write_bundle(Path(folder) / "bundle", "timer.bpmn", timer_only(), "timer_process"))
+        bundle = load_bundle(
+            write_bundle(Path(folder) / "bundle", "timer.bpmn", timer_only(), "timer_process")
+        )
         db = make_db_engine(args.database_url or f"sqlite:///{folder}/timers.sqlite3")
         schema.upgrade(db)
         engine = ProcessEngine(*make_session_factories(db), HandlerRegistry(), node="bench")
@@ -62,10 +64,15 @@ def main() -> None:
         rng = random.Random(7)
         offsets = [rng.uniform(0, args.window) for _ in range(args.instances)]
         for offset in offsets:
-            engine.start(actor="bench", data={"wake_at": (window_opens + timedelta(seconds=offset)).isoformat()})
+            engine.start(
+                actor="bench",
+                data={"wake_at": (window_opens + timedelta(seconds=offset)).isoformat()},
+            )
         created = datetime.now(UTC)
-        print(f"created {args.instances} instances at {per_instance * 1000:.1f} ms each; "
-              f"window opens {(window_opens - created).total_seconds():.1f} s after creation")
+        print(
+            f"created {args.instances} instances at {per_instance * 1000:.1f} ms each; "
+            f"window opens {(window_opens - created).total_seconds():.1f} s after creation"
+        )
         if created >= window_opens:
             sys.exit("creation overran the window start: rerun")
 
@@ -81,13 +88,18 @@ def main() -> None:
             fired_tasks = session.scalar(select(func.count(func.distinct(TimerFiring.task_id))))
             firings = session.scalar(select(func.count()).select_from(TimerFiring))
             waiting = session.scalar(
-                select(func.count()).select_from(Instance)
+                select(func.count())
+                .select_from(Instance)
                 .where(Instance.status == "running", Instance.next_timer_at < deadline)
             )
-        print(f"fired {firings}; lateness median {statistics.median(lateness):.3f} s, "
-              f"p95 {percentile(lateness, 0.95):.3f} s, max {max(lateness):.3f} s")
-        print(f"p99_lateness_s {percentile(lateness, 0.99):.3f} missed {waiting} "
-              f"duplicated {firings - fired_tasks}")
+        print(
+            f"fired {firings}; lateness median {statistics.median(lateness):.3f} s, "
+            f"p95 {percentile(lateness, 0.95):.3f} s, max {max(lateness):.3f} s"
+        )
+        print(
+            f"p99_lateness_s {percentile(lateness, 0.99):.3f} missed {waiting} "
+            f"duplicated {firings - fired_tasks}"
+        )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent, AuditHead
@@ -32,22 +32,36 @@ def append(
     instance_id: int | None,
     detail: Mapping[str, Any],
 ) -> AuditEvent:
-    head = session.get(AuditHead, 1, with_for_update=True)
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
+    """Append one event; the head row's update is the lock that keeps the chain linear."""
+    last_id, last_hash = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(last_id=AuditHead.last_id + 1)
+        .returning(AuditHead.last_id, AuditHead.last_hash)
+    ).one()
     event = AuditEvent(
-        id=head.last_id + 1,
+        id=last_id,
         at=at,
         actor=actor,
         command=command,
         instance_id=instance_id,
         detail=json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=head.last_hash,
+        prev_hash=last_hash,
     )
     event.hash = event_hash(event)
-    head.last_id, head.last_hash = event.id, event.hash
-    session.add(event)
+    session.execute(
+        insert(AuditEvent).values(
+            id=event.id,
+            at=event.at,
+            actor=event.actor,
+            command=event.command,
+            instance_id=event.instance_id,
+            detail=event.detail,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+        )
+    )
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
     return event
 
 
@@ -92,9 +106,7 @@ def verify(session: Session, batch: int = 5000) -> list[Break]:
     head = session.get(AuditHead, 1)
     last_id = expected_id - 1
     if head is not None and (head.last_id, head.last_hash) != (last_id, expected_prev):
-        breaks.append(
-            Break(None, f"the head names event {head.last_id} but the log ends at {last_id}")
-        )
+        breaks.append(Break(None, f"the head names event {head.last_id} but the log ends at {last_id}"))
     return breaks
 
 

@@ -97,11 +97,7 @@ class Bundle:
     def form_files(self) -> dict[str, bytes]:
         """Forms keyed by their name inside ``forms/`` ("review.json"), as diagrams name them."""
         prefix = FORMS_DIR + "/"
-        return {
-            path[len(prefix) :]: data
-            for path, data in self.files.items()
-            if path.startswith(prefix)
-        }
+        return {path[len(prefix) :]: data for path, data in self.files.items() if path.startswith(prefix)}
 
     @property
     def config_bytes(self) -> bytes | None:
@@ -143,9 +139,7 @@ def load_bundle(path: str | Path) -> Bundle:
         if path.is_file():
             size = path.stat().st_size
             if size > MAX_ZIP_BYTES:
-                raise BundleError(
-                    f"{path.name}: the file is {size} bytes, more than {MAX_ZIP_BYTES}"
-                )
+                raise BundleError(f"{path.name}: the file is {size} bytes, more than {MAX_ZIP_BYTES}")
             if not zipfile.is_zipfile(path):
                 raise BundleError(f"{path.name}: not a folder and not a zip archive")
             return _bundle_from_zip(path.read_bytes(), path.name)
@@ -261,9 +255,7 @@ def _bundle_from_zip(data: bytes, zip_name: str) -> Bundle:
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ZIP_ENTRIES:
-            raise BundleError(
-                f"{zip_name}: {len(infos)} entries, more than the {MAX_ZIP_ENTRIES} allowed"
-            )
+            raise BundleError(f"{zip_name}: {len(infos)} entries, more than the {MAX_ZIP_ENTRIES} allowed")
         members: list[tuple[str, zipfile.ZipInfo]] = []
         for info in infos:
             path = _safe_member_path(info.filename, zip_name)
@@ -289,9 +281,7 @@ def _bundle_from_zip(data: bytes, zip_name: str) -> Bundle:
 
         # Declared sizes first: refuse a bomb before decompressing a byte of it.
         if len(selected) > MAX_FILES:
-            raise BundleError(
-                f"{zip_name}: {len(selected)} files, more than the {MAX_FILES} allowed"
-            )
+            raise BundleError(f"{zip_name}: {len(selected)} files, more than the {MAX_FILES} allowed")
         declared_total = 0
         for path, info in selected.items():
             _check_file_size(f"{zip_name}: {path}", info.file_size)
@@ -320,8 +310,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, la
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as error:
         # BadZipFile covers CRC mismatches, which is also what a lying size header produces.
         raise BundleError(
-            f"{label}: cannot be decompressed; the archive is damaged or its size "
-            f"headers are wrong ({error})"
+            f"{label}: cannot be decompressed; the archive is damaged or its size headers are wrong ({error})"
         ) from error
     if len(content) > limit:
         raise BundleError(

@@ -149,8 +149,7 @@ class WorkingCalendar:
         moment = instant.astimezone(UTC)
         day = self._local_date(moment)
         return any(
-            window_start <= moment < window_end
-            for window_start, window_end in self._utc_intervals(day)
+            window_start <= moment < window_end for window_start, window_end in self._utc_intervals(day)
         )
 
     def _local_date(self, instant: datetime) -> date:
@@ -229,9 +228,7 @@ def calendars_from_config(config: Mapping[str, Any]) -> dict[str, WorkingCalenda
     calendars: dict[str, WorkingCalendar] = {}
     for name, table in tables.items():
         if not isinstance(table, Mapping):
-            raise CalendarConfigError(
-                name, f"calendars.{name}", f"must be a table like [calendars.{name}]"
-            )
+            raise CalendarConfigError(name, f"calendars.{name}", f"must be a table like [calendars.{name}]")
         calendars[name] = calendar_from_config(name, table)
     return calendars
 
@@ -250,9 +247,7 @@ def calendar_from_config(name: str, table: Mapping[str, Any]) -> WorkingCalendar
     holidays = _parse_dates(name, "holidays", table.get("holidays", []))
     extra = _parse_dates(name, "extra_working_days", table.get("extra_working_days", []))
     _check_extra_working_days(name, extra, holidays, days, windows)
-    weekly = tuple(
-        overrides.get(weekday, windows) if weekday in days else () for weekday in range(7)
-    )
+    weekly = tuple(overrides.get(weekday, windows) if weekday in days else () for weekday in range(7))
     if not any(weekly):
         field = "days" if not days else "windows" if not windows else "weekly"
         raise CalendarConfigError(
@@ -326,9 +321,7 @@ def _parse_window(name: str, field: str, value: Any) -> WallWindow:
     if start_h > 23 or start_m > 59:
         raise CalendarConfigError(name, field, f"{value!r} starts at an impossible time")
     if end_m > 59 or end_h > 24 or (end_h == 24 and end_m != 0):
-        raise CalendarConfigError(
-            name, field, f"{value!r} ends at an impossible time (latest is 24:00)"
-        )
+        raise CalendarConfigError(name, field, f"{value!r} ends at an impossible time (latest is 24:00)")
     window = WallWindow(start_h * 60 + start_m, end_h * 60 + end_m)
     if window.end < window.start:
         raise CalendarConfigError(
@@ -417,9 +410,7 @@ def _check_extra_working_days(
 # --- durations --------------------------------------------------------------------------------
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
-_DURATION = re.compile(
-    rf"P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?"
-)
+_DURATION = re.compile(rf"P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?")
 _UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 
 

@@ -108,12 +108,9 @@ class RuntimeCache:
         config = _config_of(bundle)
         calendars = calendars_from_config(config)
         specs = {
-            process_id: spec_from_dict(spec)
-            for process_id, spec in json.loads(deployment.specs_json).items()
+            process_id: spec_from_dict(spec) for process_id, spec in json.loads(deployment.specs_json).items()
         }
-        engine = ScriptEngine(
-            expression_globals(calendars, self._handlers.functions), self._handlers, config
-        )
+        engine = ScriptEngine(expression_globals(calendars, self._handlers.functions), self._handlers, config)
         return Runtime(
             deployment_id=deployment.id,
             version=deployment.version,

@@ -40,9 +40,7 @@ def expression_globals(
         """``duration`` of working time on the named calendar after ``start`` (default now)."""
         return calendar(calendar_name).add(_instant(start), parse_duration(duration)).isoformat()
 
-    def working_time_between(
-        calendar_name: str, start: str | datetime, end: str | datetime
-    ) -> float:
+    def working_time_between(calendar_name: str, start: str | datetime, end: str | datetime) -> float:
         """Working seconds between two instants on the named calendar."""
         return calendar(calendar_name).between(_instant(start), _instant(end)).total_seconds()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from SpiffWorkflow.task import Task
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from SpiffWorkflow.task import Task
 
 from engine.deployments import Runtime
 from engine.models import HumanTask
@@ -112,9 +112,5 @@ def _new_row(task: Task, instance_id: int, runtime: Runtime, now: datetime) -> H
 def _priority(task: Task, properties: dict[str, str], runtime: Runtime) -> int:
     """The task's ``priority`` property (an expression), else the instance's ``priority`` data."""
     expression = properties.get(PRIORITY_PROPERTY)
-    value = (
-        runtime.script_engine.evaluate(task, expression)
-        if expression
-        else task.data.get("priority", 0)
-    )
+    value = runtime.script_engine.evaluate(task, expression) if expression else task.data.get("priority", 0)
     return int(value) if isinstance(value, int | float) else 0

@@ -18,19 +18,19 @@ from typing import Any
 from uuid import UUID
 
 import jsonschema
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker, undefer
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
 from engine.deployments import Runtime, RuntimeCache, latest_deployment, store_deployment
-from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
+from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
@@ -229,9 +229,7 @@ class ProcessEngine:
 
         return self._task_command(task_id, "complete", actor, apply, completes=True)
 
-    def claim(
-        self, task_id: str, *, actor: str, actor_groups: Iterable[str] | None = None
-    ) -> CommandResult:
+    def claim(self, task_id: str, *, actor: str, actor_groups: Iterable[str] | None = None) -> CommandResult:
         groups = None if actor_groups is None else frozenset(actor_groups)
 
         def apply(session, instance, workflow, runtime, row, now):
@@ -244,9 +242,7 @@ class ProcessEngine:
 
         return self._task_command(task_id, "claim", actor, apply, steps=False)
 
-    def unclaim(
-        self, task_id: str, *, actor: str, may_release_others: bool = False
-    ) -> CommandResult:
+    def unclaim(self, task_id: str, *, actor: str, may_release_others: bool = False) -> CommandResult:
         def apply(session, instance, workflow, runtime, row, now):
             if row.assignee is None:
                 raise Conflict(f"task {row.element_id} is not claimed")
@@ -268,17 +264,13 @@ class ProcessEngine:
 
         return self._task_command(task_id, "assign", actor, apply, steps=False)
 
-    def send_message(
-        self, instance_id: int, name: str, *, actor: str, payload: Any = None
-    ) -> CommandResult:
+    def send_message(self, instance_id: int, name: str, *, actor: str, payload: Any = None) -> CommandResult:
         def apply(session, instance, workflow, runtime, now):
             event = BpmnEvent(MessageEventDefinition(name), payload=payload)
             try:
                 workflow.send_event(event)
             except WorkflowException:
-                raise Conflict(
-                    f"instance {instance_id} is not waiting for message {name!r}"
-                ) from None
+                raise Conflict(f"instance {instance_id} is not waiting for message {name!r}") from None
             _step(workflow)
             return {"message": name, "payload": payload}
 
@@ -338,9 +330,7 @@ class ProcessEngine:
         workflow = self._load(instance, runtime)
         before = open_task_ids(workflow)
         with clock_in_use(self.clock):
-            due = {
-                str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now
-            }
+            due = {str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now}
             try:
                 workflow.refresh_timers()
                 _step(workflow)
@@ -372,9 +362,7 @@ class ProcessEngine:
         )
         return workflow, changes
 
-    def _mark_failed(
-        self, session: Session, instance: Instance, now: datetime, error: Exception
-    ) -> None:
+    def _mark_failed(self, session: Session, instance: Instance, now: datetime, error: Exception) -> None:
         """A timer whose diagram fails must not be retried in a tight loop: park the instance."""
         log.error("instance %s: timer failed: %s", instance.id, error)
         instance.status = "error"
@@ -443,9 +431,7 @@ class ProcessEngine:
                     check_running=check_running,
                 )
             except StaleDataError:
-                log.info(
-                    "instance %s changed under %s; retrying (%d)", instance_id, command, attempt + 1
-                )
+                log.info("instance %s changed under %s; retrying (%d)", instance_id, command, attempt + 1)
         raise Conflict(f"instance {instance_id} keeps changing; try again")
 
     def _instance_command_once(
@@ -506,9 +492,7 @@ class ProcessEngine:
             )
         return workflow
 
-    def _save(
-        self, session, instance, workflow, runtime, before, *, now, actor, completed_task_id=None
-    ):
+    def _save(self, session, instance, workflow, runtime, before, *, now, actor, completed_task_id=None):
         instance.state = dump_state(workflow)
         instance.updated_at = now
         if workflow.completed:
@@ -528,9 +512,7 @@ class ProcessEngine:
         session.flush()
         return changes.as_detail()
 
-    def _after_commit(
-        self, instance: Instance, workflow, changes: Mapping[str, Any]
-    ) -> CommandResult:
+    def _after_commit(self, instance: Instance, workflow, changes: Mapping[str, Any]) -> CommandResult:
         self._workflows.put(instance.id, instance.version, workflow)
         if instance.next_timer_at is not None:
             for listener in self._timer_listeners:
@@ -599,7 +581,7 @@ class ProcessEngine:
 
     def instance(self, instance_id: int) -> Instance:
         with self.reader() as session:
-            instance = session.get(Instance, instance_id)
+            instance = session.get(Instance, instance_id, options=[undefer(Instance.state)])
             if instance is None:
                 raise NotFound(f"no instance {instance_id}")
             return instance

@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +37,8 @@ logging.getLogger("spiff").setLevel(logging.WARNING)
 
 # --------------------------------------------------------------------------- clock
 
-_current_clock: ContextVar[Clock] = ContextVar("engine_clock", default=SystemClock())
+_SYSTEM_CLOCK = SystemClock()
+_current_clock: ContextVar[Clock | None] = ContextVar("engine_clock", default=None)
 
 
 class _ClockedDatetime(datetime):
@@ -46,7 +46,7 @@ class _ClockedDatetime(datetime):
 
     @classmethod
     def now(cls, tz=None):  # type: ignore[override]
-        instant = _current_clock.get().now()
+        instant = (_current_clock.get() or _SYSTEM_CLOCK).now()
         return instant.astimezone(tz) if tz is not None else instant.astimezone(UTC)
 
 
@@ -64,18 +64,50 @@ def clock_in_use(clock: Clock) -> Iterator[None]:
 
 
 def current_now() -> datetime:
-    return _current_clock.get().now()
+    return (_current_clock.get() or _SYSTEM_CLOCK).now()
 
 
 # --------------------------------------------------------------------------- scripts
 
 _SAFE_BUILTINS = {
     name: getattr(builtins, name)
-    for name in (
-        "abs all any bool dict divmod enumerate filter float format frozenset int isinstance "
-        "len list map max min next range reversed round set sorted str sum tuple zip "
-        "True False None ValueError KeyError TypeError Exception"
-    ).split()
+    for name in [
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "dict",
+        "divmod",
+        "enumerate",
+        "filter",
+        "float",
+        "format",
+        "frozenset",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "next",
+        "range",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+        "True",
+        "False",
+        "None",
+        "ValueError",
+        "KeyError",
+        "TypeError",
+        "Exception",
+    ]
 }
 
 
@@ -227,9 +259,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return json.dumps(data, cls=_serializer._encoder_cls, separators=(",", ":"))
 
 
-def load_state(
-    state: str, spec, subprocess_specs: Mapping[str, Any], script_engine
-) -> BpmnWorkflow:
+def load_state(state: str, spec, subprocess_specs: Mapping[str, Any], script_engine) -> BpmnWorkflow:
     """Restore an instance around spec objects we already hold.
 
     The registry passes any non-dict value through unchanged, so putting the cached
@@ -301,9 +331,7 @@ def boundary_timers_of(task: Task) -> list[datetime]:
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return []
-    return [
-        due for sibling in parent.children if sibling is not task and (due := timer_due(sibling))
-    ]
+    return [due for sibling in parent.children if sibling is not task and (due := timer_due(sibling))]
 
 
 def refresh_timers(workflow: BpmnWorkflow) -> None:

@@ -384,9 +384,7 @@ def _check_schema(doc: _Document, report: _Report, duplicate_lines: set[int]) ->
     VALIDATOR.preprocess(doc.root)  # what the library does before validating (bpmn-js quirk)
     with _SCHEMA_LOCK:
         valid = VALIDATOR.validator.validate(doc.root.getroottree())
-        errors = [
-            (entry.line, entry.path, entry.message) for entry in VALIDATOR.validator.error_log
-        ]
+        errors = [(entry.line, entry.path, entry.message) for entry in VALIDATOR.validator.error_log]
     if valid:
         return True
     for line, path, message in errors:
@@ -455,9 +453,7 @@ def _check_diagram(doc: _Document, report: _Report) -> None:
             )
 
 
-def _check_drawn(
-    doc: _Document, report: _Report, container: Any, shapes: set[str], edges: set[str]
-) -> None:
+def _check_drawn(doc: _Document, report: _Report, container: Any, shapes: set[str], edges: set[str]) -> None:
     for element in container.iter():
         if element is container:
             continue
@@ -592,9 +588,7 @@ def _check_expressions(doc: _Document, report: _Report, reserved: frozenset[str]
         for element in doc.xpath(f".//spiffworkflow:{name}"):
             if element.text and element.text.strip():
                 check(element, element.text, "eval", what)
-    for element in doc.xpath(
-        ".//spiffworkflow:processVariableCorrelation/spiffworkflow:expression"
-    ):
+    for element in doc.xpath(".//spiffworkflow:processVariableCorrelation/spiffworkflow:expression"):
         check(element, element.text, "eval", "the correlation expression")
     for element in doc.xpath(
         ".//bpmn:correlationPropertyRetrievalExpression/*[self::bpmn:formalExpression"
@@ -617,8 +611,7 @@ def _check_variable(
         report.lint(
             doc,
             element,
-            f"{what} '{name}' is a name the engine provides to expressions; "
-            "task data may not shadow it",
+            f"{what} '{name}' is a name the engine provides to expressions; task data may not shadow it",
         )
 
 
@@ -640,9 +633,7 @@ def _check_timer(doc: _Document, report: _Report, element: Any, reserved: frozen
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return
     if not isinstance(literal, str):
-        report.lint(
-            doc, element, f"the timer expression gives {type(literal).__name__}, not a string"
-        )
+        report.lint(doc, element, f"the timer expression gives {type(literal).__name__}, not a string")
         return
     problem = _timer_literal_problem(kind, literal)
     if problem:
@@ -680,9 +671,7 @@ def _timer_literal_problem(kind: str, value: str) -> str | None:
 def _properties(doc: _Document, task: Any) -> dict[str, Any]:
     """``spiffworkflow:property`` elements of a task by name (first wins), problems reported."""
     found: dict[str, Any] = {}
-    for prop in doc.xpath(
-        "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", task
-    ):
+    for prop in doc.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", task):
         found.setdefault(prop.get("name"), prop)
     return found
 
@@ -723,9 +712,7 @@ def _check_tasks(
         if ui_form is not None and ui_form.get("value"):
             ui_forms.add(ui_form.get("value"))
             if ui_form.get("value") not in form_names:
-                report.lint(
-                    doc, ui_form, f"UI schema '{ui_form.get('value')}' is not in {FORMS_DIR}/"
-                )
+                report.lint(doc, ui_form, f"UI schema '{ui_form.get('value')}' is not in {FORMS_DIR}/")
         validator = props.get(VALIDATOR_PROPERTY)
         if validator is not None and validator.get("value") not in handlers.validators:
             report.lint(
@@ -736,9 +723,7 @@ def _check_tasks(
             )
 
     for task in doc.xpath(".//bpmn:serviceTask"):
-        for operator in doc.xpath(
-            "./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", task
-        ):
+        for operator in doc.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", task):
             name = operator.get("id")
             if not name:
                 report.lint(doc, operator, "the service task operator has no id (operation name)")
@@ -767,9 +752,7 @@ def _check_tasks(
             # Tasks inside a subprocess take the subprocess's lane (as SpiffWorkflow does).
             enclosing = [task, *task.iterancestors()]
             if not any(element.get("id") in in_lanes for element in enclosing):
-                report.lint(
-                    doc, task, f"{_kind(task)} is in no lane, so nobody would be offered it"
-                )
+                report.lint(doc, task, f"{_kind(task)} is in no lane, so nobody would be offered it")
     return ui_forms
 
 
@@ -791,9 +774,7 @@ def _load_forms(
         try:
             value = json.loads(text)
         except json.JSONDecodeError as error:
-            report.add(
-                file, error.lineno, None, f"not valid JSON: {error.msg} (column {error.colno})"
-            )
+            report.add(file, error.lineno, None, f"not valid JSON: {error.msg} (column {error.colno})")
             continue
         if not isinstance(value, dict):
             report.add(file, 1, None, "a form must be a JSON object")
@@ -831,9 +812,7 @@ def _check_schema_document(
         )
     declared = schema.get("type", "object")
     if declared != "object" and not (isinstance(declared, list) and "object" in declared):
-        report.add(
-            file, _json_line(text, ["type"]), None, "a form's schema must describe an object"
-        )
+        report.add(file, _json_line(text, ["type"]), None, "a form's schema must describe an object")
     properties = schema.get("properties")
     if reserved and isinstance(properties, dict):
         for field_name in properties:
@@ -862,9 +841,7 @@ def _json_line(text: str, path: list[Any]) -> int:
 # --------------------------------------------------------------------------- SpiffWorkflow
 
 
-def _parse_processes(
-    docs: list[_Document], report: _Report
-) -> tuple[dict[str, BpmnProcessSpec], set[str]]:
+def _parse_processes(docs: list[_Document], report: _Report) -> tuple[dict[str, BpmnProcessSpec], set[str]]:
     """Parse the schema-valid files with SpiffWorkflow; returns (specs, all process ids seen)."""
     by_name = {doc.name: doc for doc in docs}
     known_ids = {
@@ -943,9 +920,7 @@ def _check_call_activities(docs: list[_Document], report: _Report, process_ids: 
 def _check_config(bundle: Bundle, report: _Report) -> dict[str, Any] | None:
     data = bundle.config_bytes
     if data is None:
-        report.add(
-            CONFIG_NAME, None, None, f"the bundle has no {CONFIG_NAME}; it must name main_process"
-        )
+        report.add(CONFIG_NAME, None, None, f"the bundle has no {CONFIG_NAME}; it must name main_process")
         return None
     try:
         text = data.decode("utf-8")
@@ -977,9 +952,7 @@ def _check_main_process(
     value = config.get("main_process")
     line = lines.get(("main_process",))
     if value is None:
-        report.add(
-            CONFIG_NAME, None, None, "main_process is missing: name the process instances start on"
-        )
+        report.add(CONFIG_NAME, None, None, "main_process is missing: name the process instances start on")
         return None
     if not isinstance(value, str) or not value:
         report.add(CONFIG_NAME, line, None, "main_process must be a process id (a string)")

@@ -1,6 +1,1 @@
-"""Validators and service operations of the first procedure diagrams (rule ids in each docstring)."""
-
-from __future__ import annotations
-
-from engine.handlers import ServiceCall, TaskInput
-from tasks.registry import REGISTRY
+"""Validators and service operations of the procedure diagrams; each names its rule ids."""

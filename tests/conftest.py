@@ -19,6 +19,7 @@ from engine.clock import FrozenClock
 from engine.db import Base, make_db_engine, make_session_factories
 from engine.handlers import HandlerRegistry
 from engine.service import ProcessEngine
+from web.system import WEB_MIGRATIONS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,7 +42,7 @@ def db_engine(database_url: str) -> Iterator[Engine]:
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    schema.upgrade(engine)
+    schema.upgrade(engine, [WEB_MIGRATIONS])
     yield engine
     engine.dispose()
 

@@ -1,4 +1,4 @@
-"""The ``complaints`` command: set up, deploy, validate, compute deadlines, verify the audit log, serve.
+"""The ``complaints`` command: set up, deploy, validate, compute deadlines, audit, users, serve.
 
 Every command reports problems as plain sentences and exits 1; none shows a traceback
 for bad input.
@@ -7,18 +7,21 @@ for bad input.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit, schema
+from engine import audit
 from engine.bundle import BundleError, load_bundle
 from engine.calendar import CalendarConfigError, parse_duration
 from engine.deployments import latest_deployment
 from engine.errors import EngineError
 from engine.validation import BundleInvalid
-from web.system import build_engine, database_url
+from web import accounts
+from web.system import build_engine, database_url, upgrade_schema
 
 
 @click.group()
@@ -30,7 +33,8 @@ def main() -> None:
 def migrate() -> None:
     """Create or upgrade the database schema."""
     engine = build_engine()
-    schema.upgrade(engine.writer.kw["bind"])
+    with _database_errors():
+        upgrade_schema(engine)
     click.echo(f"schema up to date: {database_url()}")
 
 
@@ -56,8 +60,13 @@ def deploy(path: Path, actor: str) -> None:
 
 
 @main.command()
-@click.option("--bundle", "bundle_path", type=click.Path(path_type=Path), default=None,
-              help="Read calendars from this bundle instead of the newest deployed version.")
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read calendars from this bundle instead of the newest deployed version.",
+)
 @click.option("--calendar", "calendar_name", required=True, help="Calendar name in the config.")
 @click.option("--from", "start", required=True, help="Start instant, ISO 8601 with offset.")
 @click.option("--add", "duration", required=True, help="Working duration, ISO 8601 (e.g. PT2H).")
@@ -105,6 +114,149 @@ def fire_timers() -> None:
     click.echo(f"stepped {engine.fire_all_due()} instances")
 
 
+@main.command()
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Deploy this bundle (folder or zip); unchanged content stays the same version.",
+)
+@click.option(
+    "--demo-users",
+    is_flag=True,
+    help="Create the demo accounts (password 'demo'): for trying the product only.",
+)
+@click.option("--actor", default="admin", show_default=True, help="Who deploys (audit log).")
+def setup(bundle_path: Path | None, demo_users: bool, actor: str) -> None:
+    """Migrate the schema, deploy a bundle, create demo users; running it again changes nothing."""
+    engine = build_engine()
+    with _database_errors():
+        upgrade_schema(engine)
+        click.echo(f"schema up to date: {database_url()}")
+        if bundle_path is not None:
+            outcome = _deploy_or_exit(engine, bundle_path, actor)
+            state = "deployed as" if outcome.created else "unchanged, already"
+            click.echo(f"{state} version {outcome.version} ({outcome.content_hash[:12]})")
+        if demo_users:
+            with engine.writer() as session, session.begin():
+                created = accounts.ensure_demo_users(session, now=engine.clock.now())
+            if created:
+                names = ", ".join(created)
+                click.echo(f"demo users created: {names} (password {accounts.DEMO_PASSWORD!r})")
+            else:
+                click.echo("demo users already present")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the web app with the timer scheduler on (one process; gunicorn for more)."""
+    from werkzeug.serving import run_simple
+
+    from web import create_app
+
+    with _database_errors():
+        app = create_app({"SCHEDULER": True})
+    click.echo(f"serving on http://{host}:{port}/ (database {app.config['DATABASE_URL']})")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@main.group("users")
+def users_group() -> None:
+    """User accounts: who may log in, their candidate groups and roles."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {accounts.MIN_PASSWORD} characters; asked for when not given.",
+)
+@click.option("--display-name", default=None, help="Shown in the app (default: the username).")
+@click.option("--group", "groups", multiple=True, help="A candidate group (repeatable).")
+@click.option("--role", "roles", multiple=True, help=f"One of {', '.join(accounts.ROLES)} (repeatable).")
+def users_create(
+    username: str,
+    password: str,
+    display_name: str | None,
+    groups: tuple[str, ...],
+    roles: tuple[str, ...],
+) -> None:
+    """Create a user."""
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        user = accounts.create_user(
+            session, username, password, display_name, groups, roles, now=engine.clock.now()
+        )
+        line = _user_line(user)
+    click.echo(f"created {line}")
+
+
+@users_group.command("set-groups")
+@click.argument("username")
+@click.argument("groups", nargs=-1)
+def users_set_groups(username: str, groups: tuple[str, ...]) -> None:
+    """Replace a user's candidate groups (none given: no groups)."""
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        line = _user_line(accounts.set_groups(session, username, groups))
+    click.echo(f"updated {line}")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List every user with roles and groups."""
+    engine = build_engine()
+    with _database_errors(), engine.reader() as session:
+        lines = [_user_line(user) for user in accounts.list_users(session)]
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("no users yet: `complaints users create` or `complaints setup --demo-users`")
+
+
+def _user_line(user: accounts.User) -> str:
+    state = "" if user.active else "  [inactive]"
+    return (
+        f"{user.username}  ({user.display_name})  roles: {', '.join(user.roles) or '-'}"
+        f"  groups: {', '.join(user.groups) or '-'}{state}"
+    )
+
+
+@contextmanager
+def _account_errors():
+    try:
+        yield
+    except accounts.AccountError as error:
+        _fail(str(error))
+
+
+@contextmanager
+def _database_errors():
+    """A database that is unreachable or not migrated yet: one line, not a traceback."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        _fail(f"database {database_url()}: {cause} (is it reachable? run `complaints migrate`)")
+
+
+def _deploy_or_exit(engine, path: Path, actor: str):
+    try:
+        return engine.deploy(load_bundle(path), actor=actor)
+    except BundleError as error:
+        _fail(str(error))
+    except BundleInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{len(invalid.problems)} problem(s): nothing was stored")
+
+
 def _compile_or_exit(engine, path: Path):
     try:
         return engine.validate(load_bundle(path))
@@ -135,4 +287,3 @@ def _calendars(bundle_path: Path | None):
 def _fail(message: str):
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
-

@@ -10,12 +10,17 @@ import os
 import socket
 from pathlib import Path
 
+from engine import schema
 from engine.clock import Clock
 from engine.db import make_db_engine, make_session_factories
 from engine.service import ProcessEngine
 from tasks.registry import REGISTRY
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/complaints.sqlite3"
+
+# The web layer's Alembic branch (users and their groups); engine.schema runs it
+# together with the engine's own migrations.
+WEB_MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 
 
 def database_url() -> str:
@@ -33,4 +38,9 @@ def build_engine(url: str | None = None, *, clock: Clock | None = None) -> Proce
 def _ensure_sqlite_folder(url: str) -> None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
-        Path(url[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def upgrade_schema(process_engine: ProcessEngine) -> None:
+    """Bring every table (the engine's and the web layer's) to the newest revision."""
+    schema.upgrade(process_engine.writer.kw["bind"], [WEB_MIGRATIONS])

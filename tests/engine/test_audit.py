@@ -38,7 +38,10 @@ def test_an_edited_record_is_detected(engine):
 
 
 def test_an_edited_record_with_a_recomputed_hash_breaks_the_next_link(engine):
-    tamper(engine, "UPDATE audit_events SET actor = 'mallory', hash = 'f' || substr(hash, 2) WHERE id = 2")
+    tamper(
+        engine,
+        "UPDATE audit_events SET actor = 'mallory', hash = 'f' || substr(hash, 2) WHERE id = 2",
+    )
     found = breaks(engine)
     assert "event 2: content does not match its hash: the record was edited" in found
     assert "event 3: previous-hash link broken: an earlier record changed" in found

@@ -181,9 +181,7 @@ def test_r4_between_counts_only_working_time() -> None:
     assert CUSTOMER_REPLY.between(shanghai(1, 0), shanghai(2, 0)) == timedelta(hours=9, minutes=30)
     assert CUSTOMER_REPLY.between(shanghai(1, 11), shanghai(1, 15, 30)) == TWO_HOURS
     assert CUSTOMER_REPLY.between(shanghai(1, 12), shanghai(1, 14, 30)) == timedelta(0)
-    assert CUSTOMER_REPLY.between(shanghai(1, 0, month=10), shanghai(3, 0, month=10)) == timedelta(
-        0
-    )
+    assert CUSTOMER_REPLY.between(shanghai(1, 0, month=10), shanghai(3, 0, month=10)) == timedelta(0)
     assert CUSTOMER_REPLY.between(shanghai(1, 15, 30), shanghai(1, 11)) == -TWO_HOURS
 
 
@@ -330,9 +328,7 @@ def test_dst_autumn_adding_walks_through_the_repeated_hour() -> None:
     assert second_pass.isoformat() == "2026-10-25T02:30:00+01:00"
     assert second_pass.fold == 1
     assert night.add(start, timedelta(hours=4)).isoformat() == "2026-10-25T04:00:00+01:00"
-    assert night.add(start, timedelta(hours=4, minutes=1)).isoformat() == (
-        "2026-10-26T01:01:00+01:00"
-    )
+    assert night.add(start, timedelta(hours=4, minutes=1)).isoformat() == ("2026-10-26T01:01:00+01:00")
 
 
 def test_dst_nonexistent_window_start_is_the_instant_the_clock_jumps_to() -> None:
@@ -414,15 +410,11 @@ def test_calendars_from_config_without_calendars_is_empty() -> None:
 
 def test_calendar_config_error_message_names_calendar_and_field() -> None:
     with pytest.raises(CalendarConfigError) as caught:
-        calendar_from_config(
-            "office", {"timezone": "UTC", "windows": ["08:00-12:00", "14:30-12:00"]}
-        )
+        calendar_from_config("office", {"timezone": "UTC", "windows": ["08:00-12:00", "14:30-12:00"]})
     error = caught.value
     assert isinstance(error, ValueError)
     assert (error.calendar, error.field) == ("office", "windows[1]")
-    assert str(error).startswith(
-        "calendar 'office', field 'windows[1]': '14:30-12:00' ends before it starts"
-    )
+    assert str(error).startswith("calendar 'office', field 'windows[1]': '14:30-12:00' ends before it starts")
 
 
 VALID = {"timezone": "Europe/Berlin", "windows": ["09:00-12:00", "13:00-17:00"]}
@@ -454,9 +446,7 @@ CONFIG_ERRORS = [
         "ends before it starts",
         id="window ends before start",
     ),
-    pytest.param(
-        _with(windows=["22:00-02:00"]), "windows[0]", "cross midnight", id="window over midnight"
-    ),
+    pytest.param(_with(windows=["22:00-02:00"]), "windows[0]", "cross midnight", id="window over midnight"),
     pytest.param(_with(windows=["12:00-12:00"]), "windows[0]", "empty", id="empty window"),
     pytest.param(_with(windows=["24:00-24:00"]), "windows[0]", "starts", id="window start 24"),
     pytest.param(_with(windows=["08:60-09:00"]), "windows[0]", "starts", id="minute 60"),
@@ -502,12 +492,8 @@ CONFIG_ERRORS = [
     ),
     pytest.param(_with(weekly=["sat"]), "weekly", "table", id="weekly not a table"),
     pytest.param(_with(holidays=["2026-13-01"]), "holidays[0]", "date", id="impossible date"),
-    pytest.param(
-        _with(holidays=["2026-10-01", "01.10.2026"]), "holidays[1]", "date", id="date format"
-    ),
-    pytest.param(
-        _with(holidays=[datetime(2026, 10, 1, 8)]), "holidays[0]", "date", id="datetime holiday"
-    ),
+    pytest.param(_with(holidays=["2026-10-01", "01.10.2026"]), "holidays[1]", "date", id="date format"),
+    pytest.param(_with(holidays=[datetime(2026, 10, 1, 8)]), "holidays[0]", "date", id="datetime holiday"),
     pytest.param(_with(holidays="2026-10-01"), "holidays", "list", id="holidays not a list"),
     pytest.param(
         _with(days=["mon"], extra_working_days=["2026-10-10", "2026-1-1"]),
@@ -540,9 +526,7 @@ CONFIG_ERRORS = [
     ),
     pytest.param(_with(days=[]), "days", "no working time", id="no working weekday"),
     pytest.param(_with(windows=[]), "windows", "no working time", id="no windows"),
-    pytest.param(
-        _with(days=["sat"], weekly={"sat": []}), "weekly", "no working time", id="all overridden"
-    ),
+    pytest.param(_with(days=["sat"], weekly={"sat": []}), "weekly", "no working time", id="all overridden"),
 ]
 
 

@@ -107,7 +107,10 @@ def test_handler_exception_rolls_everything_back(make_engine):
     assert engine.task(task.id).status == "open"
     # The task can still be completed once the cause is gone (the workflow was not kept dirty).
     engine.handlers.operations["echo"] = engine_test_handlers().operations["echo"]
-    assert engine.complete_task(task.id, actor="alice", data={"amount": 5, "description": "x"}).status == "completed"
+    assert (
+        engine.complete_task(task.id, actor="alice", data={"amount": 5, "description": "x"}).status
+        == "completed"
+    )
 
 
 def test_running_instance_keeps_its_version_after_a_new_deploy(engine, tmp_path, clock):
@@ -171,7 +174,9 @@ def test_every_command_is_audited_with_who_and_what(engine):
     with engine.reader() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.command, e.actor) for e in events] == [
-        ("deploy", "admin"), ("start", "alice"), ("complete", "bob"),
+        ("deploy", "admin"),
+        ("start", "alice"),
+        ("complete", "bob"),
     ]
     assert '"task_approve"' in events[-1].detail and '"amount": 500' in events[-1].detail
 

@@ -55,7 +55,11 @@ def test_firing_records_lateness_and_cancels_the_interrupted_task(engine, clock)
     clock.set(due + timedelta(seconds=3))
     engine.fire_all_due()
     [fired] = firings(engine)
-    assert (fired.element_id, fired.due_at, fired.lateness_s) == ("timer_approve_deadline", due, 3.0)
+    assert (fired.element_id, fired.due_at, fired.lateness_s) == (
+        "timer_approve_deadline",
+        due,
+        3.0,
+    )
     assert engine.task(approve_id).status == "cancelled"
     assert engine.instance(instance_id).next_timer_at is None
 

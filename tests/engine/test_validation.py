@@ -231,18 +231,14 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 
 
 def test_billion_laughs_and_external_entities_are_refused(tmp_path):
-    folder = make_variant(
-        tmp_path, write={"laughs.bpmn": BILLION_LAUGHS, "xxe.bpmn": EXTERNAL_ENTITY}
-    )
+    folder = make_variant(tmp_path, write={"laughs.bpmn": BILLION_LAUGHS, "xxe.bpmn": EXTERNAL_ENTITY})
     problems = problems_of(folder)
     only(problems, file="laughs.bpmn", line=2, message="DOCTYPE and entity declarations")
     only(problems, file="xxe.bpmn", line=2, message="DOCTYPE and entity declarations")
 
 
 def test_a_doctype_hidden_by_another_encoding_is_still_refused():
-    data = EXTERNAL_ENTITY.replace(
-        '<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>'
-    )
+    data = EXTERNAL_ENTITY.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
     with pytest.raises(BundleInvalid) as refused:
         parse_bpmn_safely(data.encode("utf-16"), "wide.bpmn")
     [problem] = refused.value.problems
@@ -474,9 +470,7 @@ def test_a_missing_config_is_reported(tmp_path):
 
 
 def test_a_toml_syntax_error_names_its_line(tmp_path):
-    folder = make_variant(
-        tmp_path, {CONFIG: [('timezone = "Europe/Paris"', 'timezone = "Europe/Paris')]}
-    )
+    folder = make_variant(tmp_path, {CONFIG: [('timezone = "Europe/Paris"', 'timezone = "Europe/Paris')]})
     problem = only(problems_of(folder), file=CONFIG, message="TOML syntax error")
     assert problem.line == line_of(folder, CONFIG, 'timezone = "Europe/Paris')
     assert "(at line" not in problem.message
@@ -503,9 +497,7 @@ def test_main_process_must_be_a_process_of_the_bundle(tmp_path):
 
 
 def test_a_calendar_error_names_calendar_field_and_line(tmp_path):
-    folder = make_variant(
-        tmp_path, {CONFIG: [('timezone = "Europe/Paris"', 'timezone = "Europe/Atlantis"')]}
-    )
+    folder = make_variant(tmp_path, {CONFIG: [('timezone = "Europe/Paris"', 'timezone = "Europe/Atlantis"')]})
     problem = only(problems_of(folder), file=CONFIG, element_id=None, message="calendar 'office'")
     assert "field 'timezone'" in problem.message
     assert "Europe/Atlantis" in problem.message
@@ -577,9 +569,7 @@ def test_an_indented_condition_is_refused_as_the_engine_would(tmp_path):
 
 
 def test_a_bare_iso_timer_is_refused_with_a_hint(tmp_path):
-    folder = make_variant(
-        tmp_path, {MAIN: [('>"PT2H"</bpmn:timeDuration>', ">PT2H</bpmn:timeDuration>")]}
-    )
+    folder = make_variant(tmp_path, {MAIN: [('>"PT2H"</bpmn:timeDuration>', ">PT2H</bpmn:timeDuration>")]})
     problem = only(problems_of(folder), file=MAIN, element_id="timer_approve_deadline")
     assert problem.line == line_of(folder, MAIN, ">PT2H<")
     assert problem.message == TIMER_QUOTES_MESSAGE
@@ -627,9 +617,7 @@ def test_a_naive_time_date_literal_is_refused(tmp_path):
             ]
         },
     )
-    only(
-        problems_of(folder), file=MAIN, element_id="timer_approve_deadline", message="no UTC offset"
-    )
+    only(problems_of(folder), file=MAIN, element_id="timer_approve_deadline", message="no UTC offset")
 
 
 def test_service_parameter_pre_script_and_priority_are_compiled(tmp_path):
@@ -725,9 +713,7 @@ def test_a_form_file_that_is_missing(tmp_path):
 
 
 def test_a_form_that_is_not_json(tmp_path):
-    folder = make_variant(
-        tmp_path, {"forms/enter.json": [('"title": "Amount",', '"title": "Amount"')]}
-    )
+    folder = make_variant(tmp_path, {"forms/enter.json": [('"title": "Amount",', '"title": "Amount"')]})
     problem = only(problems_of(folder), file="forms/enter.json", message="not valid JSON")
     # The decoder stops at the token after the missing comma.
     assert problem.line == line_of(folder, "forms/enter.json", '"title": "Amount"')
@@ -742,9 +728,7 @@ def test_a_form_that_is_not_a_json_schema(tmp_path):
             ]
         },
     )
-    problem = only(
-        problems_of(folder), file="forms/escalate.json", message="not a valid JSON Schema"
-    )
+    problem = only(problems_of(folder), file="forms/escalate.json", message="not a valid JSON Schema")
     assert problem.line == line_of(folder, "forms/escalate.json", '"type": "text"')
     assert "properties/decision/type" in problem.message
 

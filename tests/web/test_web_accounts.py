@@ -8,19 +8,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Table, func, select, text
 from werkzeug.security import check_password_hash
 
-from engine import schema
 from engine.db import Base, make_session_factories
 from web import accounts
 from web.accounts import AccountError, User
-from web.system import WEB_MIGRATIONS
 
 WEB_TABLES = {"users", "user_groups", "user_roles"}
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _web_tables(db_engine):
-    """The web branch of the schema (redundant once conftest migrates WEB_MIGRATIONS itself)."""
-    schema.upgrade(db_engine, [WEB_MIGRATIONS])
 
 
 @pytest.fixture

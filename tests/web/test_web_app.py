@@ -8,20 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import schema
 from engine.db import make_session_factories
 from engine.deployments import latest_deployment
 from tests.engine.support import engine_test_handlers, valid_bundle
 from web import accounts, create_app
-from web.system import WEB_MIGRATIONS
 
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _web_tables(db_engine):
-    """The web branch of the schema (redundant once conftest migrates WEB_MIGRATIONS itself)."""
-    schema.upgrade(db_engine, [WEB_MIGRATIONS])
 
 
 @pytest.fixture
@@ -171,9 +163,7 @@ def test_login_sets_a_protected_session_cookie(client, demo_users):
     assert "Secure" not in cookie  # plain http on localhost works by default
 
 
-def test_after_login_the_overview_lists_deployment_instance_and_open_task(
-    client, demo_users, engine
-):
+def test_after_login_the_overview_lists_deployment_instance_and_open_task(client, demo_users, engine):
     instance_id = engine.start(actor="intake", business_key="R-2026-0001").instance_id
     [task] = engine.open_tasks(instance_id)
     response = log_in(client, next_path="/")

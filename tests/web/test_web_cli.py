@@ -8,19 +8,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from engine import schema
 from engine.db import make_session_factories
 from engine.models import AuditEvent, Deployment
 from tests.engine.support import VALID
 from web.accounts import DEMO_USERS, User, authenticate
 from web.cli import main
-from web.system import WEB_MIGRATIONS
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _web_tables(db_engine):
-    """The web branch of the schema (redundant once conftest migrates WEB_MIGRATIONS itself)."""
-    schema.upgrade(db_engine, [WEB_MIGRATIONS])
 
 
 @pytest.fixture

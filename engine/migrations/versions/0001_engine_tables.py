@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-27 22:53:05.462104
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -29,9 +28,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_events_instance_id"), ["instance_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_events_instance_id"), ["instance_id"], unique=False)
 
     op.create_table(
         "audit_head",
@@ -79,15 +76,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("instances", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_instances_business_key"), ["business_key"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_instances_deployment_id"), ["deployment_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_instances_next_timer_at"), ["next_timer_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_instances_business_key"), ["business_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_instances_deployment_id"), ["deployment_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_instances_next_timer_at"), ["next_timer_at"], unique=False)
 
     op.create_table(
         "human_tasks",
@@ -120,9 +111,7 @@ def upgrade() -> None:
             ["status", "candidate_group", "priority", "due_at"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_human_tasks_instance_id"), ["instance_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_human_tasks_instance_id"), ["instance_id"], unique=False)
 
     op.create_table(
         "timer_firings",
@@ -141,9 +130,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("timer_firings", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_timer_firings_instance_id"), ["instance_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_timer_firings_instance_id"), ["instance_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,194 @@
+"""The Flask app: ``create_app(settings)`` wires the engine, login, CSRF and the blueprints.
+
+Settings come from the ``settings`` mapping first, then the environment, then defaults:
+
+``DATABASE_URL``
+    as everywhere (``web.system.database_url()``).
+``SECRET_KEY``
+    signs the session cookie. Without one, a random key is created once in
+    ``<instance>/secret_key`` (mode 0600) and reused, so logins survive restarts;
+    several app nodes must share one key (set the variable, or share the folder).
+``INSTANCE_PATH``
+    where that file lives; default ``./instance``, next to the default SQLite file.
+``SESSION_COOKIE_SECURE``
+    send the session cookie over HTTPS only; off by default so that
+    ``http://127.0.0.1`` works, and to be switched on behind TLS.
+``SCHEDULER``
+    start the timer scheduler in this process (off by default; ``complaints serve``
+    switches it on). Every node may run one: due timers are claimed in the database.
+``DISPLAY_TIMEZONE``
+    the zone in which pages show instants (default Asia/Shanghai, the procedure's zone;
+    the offset is always shown).
+``CLOCK``
+    (settings only) an ``engine.clock.Clock`` for tests and simulations.
+
+Only this package touches Flask; everything below it gets plain arguments.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from web.system import build_engine, database_url
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+SECRET_KEY_FILE = "secret_key"
+
+csrf = CSRFProtect()
+
+
+def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
+    settings = dict(settings or {})
+    instance_path = Path(_setting(settings, "INSTANCE_PATH") or "instance").resolve()
+    app = Flask(__name__, instance_path=str(instance_path))
+    app.config.update(
+        SESSION_COOKIE_NAME="complaints_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
+    )
+    app.config.update({key: value for key, value in settings.items() if key.isupper()})
+    app.config.update(
+        DATABASE_URL=_setting(settings, "DATABASE_URL") or database_url(),
+        SECRET_KEY=_setting(settings, "SECRET_KEY") or _instance_secret_key(instance_path),
+        SESSION_COOKIE_SECURE=_flag(_setting(settings, "SESSION_COOKIE_SECURE")),
+        SCHEDULER=_flag(_setting(settings, "SCHEDULER")),
+        DISPLAY_TIMEZONE=_setting(settings, "DISPLAY_TIMEZONE") or "Asia/Shanghai",
+    )
+    app.config["DISPLAY_TZ"] = _zone(app.config["DISPLAY_TIMEZONE"])
+
+    process_engine = build_engine(app.config["DATABASE_URL"], clock=settings.get("CLOCK"))
+    app.extensions["process_engine"] = process_engine
+
+    csrf.init_app(app)
+    from web import auth, health, overview
+
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(overview.bp)
+
+    app.add_template_filter(_format_instant(app.config["DISPLAY_TZ"]), "instant")
+    app.after_request(_security_headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        message = "The form expired or did not come from this site. Reload the page and retry."
+        return render_template("error.html", title="Request refused", message=message), 400
+
+    if app.config["SCHEDULER"]:
+        _start_scheduler(app)
+    return app
+
+
+# ---------------------------------------------------------------------- scheduler
+
+
+def _start_scheduler(app: Flask) -> None:
+    from engine.scheduler import TimerScheduler
+
+    scheduler = TimerScheduler(app.extensions["process_engine"])
+    scheduler.start()
+    app.extensions["timer_scheduler"] = scheduler
+
+    def stop() -> None:
+        if app.extensions.pop("timer_scheduler", None) is not None:
+            scheduler.shutdown()
+
+    atexit.register(stop)
+
+
+# ---------------------------------------------------------------------- settings
+
+
+def _setting(settings: Mapping[str, Any], name: str) -> Any:
+    if name in settings and settings[name] not in (None, ""):
+        return settings[name]
+    return os.environ.get(name) or None
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in TRUE_WORDS
+    return bool(value)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"DISPLAY_TIMEZONE: unknown time zone {name!r}") from None
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """The key in ``instance_path/secret_key``, created (0600) on first use.
+
+    The new key is written to a private temporary file and hard-linked into place, so
+    the file appears complete or not at all, and when several processes start at once
+    exactly one key wins and all of them read it.
+    """
+    path = instance_path / SECRET_KEY_FILE
+    for _ in range(50):
+        try:
+            key = path.read_text().strip()
+        except FileNotFoundError:
+            key = ""
+        if key:
+            return key
+        if not path.exists():
+            instance_path.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+            try:
+                with os.fdopen(descriptor, "w") as handle:  # mkstemp creates it 0600
+                    handle.write(secrets.token_hex(32) + "\n")
+                os.link(temporary, path)
+            except FileExistsError:
+                pass  # another process won the race: read its key
+            finally:
+                os.unlink(temporary)
+        else:
+            time.sleep(0.01)  # an empty file someone else is still writing
+    raise RuntimeError(f"{path} is empty: delete it or set SECRET_KEY")
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+def _format_instant(zone: ZoneInfo):
+    def instant(value: datetime | None, empty: str = "—") -> str:
+        if value is None:
+            return empty
+        local = value.astimezone(zone)
+        offset = local.strftime("%z")
+        offset = "UTC" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"
+        return f"{local:%Y-%m-%d %H:%M} {offset}"
+
+    return instant
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    )
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,327 @@
+"""User accounts: who may log in, which candidate groups they work for, which roles they hold.
+
+Groups and roles are rows of their own (``user_groups``, ``user_roles``) rather than a
+JSON list on the user: the inbox asks "who is in group X" (to offer a supervisor the
+people a task can be assigned to) and "who is a supervisor", and a plain indexed
+column answers that the same way on SQLite and PostgreSQL, with the database
+refusing duplicates. A group is whatever a task's ``candidate_group`` says (a lane
+name or its ``[lanes]`` mapping in the procedure config), so group names are free
+text within a safe alphabet; roles are a fixed set that the code checks against.
+
+Passwords are stored only as werkzeug hashes (scrypt by default). Every function
+takes the caller's session and never commits: the caller owns the transaction.
+Bad input raises :class:`AccountError`, a ``ValueError`` whose ``field`` names the
+offending field, so the CLI and the web forms can point at it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.db import Base
+from engine.models import UTCDateTime
+
+ROLES = ("agent", "supervisor", "process_owner", "admin")
+MIN_PASSWORD = 8
+MIN_DEMO_PASSWORD = 4
+DEMO_PASSWORD = "demo"
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+_GROUP = re.compile(r"[\w][\w:.\-]{0,199}")
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """Checked when a username is unknown, so that a failed login takes as long whether
+    or not the user exists (no probing for valid usernames by timing)."""
+    return generate_password_hash("no such user: timing equaliser")
+
+
+class AccountError(ValueError):
+    """Bad account input; ``field`` names the offending field (username, password, role...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    group_rows: Mapped[list[UserGroup]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserGroup.name"
+    )
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+
+    @property
+    def groups(self) -> list[str]:
+        return [row.name for row in self.group_rows]
+
+    @property
+    def roles(self) -> list[str]:
+        return [row.role for row in self.role_rows]
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} roles={self.roles} groups={self.groups}>"
+
+
+class UserGroup(Base):
+    """Membership in a candidate group: the user is offered that group's tasks."""
+
+    __tablename__ = "user_groups"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class UserRole(Base):
+    """A role (one of ``ROLES``): what the user may do beyond working on their groups' tasks."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    groups: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    *,
+    demo: bool = False,
+    now: datetime | None = None,
+) -> User:
+    """Add a user (flushed, not committed). ``demo=True`` accepts the short demo passwords."""
+    username = normalize_username(username)
+    if find_user(session, username) is not None:
+        raise AccountError("username", f"{username!r} is already taken")
+    _check_password(password, MIN_DEMO_PASSWORD if demo else MIN_PASSWORD)
+    display_name = (display_name or "").strip() or username
+    if len(display_name) > 200:
+        raise AccountError("display_name", "must be at most 200 characters")
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=generate_password_hash(password),
+        active=True,
+        created_at=now or datetime.now(UTC),
+    )
+    user.group_rows = [UserGroup(name=name) for name in _clean_groups(groups)]
+    user.role_rows = [UserRole(role=role) for role in _clean_roles(roles)]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_groups(session: Session, username: str, groups: Iterable[str]) -> User:
+    """Replace the user's candidate groups with ``groups`` (which may be empty)."""
+    user = _existing(session, username)
+    wanted = _clean_groups(groups)
+    kept = [row for row in user.group_rows if row.name in wanted]
+    have = {row.name for row in kept}
+    user.group_rows = kept + [UserGroup(name=name) for name in wanted if name not in have]
+    session.flush()
+    return user
+
+
+def set_roles(session: Session, username: str, roles: Iterable[str]) -> User:
+    """Replace the user's roles with ``roles`` (which may be empty)."""
+    user = _existing(session, username)
+    wanted = _clean_roles(roles)
+    kept = [row for row in user.role_rows if row.role in wanted]
+    have = {row.role for row in kept}
+    user.role_rows = kept + [UserRole(role=role) for role in wanted if role not in have]
+    session.flush()
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    user = _existing(session, username)
+    _check_password(password, MIN_PASSWORD)
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    """Deactivated users keep their history but can no longer log in."""
+    user = _existing(session, username)
+    user.active = active
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, else None (never says which was wrong)."""
+    try:
+        username = normalize_username(username)
+    except AccountError:
+        username = ""
+    user = find_user(session, username) if username else None
+    if user is None or not user.active:
+        check_password_hash(_unknown_user_hash(), password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+# ---------------------------------------------------------------------- queries
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def users_in_group(session: Session, group: str) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserGroup)
+            .where(UserGroup.name == group, User.active.is_(True))
+            .order_by(User.username)
+        )
+    )
+
+
+# ---------------------------------------------------------------------- demo accounts
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    groups: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+# One account per actor of the procedure. Their password is DEMO_PASSWORD: they exist
+# to try the product on one machine and must never be created on a shared server.
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("intake", "Intake clerk", ("intake",), ("agent",)),
+    DemoUser("dispatcher", "Customer-service dispatcher", ("cs_center",), ("agent",)),
+    DemoUser("network", "Network department", ("dept:network",), ("agent",)),
+    DemoUser("billing", "Billing department", ("dept:billing",), ("agent",)),
+    DemoUser("specialist", "Complaint specialist", ("specialist",), ("agent",)),
+    DemoUser("legal", "Legal counsel", ("legal",), ("agent",)),
+    DemoUser("supervisor", "Supervisor", ("supervisor",), ("supervisor",)),
+    DemoUser("escalation", "Escalation desk", ("escalation_desk",), ("agent",)),
+    DemoUser("owner", "Process owner", (), ("process_owner",)),
+    DemoUser("admin", "Administrator", (), ("admin",)),
+)
+
+
+def ensure_demo_users(session: Session, *, now: datetime | None = None) -> list[str]:
+    """Create the demo accounts that do not exist yet; returns the usernames created.
+
+    Existing accounts are left exactly as they are (a changed password or group stays
+    changed), so running this twice changes nothing.
+    """
+    created = []
+    for demo in DEMO_USERS:
+        if find_user(session, demo.username) is None:
+            create_user(
+                session,
+                demo.username,
+                DEMO_PASSWORD,
+                demo.display_name,
+                demo.groups,
+                demo.roles,
+                demo=True,
+                now=now,
+            )
+            created.append(demo.username)
+    return created
+
+
+# ---------------------------------------------------------------------- input checks
+
+
+def normalize_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and compared in lower case."""
+    cleaned = (username or "").strip().lower()
+    if not cleaned:
+        raise AccountError("username", "must not be empty")
+    if not _USERNAME.fullmatch(cleaned):
+        raise AccountError(
+            "username",
+            f"{cleaned!r} must be 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    return cleaned
+
+
+def _check_password(password: str, minimum: int) -> None:
+    if not password or len(password) < minimum:
+        raise AccountError("password", f"must be at least {minimum} characters")
+    if len(password) > 1024:
+        raise AccountError("password", "must be at most 1024 characters")
+
+
+def _clean_groups(groups: Iterable[str]) -> list[str]:
+    if isinstance(groups, str):
+        raise AccountError("groups", "give a list of group names, not one string")
+    cleaned: list[str] = []
+    for group in groups:
+        name = (group or "").strip()
+        if not _GROUP.fullmatch(name):
+            raise AccountError(
+                "groups",
+                f"{group!r} is not a group name (letters, digits, '_', ':', '.', '-'; no spaces)",
+            )
+        if name not in cleaned:
+            cleaned.append(name)
+    return cleaned
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    if isinstance(roles, str):
+        raise AccountError("roles", "give a list of roles, not one string")
+    cleaned: list[str] = []
+    for role in roles:
+        name = (role or "").strip()
+        if name not in ROLES:
+            raise AccountError("roles", f"unknown role {role!r} (known: {', '.join(ROLES)})")
+        if name not in cleaned:
+            cleaned.append(name)
+    return cleaned
+
+
+def _existing(session: Session, username: str) -> User:
+    user = find_user(session, normalize_username(username))
+    if user is None:
+        raise AccountError("username", f"no user {username.strip().lower()!r}")
+    return user
