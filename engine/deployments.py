@@ -105,7 +105,7 @@ class RuntimeCache:
 
     def _build(self, deployment: Deployment) -> Runtime:
         bundle = bundle_from_zip(deployment.bundle_zip)
-        config = _config_of(bundle)
+        config = bundle_config(bundle)
         calendars = calendars_from_config(config)
         specs = {
             process_id: spec_from_dict(spec) for process_id, spec in json.loads(deployment.specs_json).items()
@@ -123,7 +123,8 @@ class RuntimeCache:
         )
 
 
-def _config_of(bundle: Bundle) -> dict[str, Any]:
+def bundle_config(bundle: Bundle) -> dict[str, Any]:
+    """The bundle's procedure config (``procedure.toml``), parsed; empty when it has none."""
     data = bundle.config_bytes
     return tomllib.loads(data.decode()) if data else {}
 

@@ -7,6 +7,7 @@ for bad input.
 from __future__ import annotations
 
 import sys
+import tomllib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine import audit
 from engine.bundle import BundleError, load_bundle
-from engine.calendar import CalendarConfigError, parse_duration
-from engine.deployments import latest_deployment
+from engine.calendar import CalendarConfigError, calendars_from_config, parse_duration
+from engine.deployments import bundle_config, latest_deployment
 from engine.errors import EngineError
 from engine.validation import BundleInvalid
 from web import accounts
@@ -271,7 +272,7 @@ def _compile_or_exit(engine, path: Path):
 def _calendars(bundle_path: Path | None):
     try:
         if bundle_path is not None:
-            return build_engine().validate(load_bundle(bundle_path)).calendars
+            return calendars_from_config(bundle_config(load_bundle(bundle_path)))
         engine = build_engine()
         with engine.reader() as session:
             deployment = latest_deployment(session)
@@ -280,8 +281,8 @@ def _calendars(bundle_path: Path | None):
             return engine.runtime(session, deployment.id).calendars
     except (BundleError, CalendarConfigError, EngineError) as error:
         _fail(str(error))
-    except BundleInvalid as invalid:
-        _fail("; ".join(str(problem) for problem in invalid.problems))
+    except tomllib.TOMLDecodeError as error:
+        _fail(f"procedure.toml: {error}")
 
 
 def _fail(message: str):
