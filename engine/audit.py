@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent, AuditHead
+from engine.store import Store
 
 GENESIS = "0" * 64
 
 
 def append(
-    session: Session,
+    store: Store,
     *,
     at: datetime,
     actor: str,
@@ -32,36 +33,28 @@ def append(
     instance_id: int | None,
     detail: Mapping[str, Any],
 ) -> AuditEvent:
-    """Append one event; the head row's update is the lock that keeps the chain linear."""
-    last_id, last_hash = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_id=AuditHead.last_id + 1)
-        .returning(AuditHead.last_id, AuditHead.last_hash)
-    ).one()
+    """Append one event inside the caller's transaction; the head row is the lock."""
+    event_id, previous = store.advance_audit_head()
     event = AuditEvent(
-        id=last_id,
+        id=event_id,
         at=at,
         actor=actor,
         command=command,
         instance_id=instance_id,
         detail=json.dumps(detail, sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=last_hash,
+        prev_hash=previous,
     )
     event.hash = event_hash(event)
-    session.execute(
-        insert(AuditEvent).values(
-            id=event.id,
-            at=event.at,
-            actor=event.actor,
-            command=event.command,
-            instance_id=event.instance_id,
-            detail=event.detail,
-            prev_hash=event.prev_hash,
-            hash=event.hash,
-        )
+    store.insert_audit_event(
+        id=event.id,
+        at=event.at,
+        actor=event.actor,
+        command=event.command,
+        instance_id=event.instance_id,
+        detail=event.detail,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
     )
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=event.hash))
     return event
 
 

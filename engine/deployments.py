@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.bundle import Bundle, bundle_from_zip
 from engine.calendar import WorkingCalendar, calendars_from_config
@@ -23,7 +23,8 @@ from engine.errors import NotFound
 from engine.expressions import expression_globals
 from engine.handlers import HandlerRegistry
 from engine.models import Deployment
-from engine.spiff import ScriptEngine, spec_from_dict, spec_to_dict
+from engine.spiff import ScriptEngine
+from engine.spiff_state import spec_from_dict, spec_to_dict
 from engine.validation import CompiledBundle
 
 
@@ -92,14 +93,15 @@ class RuntimeCache:
         self._runtimes: dict[int, Runtime] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: Session, deployment_id: int) -> Runtime:
+    def get(self, sessions: sessionmaker, deployment_id: int) -> Runtime:
         runtime = self._runtimes.get(deployment_id)
         if runtime is not None:
             return runtime
-        deployment = session.get(Deployment, deployment_id)
-        if deployment is None:
-            raise NotFound(f"no deployment with id {deployment_id}")
-        runtime = self._build(deployment)
+        with sessions() as session:
+            deployment = session.get(Deployment, deployment_id)
+            if deployment is None:
+                raise NotFound(f"no deployment with id {deployment_id}")
+            runtime = self._build(deployment)
         with self._lock:
             return self._runtimes.setdefault(deployment_id, runtime)
 

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from SpiffWorkflow.task import Task
-from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from engine.deployments import Runtime
-from engine.models import HumanTask
 from engine.spiff import boundary_timers_of, ready_human_tasks, task_properties
+from engine.store import NewTask, Store
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 VALIDATOR_PROPERTY = "validator"
@@ -32,13 +30,13 @@ class ClosedTask:
 
 @dataclass
 class TaskChanges:
-    opened: list[HumanTask] = field(default_factory=list)
+    opened: list[NewTask] = field(default_factory=list)
     closed: list[ClosedTask] = field(default_factory=list)
 
     def as_detail(self) -> dict[str, list[str]]:
         return {
-            "opened": [row.element_id for row in self.opened],
-            "opened_ids": [row.id for row in self.opened],
+            "opened": [task.element_id for task in self.opened],
+            "opened_ids": [task.id for task in self.opened],
             "closed": [f"{closed.element_id}:{closed.status}" for closed in self.closed],
         }
 
@@ -49,7 +47,7 @@ def open_task_ids(workflow) -> dict[str, str]:
 
 
 def sync_human_tasks(
-    session: Session,
+    store: Store,
     instance_id: int,
     workflow,
     runtime: Runtime,
@@ -67,45 +65,33 @@ def sync_human_tasks(
     ready = {str(task.id): task for task in ready_human_tasks(workflow)}
     changes = TaskChanges()
     for task_id, element_id in before.items():
-        if task_id in ready:
-            continue
-        # Completed by this command's actor, or withdrawn by the process (an interrupting
-        # timer, an ended branch): people see the difference in the task history.
-        status = "completed" if task_id == completed_task_id else "cancelled"
-        changes.closed.append(ClosedTask(task_id, element_id, status))
+        if task_id not in ready:
+            # Completed by this command's actor, or withdrawn by the process (an interrupting
+            # timer, an ended branch): people see the difference in the task history.
+            status = "completed" if task_id == completed_task_id else "cancelled"
+            changes.closed.append(ClosedTask(task_id, element_id, status))
     for status in ("completed", "cancelled"):
-        ids = [closed.task_id for closed in changes.closed if closed.status == status]
-        if ids:
-            session.execute(
-                update(HumanTask)
-                .where(HumanTask.id.in_(ids), HumanTask.status == "open")
-                .values(status=status, completed_at=now, completed_by=actor)
-                .execution_options(synchronize_session=False)
-            )
-    for task_id, task in ready.items():
-        if task_id not in before:
-            row = _new_row(task, instance_id, runtime, now)
-            session.add(row)
-            changes.opened.append(row)
+        store.close_tasks(
+            (closed.task_id for closed in changes.closed if closed.status == status), status, now, actor
+        )
+    changes.opened = [_new_task(task, runtime) for task_id, task in ready.items() if task_id not in before]
+    store.insert_tasks(instance_id, changes.opened, now)
     return changes
 
 
-def _new_row(task: Task, instance_id: int, runtime: Runtime, now: datetime) -> HumanTask:
+def _new_task(task: Task, runtime: Runtime) -> NewTask:
     properties = task_properties(task)
     lane = task.task_spec.lane
     dues = boundary_timers_of(task)
-    return HumanTask(
+    return NewTask(
         id=str(task.id),
-        instance_id=instance_id,
         element_id=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
         lane=lane,
         candidate_group=runtime.candidate_group(lane),
         form=properties.get(FORM_PROPERTY),
-        status="open",
         priority=_priority(task, properties, runtime),
         due_at=min(dues) if dues else None,
-        created_at=now,
     )
 
 

@@ -24,7 +24,6 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker, undefer
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit
 from engine.bundle import Bundle
@@ -34,17 +33,17 @@ from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFou
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
-from engine.models import Deployment, HumanTask, Instance, TimerFiring
+from engine.models import Deployment, HumanTask, Instance
 from engine.spiff import (
     clock_in_use,
     describe_error,
-    dump_state,
     find_task,
-    load_state,
     new_workflow,
     task_properties,
     waiting_timers,
 )
+from engine.spiff_state import dump_state, load_state
+from engine.store import InstanceRow, StaleInstance, Store, TaskRow
 from engine.validation import CompiledBundle, compile_bundle
 
 log = logging.getLogger(__name__)
@@ -65,8 +64,28 @@ class CommandResult:
     instance_id: int
     status: str
     version: int
-    next_timer_at: datetime | None
     opened_task_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Command:
+    """What a command's ``apply`` works on, inside the command's transaction."""
+
+    store: Store
+    instance: InstanceRow
+    workflow: Any
+    runtime: Runtime
+    now: datetime
+
+
+_UNCHANGED: Any = object()  # a claim leaves the instance's next timer as it was
+
+
+@dataclass(frozen=True)
+class _Saved:
+    instance: InstanceRow
+    next_timer_at: datetime | None
+    changes: dict[str, Any]
 
 
 class _WorkflowCache:
@@ -114,7 +133,8 @@ class ProcessEngine:
         self._runtimes = RuntimeCache(handlers)
         self._workflows = _WorkflowCache()
         self._timer_listeners: list[Callable[[datetime], None]] = []
-        self._is_postgres = writer.kw["bind"].dialect.name == "postgresql"
+        # Commands run on plain connections (see engine.store); sessions serve reads and deploys.
+        self._db = writer.kw["bind"]
 
     # ------------------------------------------------------------------ deployments
 
@@ -129,7 +149,7 @@ class ProcessEngine:
             deployment, created = store_deployment(session, compiled, actor=actor, now=now)
             if created:
                 audit.append(
-                    session,
+                    Store(session.connection()),
                     at=now,
                     actor=actor,
                     command="deploy",
@@ -138,8 +158,8 @@ class ProcessEngine:
                 )
             return DeployOutcome(deployment.version, deployment.content_hash, created)
 
-    def runtime(self, session: Session, deployment_id: int) -> Runtime:
-        return self._runtimes.get(session, deployment_id)
+    def runtime(self, deployment_id: int) -> Runtime:
+        return self._runtimes.get(self.reader, deployment_id)
 
     def _expression_names(self) -> tuple[str, ...]:
         return (*ENGINE_FUNCTION_NAMES, "timedelta", *self.handlers.functions)
@@ -159,46 +179,43 @@ class ProcessEngine:
         data = dict(data or {})
         _refuse_reserved_keys(data, self._expression_names())
         now = self.clock.now()
-        with self.writer() as session, session.begin():
-            deployment = self._deployment(session, version)
-            runtime = self.runtime(session, deployment.id)
+        with self._db.connect() as connection, connection.begin():
+            store = Store(connection)
+            deployment = store.deployment(version)
+            if deployment is None:
+                raise NotFound("nothing is deployed yet" if version is None else f"no version {version}")
+            runtime = self.runtime(deployment.id)
             process_id = process_id or deployment.main_process
             with clock_in_use(self.clock):
-                workflow = new_workflow(
-                    runtime.spec(process_id),
-                    runtime.subprocess_specs(process_id),
-                    runtime.script_engine,
-                )
-                workflow.task_tree.data.update(data)
-                for task in workflow.get_tasks(state=TaskState.READY):
-                    task.data.update(data)
-                _step(workflow)
-            instance = Instance(
+                try:
+                    workflow = new_workflow(
+                        runtime.spec(process_id), runtime.subprocess_specs(process_id), runtime.script_engine
+                    )
+                    workflow.task_tree.data.update(data)
+                    for task in workflow.get_tasks(state=TaskState.READY):
+                        task.data.update(data)
+                    workflow.do_engine_steps()
+                except EngineError:
+                    raise
+                except Exception as error:
+                    raise describe_error(error) from error
+            instance = store.insert_instance(
                 deployment_id=deployment.id,
                 process_id=process_id,
                 business_key=business_key,
-                state="",
-                created_at=now,
-                updated_at=now,
-                started_by=actor,
+                now=now,
+                actor=actor,
             )
-            session.add(instance)
-            session.flush()
-            changes = self._save(session, instance, workflow, runtime, {}, now=now, actor=actor)
+            saved = self._save(store, instance, workflow, runtime, {}, now=now, actor=actor)
             audit.append(
-                session,
+                store,
                 at=now,
                 actor=actor,
                 command="start",
                 instance_id=instance.id,
-                detail={
-                    "version": deployment.version,
-                    "process": process_id,
-                    "data": data,
-                    **changes,
-                },
+                detail={"version": deployment.version, "process": process_id, "data": data, **saved.changes},
             )
-        return self._after_commit(instance, workflow, changes)
+        return self._after_commit(saved, workflow)
 
     def complete_task(
         self,
@@ -216,15 +233,15 @@ class ProcessEngine:
         submitted = dict(data or {})
         groups = None if actor_groups is None else frozenset(actor_groups)
 
-        def apply(session, instance, workflow, runtime, row, now):
+        def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
             _check_may_act(row, actor, groups)
-            task = find_task(workflow, UUID(task_id))
+            task = find_task(command.workflow, UUID(task_id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict(f"task {row.element_id} is no longer open")
-            self._validate_input(runtime, row, task, submitted, actor, now)
+            self._validate_input(command.runtime, row, task, submitted, actor, command.now)
             task.data.update(submitted)
             task.run()
-            _step(workflow)
+            command.workflow.do_engine_steps()
             return {"task": row.element_id, "task_id": task_id, "data": submitted}
 
         return self._task_command(task_id, "complete", actor, apply, completes=True)
@@ -232,49 +249,47 @@ class ProcessEngine:
     def claim(self, task_id: str, *, actor: str, actor_groups: Iterable[str] | None = None) -> CommandResult:
         groups = None if actor_groups is None else frozenset(actor_groups)
 
-        def apply(session, instance, workflow, runtime, row, now):
+        def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
             _check_group(row, groups)
             if row.assignee is not None:
                 who = "you" if row.assignee == actor else row.assignee
                 raise Conflict(f"task {row.element_id} is already claimed by {who}")
-            row.assignee, row.claimed_at, row.claimed_by = actor, now, actor
+            command.store.set_assignee(task_id, actor, actor, command.now)
             return {"task": row.element_id, "task_id": task_id}
 
         return self._task_command(task_id, "claim", actor, apply, steps=False)
 
     def unclaim(self, task_id: str, *, actor: str, may_release_others: bool = False) -> CommandResult:
-        def apply(session, instance, workflow, runtime, row, now):
+        def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
             if row.assignee is None:
                 raise Conflict(f"task {row.element_id} is not claimed")
             if row.assignee != actor and not may_release_others:
                 raise Forbidden(f"task {row.element_id} is claimed by {row.assignee}")
-            released = row.assignee
-            row.assignee = row.claimed_at = row.claimed_by = None
-            return {"task": row.element_id, "task_id": task_id, "released": released}
+            command.store.set_assignee(task_id, None, None, command.now)
+            return {"task": row.element_id, "task_id": task_id, "released": row.assignee}
 
         return self._task_command(task_id, "unclaim", actor, apply, steps=False)
 
     def assign(self, task_id: str, *, actor: str, assignee: str) -> CommandResult:
         """A supervisor hands a task to someone (the caller checks the supervisor role)."""
 
-        def apply(session, instance, workflow, runtime, row, now):
-            previous = row.assignee
-            row.assignee, row.claimed_at, row.claimed_by = assignee, now, actor
-            return {"task": row.element_id, "task_id": task_id, "from": previous, "to": assignee}
+        def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
+            command.store.set_assignee(task_id, assignee, actor, command.now)
+            return {"task": row.element_id, "task_id": task_id, "from": row.assignee, "to": assignee}
 
         return self._task_command(task_id, "assign", actor, apply, steps=False)
 
     def send_message(self, instance_id: int, name: str, *, actor: str, payload: Any = None) -> CommandResult:
-        def apply(session, instance, workflow, runtime, now):
+        def apply(command: _Command) -> dict[str, Any]:
             event = BpmnEvent(MessageEventDefinition(name), payload=payload)
             try:
-                workflow.send_event(event)
+                command.workflow.send_event(event)
             except WorkflowException:
                 raise Conflict(f"instance {instance_id} is not waiting for message {name!r}") from None
-            _step(workflow)
+            command.workflow.do_engine_steps()
             return {"message": name, "payload": payload}
 
-        return self._instance_command(instance_id, "message", actor, apply)
+        return self._instance_command(lambda store: instance_id, "message", actor, apply)
 
     # ------------------------------------------------------------------ timers
 
@@ -287,25 +302,17 @@ class ProcessEngine:
         diagram is marked in error without holding back the others.
         """
         now = self.clock.now()
-        done: list[tuple[Instance, Any, dict[str, Any]]] = []
-        with self.writer() as session, session.begin():
-            query = (
-                select(Instance)
-                .where(Instance.status == "running", Instance.next_timer_at < now)
-                .order_by(Instance.next_timer_at)
-                .limit(limit)
-            )
-            if self._is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            for instance in session.scalars(query).all():
+        done: list[tuple[_Saved, Any]] = []
+        with self._db.connect() as connection, connection.begin():
+            store = Store(connection)
+            for instance in store.due_instances(now, limit):
                 try:
-                    with session.begin_nested():
-                        workflow, changes = self._fire_instance(session, instance, now)
-                    done.append((instance, workflow, changes))
+                    with connection.begin_nested():
+                        done.append(self._fire_instance(store, instance, now))
                 except EngineError as error:
-                    self._mark_failed(session, instance, now, error)
-        for instance, workflow, changes in done:
-            self._after_commit(instance, workflow, changes)
+                    self._park(store, instance, now, error)
+        for saved, workflow in done:
+            self._after_commit(saved, workflow)
         return len(done)
 
     def fire_all_due(self) -> int:
@@ -325,51 +332,49 @@ class ProcessEngine:
         """``listener(due)`` is called after every commit that leaves an instance timer due at ``due``."""
         self._timer_listeners.append(listener)
 
-    def _fire_instance(self, session: Session, instance: Instance, now: datetime):
-        runtime = self.runtime(session, instance.deployment_id)
-        workflow = self._load(instance, runtime)
+    def _fire_instance(self, store: Store, instance: InstanceRow, now: datetime):
+        runtime = self.runtime(instance.deployment_id)
+        workflow = self._load(store, instance, runtime)
         before = open_task_ids(workflow)
         with clock_in_use(self.clock):
             due = {str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now}
             try:
                 workflow.refresh_timers()
-                _step(workflow)
+                workflow.do_engine_steps()
             except EngineError:
                 raise
             except Exception as error:  # a diagram expression failed
                 raise describe_error(error) from error
         for task_id, (task, when) in due.items():
-            session.add(
-                TimerFiring(
-                    instance_id=instance.id,
-                    element_id=task.task_spec.bpmn_id,
-                    task_id=task_id,
-                    due_at=when,
-                    fired_at=now,
-                    lateness_s=(now - when).total_seconds(),
-                    fired_by=self.node,
-                )
+            store.insert_firing(
+                instance_id=instance.id,
+                element_id=task.task_spec.bpmn_id,
+                task_id=task_id,
+                due_at=when,
+                fired_at=now,
+                fired_by=self.node,
             )
-        changes = self._save(session, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR)
-        fired = sorted({task.task_spec.bpmn_id for task, _ in due.values()})
+        saved = self._save(store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR)
         audit.append(
-            session,
+            store,
             at=now,
             actor=SYSTEM_ACTOR,
             command="timer",
             instance_id=instance.id,
-            detail={"timers": fired, "node": self.node, **changes},
+            detail={
+                "timers": sorted({task.task_spec.bpmn_id for task, _ in due.values()}),
+                "node": self.node,
+                **saved.changes,
+            },
         )
-        return workflow, changes
+        return saved, workflow
 
-    def _mark_failed(self, session: Session, instance: Instance, now: datetime, error: Exception) -> None:
+    def _park(self, store: Store, instance: InstanceRow, now: datetime, error: Exception) -> None:
         """A timer whose diagram fails must not be retried in a tight loop: park the instance."""
         log.error("instance %s: timer failed: %s", instance.id, error)
-        instance.status = "error"
-        instance.next_timer_at = None
-        instance.updated_at = now
+        store.park_instance(instance.id, now)
         audit.append(
-            session,
+            store,
             at=now,
             actor=SYSTEM_ACTOR,
             command="timer_failed",
@@ -379,28 +384,28 @@ class ProcessEngine:
 
     # ------------------------------------------------------------------ command plumbing
 
-    def _task_command(self, task_id, command, actor, apply, *, steps=True, completes=False):
-        """Run ``apply`` on an open task's instance; ``steps=False`` commands leave the workflow as is."""
+    def _task_command(self, task_id, command_name, actor, apply, *, steps=True, completes=False):
+        """Run ``apply(command, task_row)`` on an open task's instance."""
+        found: dict[str, TaskRow] = {}
 
-        def on_instance(session, instance, workflow, runtime, now):
-            row = session.get(HumanTask, task_id)
-            if row is None or row.instance_id != instance.id:
+        def locate(store: Store) -> int:
+            row = store.task(task_id)
+            if row is None:
                 raise NotFound(f"no task {task_id}")
+            found["row"] = row
+            return row.instance_id
+
+        def on_instance(command: _Command) -> dict[str, Any]:
+            row = found["row"]
             if row.status != "open":
                 by = f" by {row.completed_by}" if row.completed_by else ""
                 raise Conflict(f"task {row.element_id} was already {row.status}{by}")
-            _check_running(instance)
-            return apply(session, instance, workflow, runtime, row, now)
-
-        def locate(session: Session) -> int:
-            row = session.get(HumanTask, task_id)
-            if row is None:
-                raise NotFound(f"no task {task_id}")
-            return row.instance_id
+            _check_running(command.instance)
+            return apply(command, row)
 
         return self._instance_command(
             locate,
-            command,
+            command_name,
             actor,
             on_instance,
             steps=steps,
@@ -410,55 +415,57 @@ class ProcessEngine:
 
     def _instance_command(
         self,
-        instance_id: int | Callable[[Session], int],
-        command,
-        actor,
-        apply,
+        locate: Callable[[Store], int],
+        command_name: str,
+        actor: str,
+        apply: Callable[[_Command], dict[str, Any]],
         *,
-        steps=True,
-        completed_task_id=None,
-        check_running=True,
-    ):
+        steps: bool = True,
+        completed_task_id: str | None = None,
+        check_running: bool = True,
+    ) -> CommandResult:
+        """One command in one transaction; a lost race is retried from a fresh load."""
         for attempt in range(self._retries):
             try:
                 return self._instance_command_once(
-                    instance_id,
-                    command,
+                    locate,
+                    command_name,
                     actor,
                     apply,
                     steps=steps,
                     completed_task_id=completed_task_id,
                     check_running=check_running,
                 )
-            except StaleDataError:
-                log.info("instance %s changed under %s; retrying (%d)", instance_id, command, attempt + 1)
-        raise Conflict(f"instance {instance_id} keeps changing; try again")
+            except StaleInstance:
+                log.info("%s lost a race for its instance; retrying (%d)", command_name, attempt + 1)
+        raise Conflict(f"{command_name}: the instance keeps changing; try again")
 
     def _instance_command_once(
-        self, instance_id, command, actor, apply, *, steps, completed_task_id, check_running
-    ):
+        self, locate, command_name, actor, apply, *, steps, completed_task_id, check_running
+    ) -> CommandResult:
         now = self.clock.now()
-        with self.writer() as session, session.begin():
-            if callable(instance_id):
-                instance_id = instance_id(session)
-            instance = session.get(Instance, instance_id)
+        with self._db.connect() as connection, connection.begin():
+            store = Store(connection)
+            instance_id = locate(store)
+            instance = store.instance(instance_id)
             if instance is None:
                 raise NotFound(f"no instance {instance_id}")
             if check_running:
                 _check_running(instance)
-            runtime = self.runtime(session, instance.deployment_id)
-            workflow = self._load(instance, runtime)
+            runtime = self.runtime(instance.deployment_id)
+            workflow = self._load(store, instance, runtime)
             before = open_task_ids(workflow)
+            command = _Command(store, instance, workflow, runtime, now)
             with clock_in_use(self.clock):
                 try:
-                    detail = apply(session, instance, workflow, runtime, now)
+                    detail = apply(command)
                 except EngineError:
                     raise
                 except Exception as error:
                     raise describe_error(error) from error
             if steps:
-                changes = self._save(
-                    session,
+                saved = self._save(
+                    store,
                     instance,
                     workflow,
                     runtime,
@@ -468,39 +475,42 @@ class ProcessEngine:
                     completed_task_id=completed_task_id,
                 )
             else:
-                instance.updated_at = now  # bumps the version: claims conflict like completions
-                session.flush()
-                changes = {}
+                saved = _Saved(store.touch_instance(instance, now), _UNCHANGED, {})
             audit.append(
-                session,
+                store,
                 at=now,
                 actor=actor,
-                command=command,
+                command=command_name,
                 instance_id=instance.id,
-                detail={**detail, **changes},
+                detail={**detail, **saved.changes},
             )
-        return self._after_commit(instance, workflow, changes)
+        return self._after_commit(saved, workflow)
 
-    def _load(self, instance: Instance, runtime: Runtime):
+    def _load(self, store: Store, instance: InstanceRow, runtime: Runtime):
         workflow = self._workflows.take(instance.id, instance.version)
         if workflow is None:
             workflow = load_state(
-                instance.state,
+                store.state(instance.id),
                 runtime.spec(instance.process_id),
                 runtime.subprocess_specs(instance.process_id),
                 runtime.script_engine,
             )
         return workflow
 
-    def _save(self, session, instance, workflow, runtime, before, *, now, actor, completed_task_id=None):
-        instance.state = dump_state(workflow)
-        instance.updated_at = now
-        if workflow.completed:
-            instance.status, instance.completed_at = "completed", now
+    def _save(
+        self, store, instance, workflow, runtime, before, *, now, actor, completed_task_id=None
+    ) -> _Saved:
         dues = [due for _, due in waiting_timers(workflow)]
-        instance.next_timer_at = min(dues) if dues and not workflow.completed else None
+        next_timer_at = min(dues) if dues and not workflow.completed else None
+        saved = store.save_instance(
+            instance,
+            state=dump_state(workflow),
+            status="completed" if workflow.completed else "running",
+            next_timer_at=next_timer_at,
+            now=now,
+        )
         changes = sync_human_tasks(
-            session,
+            store,
             instance.id,
             workflow,
             runtime,
@@ -509,20 +519,19 @@ class ProcessEngine:
             actor=actor,
             completed_task_id=completed_task_id,
         )
-        session.flush()
-        return changes.as_detail()
+        return _Saved(saved, next_timer_at, changes.as_detail())
 
-    def _after_commit(self, instance: Instance, workflow, changes: Mapping[str, Any]) -> CommandResult:
+    def _after_commit(self, saved: _Saved, workflow) -> CommandResult:
+        instance = saved.instance
         self._workflows.put(instance.id, instance.version, workflow)
-        if instance.next_timer_at is not None:
+        if saved.next_timer_at not in (None, _UNCHANGED):
             for listener in self._timer_listeners:
-                listener(instance.next_timer_at)
+                listener(saved.next_timer_at)
         return CommandResult(
             instance_id=instance.id,
             status=instance.status,
             version=instance.version,
-            next_timer_at=instance.next_timer_at,
-            opened_task_ids=tuple(changes.get("opened_ids", ())),
+            opened_task_ids=tuple(saved.changes.get("opened_ids", ())),
         )
 
     def _validate_input(self, runtime, row, task, submitted, actor, now) -> None:
@@ -592,7 +601,7 @@ class ProcessEngine:
             instance = session.get(Instance, instance_id)
             if instance is None:
                 raise NotFound(f"no instance {instance_id}")
-            runtime = self.runtime(session, instance.deployment_id)
+            runtime = self.runtime(instance.deployment_id)
             workflow = load_state(
                 instance.state,
                 runtime.spec(instance.process_id),

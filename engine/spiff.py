@@ -9,22 +9,18 @@ import builtins
 import contextlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs import AdHocSubprocessSpec, BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -167,111 +163,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"service results must be JSON: {type(value).__name__} is not")
-
-
-# --------------------------------------------------------------------------- serialization
-
-_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-_SPEC_KEYS = ("spec", "subprocess_specs")
-# Tasks in these states change only by changing state: finished ones, and the
-# predicted ones SpiffWorkflow keeps for the not-yet-reached rest of the process.
-_SETTLED = TaskState.COMPLETED | TaskState.CANCELLED | TaskState.PREDICTED_MASK
-
-
-def _memoize_finished_tasks() -> None:
-    """Serialize a settled task once, not on every command.
-
-    Finished and predicted tasks make up most of an instance and do not change
-    while they stay in their state, so their dicts are kept on the live task, keyed
-    by everything that could still move (state, state-change time, children, the
-    identity and size of both data dicts). READY, WAITING and STARTED tasks, whose
-    data changes in place, are always serialized afresh (bench/engine.py measures it).
-    """
-    registry = _serializer.registry
-    typename = registry.typenames[Task]
-    plain = registry.convert_to_dict[typename]
-
-    def convert(task: Task) -> dict[str, Any]:
-        if not task.state & _SETTLED:
-            return plain(task)
-        key = (
-            task.state,
-            task.last_state_change,
-            tuple(task._children),
-            id(task.data),
-            len(task.data),
-            id(task.internal_data),
-            len(task.internal_data),
-        )
-        memo = task.__dict__.get("_engine_serialized")
-        if memo is None or memo[0] != key:
-            memo = (key, plain(task))
-            task._engine_serialized = memo
-        return memo[1]
-
-    registry.convert_to_dict[typename] = convert
-
-
-_memoize_finished_tasks()
-_dumping_instance = threading.local()
-
-
-def _skip_specs_while_dumping() -> None:
-    """An instance dump drops the specs (stored once per version): don't convert them at all.
-
-    Converting the spec and subprocess specs is ~40 % of ``to_dict(workflow)``.
-    """
-    registry = _serializer.registry
-    for spec_class in (BpmnProcessSpec, AdHocSubprocessSpec):
-        typename = registry.typenames[spec_class]
-        plain = registry.convert_to_dict[typename]
-
-        def convert(spec, plain=plain):
-            return None if getattr(_dumping_instance, "active", False) else plain(spec)
-
-        registry.convert_to_dict[typename] = convert
-
-
-_skip_specs_while_dumping()
-
-
-def spec_to_dict(spec) -> dict[str, Any]:
-    return _serializer.to_dict(spec)
-
-
-def spec_from_dict(data: Mapping[str, Any]):
-    return _serializer.from_dict(dict(data))
-
-
-def dump_state(workflow: BpmnWorkflow) -> str:
-    """The instance's own state as JSON, without the specs (stored once per version)."""
-    registry = _serializer.registry
-    registry._encoder_mode = True
-    _dumping_instance.active = True
-    try:
-        data = _serializer.to_dict(workflow)
-    finally:
-        registry._encoder_mode = False
-        _dumping_instance.active = False
-    for key in _SPEC_KEYS:
-        data.pop(key, None)
-    data[_serializer.VERSION_KEY] = _serializer.VERSION
-    return json.dumps(data, cls=_serializer._encoder_cls, separators=(",", ":"))
-
-
-def load_state(state: str, spec, subprocess_specs: Mapping[str, Any], script_engine) -> BpmnWorkflow:
-    """Restore an instance around spec objects we already hold.
-
-    The registry passes any non-dict value through unchanged, so putting the cached
-    spec objects where the spec dicts were skips re-building the spec (~0.6 ms).
-    """
-    data = json.loads(state, cls=_serializer.json_decoder_cls)
-    _serializer.migrate(data)
-    data["spec"] = spec
-    data["subprocess_specs"] = dict(subprocess_specs)
-    workflow = _serializer.from_dict(data)
-    workflow.script_engine = script_engine
-    return workflow
 
 
 def new_workflow(spec, subprocess_specs: Mapping[str, Any], script_engine) -> BpmnWorkflow:

@@ -278,7 +278,7 @@ def _calendars(bundle_path: Path | None):
             deployment = latest_deployment(session)
             if deployment is None:
                 _fail("nothing is deployed yet: pass --bundle PATH")
-            return engine.runtime(session, deployment.id).calendars
+            return engine.runtime(deployment.id).calendars
     except (BundleError, CalendarConfigError, EngineError) as error:
         _fail(str(error))
     except tomllib.TOMLDecodeError as error:

@@ -1,0 +1,304 @@
+"""The statements of the command path, written out in SQL.
+
+Every user action runs about eight small statements. Through SQLAlchemy's Core or
+ORM each costs ~0.3 ms of Python (compiling, result processing, unit of work),
+twenty times what SQLite itself spends; sent to the driver as plain SQL they cost
+~0.05 ms (measured for bench/engine.py). So the command path sends them to the
+driver on the command's connection: one transaction, committed or rolled back
+whole. Pages, reports and deploys use the ORM models in engine.models, which
+describe the same tables (and UTCDateTime the same storage of instants).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection
+
+
+class StaleInstance(Exception):
+    """Another command committed a newer version of the instance first."""
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    id: int
+    version: int
+    main_process: str
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    id: int
+    deployment_id: int
+    process_id: str
+    status: str
+    version: int
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    id: str
+    instance_id: int
+    element_id: str
+    status: str
+    candidate_group: str | None
+    assignee: str | None
+    form: str | None
+    completed_by: str | None
+
+
+@dataclass(frozen=True)
+class NewTask:
+    id: str
+    element_id: str
+    name: str
+    lane: str | None
+    candidate_group: str | None
+    form: str | None
+    priority: int
+    due_at: datetime | None
+
+
+class Store:
+    """Plain-SQL access inside one command's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self.postgres = connection.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------------ reads
+
+    def task(self, task_id: str) -> TaskRow | None:
+        row = self._one(
+            "SELECT id, instance_id, element_id, status, candidate_group, assignee, form, completed_by "
+            "FROM human_tasks WHERE id = :id",
+            id=task_id,
+        )
+        return TaskRow(*row) if row else None
+
+    def instance(self, instance_id: int) -> InstanceRow | None:
+        row = self._one(
+            "SELECT id, deployment_id, process_id, status, version FROM instances WHERE id = :id",
+            id=instance_id,
+        )
+        return InstanceRow(*row) if row else None
+
+    def deployment(self, version: int | None) -> DeploymentRow | None:
+        """The given version, or the newest when ``version`` is None."""
+        columns = "SELECT id, version, main_process FROM deployments"
+        row = (
+            self._one(f"{columns} ORDER BY version DESC LIMIT 1")
+            if version is None
+            else self._one(f"{columns} WHERE version = :version", version=version)
+        )
+        return DeploymentRow(*row) if row else None
+
+    def state(self, instance_id: int) -> str:
+        return self._one("SELECT state FROM instances WHERE id = :id", id=instance_id)[0]
+
+    def due_instances(self, now: datetime, limit: int) -> list[InstanceRow]:
+        """Running instances with a timer due before ``now``, claimed for this transaction.
+
+        On PostgreSQL the rows stay locked until commit and other nodes skip them;
+        SQLite's single writer gives the same guarantee.
+        """
+        lock = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+        rows = self._all(
+            "SELECT id, deployment_id, process_id, status, version FROM instances "
+            "WHERE status = 'running' AND next_timer_at < :now "
+            f"ORDER BY next_timer_at LIMIT :limit{lock}",
+            now=self._instant(now),
+            limit=limit,
+        )
+        return [InstanceRow(*row) for row in rows]
+
+    # ------------------------------------------------------------------ instances
+
+    def insert_instance(
+        self, *, deployment_id: int, process_id: str, business_key: str | None, now: datetime, actor: str
+    ) -> InstanceRow:
+        new_id = self._one(
+            "INSERT INTO instances (deployment_id, process_id, business_key, status, state, version, "
+            "created_at, updated_at, started_by) VALUES (:deployment_id, :process_id, :business_key, "
+            "'running', '', 0, :now, :now, :actor) RETURNING id",
+            deployment_id=deployment_id,
+            process_id=process_id,
+            business_key=business_key,
+            now=self._instant(now),
+            actor=actor,
+        )[0]
+        return InstanceRow(new_id, deployment_id, process_id, "running", 0)
+
+    def save_instance(
+        self,
+        instance: InstanceRow,
+        *,
+        state: str | None,
+        status: str,
+        next_timer_at: datetime | None,
+        now: datetime,
+    ) -> InstanceRow:
+        """Write the new state if nobody else did since it was read; returns the new row."""
+        assignments = "status = :status, next_timer_at = :next_timer_at, updated_at = :now, "
+        assignments += "version = :version + 1"
+        if state is not None:
+            assignments += ", state = :state"
+        if status != "running" and instance.status == "running":
+            assignments += ", completed_at = :now"
+        result = self._run(
+            f"UPDATE instances SET {assignments} WHERE id = :id AND version = :version",
+            id=instance.id,
+            version=instance.version,
+            state=state,
+            status=status,
+            next_timer_at=self._instant(next_timer_at),
+            now=self._instant(now),
+        )
+        if result.rowcount != 1:
+            raise StaleInstance(instance.id)
+        return InstanceRow(
+            instance.id, instance.deployment_id, instance.process_id, status, instance.version + 1
+        )
+
+    def touch_instance(self, instance: InstanceRow, now: datetime) -> InstanceRow:
+        """Bump the version only (claims): concurrent claims then conflict like completions."""
+        result = self._run(
+            "UPDATE instances SET version = :version + 1, updated_at = :now "
+            "WHERE id = :id AND version = :version",
+            id=instance.id,
+            version=instance.version,
+            now=self._instant(now),
+        )
+        if result.rowcount != 1:
+            raise StaleInstance(instance.id)
+        return InstanceRow(
+            instance.id, instance.deployment_id, instance.process_id, instance.status, instance.version + 1
+        )
+
+    def park_instance(self, instance_id: int, now: datetime) -> None:
+        """Take a failing instance out of the timer queue until someone repairs it."""
+        self._run(
+            "UPDATE instances SET status = 'error', next_timer_at = NULL, updated_at = :now, "
+            "version = version + 1 WHERE id = :id",
+            id=instance_id,
+            now=self._instant(now),
+        )
+
+    # ------------------------------------------------------------------ human tasks
+
+    def insert_tasks(self, instance_id: int, tasks: Sequence[NewTask], now: datetime) -> None:
+        for task in tasks:
+            self._run(
+                "INSERT INTO human_tasks (id, instance_id, element_id, name, lane, candidate_group, form, "
+                "status, priority, due_at, created_at) VALUES (:id, :instance_id, :element_id, :name, "
+                ":lane, :candidate_group, :form, 'open', :priority, :due_at, :now)",
+                id=task.id,
+                instance_id=instance_id,
+                element_id=task.element_id,
+                name=task.name,
+                lane=task.lane,
+                candidate_group=task.candidate_group,
+                form=task.form,
+                priority=task.priority,
+                due_at=self._instant(task.due_at),
+                now=self._instant(now),
+            )
+
+    def close_tasks(self, task_ids: Iterable[str], status: str, now: datetime, actor: str) -> None:
+        ids = list(task_ids)
+        if not ids:
+            return
+        names = {f"id{n}": task_id for n, task_id in enumerate(ids)}
+        self._run(
+            "UPDATE human_tasks SET status = :status, completed_at = :now, completed_by = :actor "
+            f"WHERE status = 'open' AND id IN ({', '.join(':' + name for name in names)})",
+            status=status,
+            now=self._instant(now),
+            actor=actor,
+            **names,
+        )
+
+    def set_assignee(self, task_id: str, assignee: str | None, claimed_by: str | None, now: datetime) -> None:
+        self._run(
+            "UPDATE human_tasks SET assignee = :assignee, claimed_by = :claimed_by, claimed_at = :claimed_at "
+            "WHERE id = :id",
+            id=task_id,
+            assignee=assignee,
+            claimed_by=claimed_by,
+            claimed_at=self._instant(now) if assignee is not None else None,
+        )
+
+    # ------------------------------------------------------------------ timers and audit
+
+    def insert_firing(
+        self,
+        *,
+        instance_id: int,
+        element_id: str,
+        task_id: str,
+        due_at: datetime,
+        fired_at: datetime,
+        fired_by: str,
+    ) -> None:
+        self._run(
+            "INSERT INTO timer_firings (instance_id, element_id, task_id, due_at, fired_at, lateness_s, "
+            "fired_by) VALUES (:instance_id, :element_id, :task_id, :due_at, :fired_at, :lateness_s, "
+            ":fired_by)",
+            instance_id=instance_id,
+            element_id=element_id,
+            task_id=task_id,
+            due_at=self._instant(due_at),
+            fired_at=self._instant(fired_at),
+            lateness_s=(fired_at - due_at).total_seconds(),
+            fired_by=fired_by,
+        )
+
+    def advance_audit_head(self) -> tuple[int, str]:
+        """Take the next event id and the previous hash; the row lock serialises appenders."""
+        return tuple(
+            self._one("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
+        )
+
+    def insert_audit_event(self, **values: Any) -> None:
+        values["at"] = self._instant(values["at"])
+        self._run(
+            "INSERT INTO audit_events (id, at, actor, command, instance_id, detail, prev_hash, hash) "
+            "VALUES (:id, :at, :actor, :command, :instance_id, :detail, :prev_hash, :hash)",
+            **values,
+        )
+        self._run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=values["hash"])
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _instant(self, value: datetime | None) -> Any:
+        """Bind an aware instant as engine.models.UTCDateTime stores it."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give an explicit offset")
+        utc = value.astimezone(UTC)
+        return utc if self.postgres else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _run(self, sql: str, **params: Any):
+        return self._connection.exec_driver_sql(_for_driver(sql, self.postgres), params)
+
+    def _one(self, sql: str, **params: Any):
+        return self._run(sql, **params).fetchone()
+
+    def _all(self, sql: str, **params: Any):
+        return self._run(sql, **params).fetchall()
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@cache
+def _for_driver(sql: str, postgres: bool) -> str:
+    """Statements are written with ``:name`` (sqlite3's style); psycopg wants ``%(name)s``."""
+    return _NAMED.sub(r"%(\1)s", sql) if postgres else sql
