@@ -97,7 +97,9 @@ def test_event_subprocess_with_repeated_messages(clock):
 
     bundle, engine = compiled(BUNDLES / "messages", engine_test_handlers())
     with clock_in_use(clock):
-        workflow = new_workflow(bundle.specs["chase_process"], bundle.subprocess_specs("chase_process"), engine)
+        workflow = new_workflow(
+            bundle.specs["chase_process"], bundle.subprocess_specs("chase_process"), engine
+        )
         workflow.do_engine_steps()
         for note in ("one", "two"):
             workflow.send_event(BpmnEvent(MessageEventDefinition("reminder"), payload={"note": note}))
