@@ -30,6 +30,7 @@ _registry = _serializer.registry
 _encode = _serializer._encoder_cls(separators=(",", ":")).encode
 _SPEC_KEYS = ("spec", "subprocess_specs")
 _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+_NOT_YET_REACHED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 _dumping = threading.local()
 
 
@@ -45,13 +46,13 @@ def _memo_key(task: Task) -> tuple | None:
 
     SpiffWorkflow writes a task's data as a delta against its parent's data, so the
     parent's data counts too: it is frozen once the parent finished; and for a task
-    with no data of its own (every predicted task) the delta is just the names of
+    with no data of its own (every task not reached yet) the delta is just the names of
     the parent's keys.
     """
     parent = task.parent
     if task.state & _FINISHED and (parent is None or parent.state & _FINISHED):
         parent_part = None
-    elif task.state & TaskState.PREDICTED_MASK and not task.data:
+    elif task.state & _NOT_YET_REACHED and not task.data:
         parent_part = tuple(parent.data) if parent is not None else None
     else:
         return None
