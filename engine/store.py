@@ -69,8 +69,10 @@ class Store:
     """Plain-SQL access inside one command's transaction."""
 
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
         self.postgres = connection.dialect.name == "postgresql"
+        # The driver's own cursor on the transaction's connection: even SQLAlchemy's
+        # exec_driver_sql adds ~40 us of bookkeeping per statement.
+        self._cursor = connection.connection.dbapi_connection.cursor()
 
     # ------------------------------------------------------------------ reads
 
@@ -286,7 +288,8 @@ class Store:
         return utc if self.postgres else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def _run(self, sql: str, **params: Any):
-        return self._connection.exec_driver_sql(_for_driver(sql, self.postgres), params)
+        self._cursor.execute(_for_driver(sql, self.postgres), params)
+        return self._cursor
 
     def _one(self, sql: str, **params: Any):
         return self._run(sql, **params).fetchone()
