@@ -23,17 +23,17 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker, undefer
+from sqlalchemy.orm import sessionmaker, undefer
 
 from engine import audit
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
-from engine.deployments import Runtime, RuntimeCache, latest_deployment, store_deployment
+from engine.deployments import Runtime, RuntimeCache, store_deployment
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
-from engine.models import Deployment, HumanTask, Instance
+from engine.models import HumanTask, Instance
 from engine.spiff import (
     clock_in_use,
     describe_error,
@@ -558,17 +558,6 @@ class ProcessEngine:
             if errors:
                 raise InvalidInput(errors)
 
-    def _deployment(self, session: Session, version: int | None) -> Deployment:
-        if version is None:
-            deployment = latest_deployment(session)
-            if deployment is None:
-                raise NotFound("nothing is deployed yet")
-            return deployment
-        deployment = session.scalar(select(Deployment).where(Deployment.version == version))
-        if deployment is None:
-            raise NotFound(f"no version {version}")
-        return deployment
-
     # ------------------------------------------------------------------ reads
 
     def task(self, task_id: str) -> HumanTask:
@@ -623,10 +612,6 @@ def _latest_task_data(workflow) -> dict[str, Any]:
         return dict(workflow.task_tree.data)
     newest = max(finished, key=lambda task: task.last_state_change)
     return dict(newest.data)
-
-
-def _step(workflow) -> None:
-    workflow.do_engine_steps()
 
 
 def _check_running(instance: Instance) -> None:
