@@ -1,0 +1,135 @@
+"""Helpers for the procedure tests: the real bundle, valid form payloads, task lookups.
+
+Scenario tests drive the real ``bpmn/`` bundle through the engine with the real handler
+registry; only time is simulated (the ``clock`` fixture, Friday 2026-11-27 09:00 Shanghai).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.bundle import load_bundle
+from engine.handlers import TaskInput
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "bpmn"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CONFIG = tomllib.loads((BUNDLE / "procedure.toml").read_text(encoding="utf-8"))
+
+# Candidate groups of the lanes, as procedure.toml maps them.
+INTAKE, CS_CENTER, DEPARTMENT, SUPERVISOR = "intake", "cs_center", "dept:network", "supervisor"
+
+
+def bundle():
+    return load_bundle(BUNDLE)
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    """An instant in November 2026, Shanghai time."""
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=SHANGHAI)
+
+
+def iso(day: int, hour: int, minute: int = 0, second: int = 0) -> str:
+    return at(day, hour, minute, second).isoformat()
+
+
+# ----------------------------------------------------------------------------- form payloads
+
+
+def record(**changes: Any) -> dict[str, Any]:
+    """A valid intake record (phone, ordinary, not resolved at first contact)."""
+    data = {
+        "channel": "phone",
+        "customer_name": "王女士",
+        "customer_phone": "13800138000",
+        "business_category": "internet_broadband",
+        "nature_category": "installation_relocation",
+        "complaint_types": ["ordinary"],
+        "description": "宽带装机预约三次未上门 Broadband installation missed three appointments",
+        "first_contact_resolved": False,
+    }
+    data.update(changes)
+    return data
+
+
+def dispatch(**changes: Any) -> dict[str, Any]:
+    data = {"department": "network", "review_note": "记录完整 Record complete"}
+    data.update(changes)
+    return data
+
+
+def work_order_reply(**changes: Any) -> dict[str, Any]:
+    """A valid W1-W5 reply for a problem that is not concentrated."""
+    data = {
+        "cause": "分光器端口故障 Faulty splitter port",
+        "handling_process": "更换端口并上门安装 Port replaced, installed on site",
+        "handling_final": True,
+        "result": "已开通 Service working",
+        "service_restored": True,
+        "concentrated": False,
+        "customer_attitude": "认可 Accepts the result",
+    }
+    data.update(changes)
+    return data
+
+
+def review(qualified: bool = True, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"reply_qualified": qualified}
+    if not qualified:
+        data["return_reason"] = "未说明恢复时间 Restoration time missing"
+    data.update(changes)
+    return data
+
+
+def customer_reply(**changes: Any) -> dict[str, Any]:
+    data = {
+        "reply_text": "您的宽带已开通，给您带来不便深表歉意 Your broadband works; we apologise",
+        "reply_method": "phone",
+        "customer_reached": True,
+    }
+    data.update(changes)
+    return data
+
+
+def return_visit(satisfied: bool = True, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"satisfied": satisfied, "customer_opinion": "满意 Satisfied"}
+    if not satisfied:
+        data.update(customer_opinion="仍不满意 Still unhappy", dissatisfaction_reason="赔偿不足 Compensation")
+    data.update(changes)
+    return data
+
+
+# ----------------------------------------------------------------------------- engine helpers
+
+
+def open_task(engine, instance_id: int, element_id: str):
+    """The one open task of ``element_id``; fails the test if there is none or several."""
+    rows = [row for row in engine.open_tasks(instance_id) if row.element_id == element_id]
+    open_now = [row.element_id for row in engine.open_tasks(instance_id)]
+    assert len(rows) == 1, f"expected one open {element_id}, open tasks are {open_now}"
+    return rows[0]
+
+
+def open_elements(engine, instance_id: int) -> list[str]:
+    return sorted(row.element_id for row in engine.open_tasks(instance_id))
+
+
+def complete(engine, instance_id: int, element_id: str, data: dict[str, Any], actor: str = "someone"):
+    """Complete the open task as a member of its candidate group (the web layer's check)."""
+    row = open_task(engine, instance_id, element_id)
+    return engine.complete_task(row.id, actor=actor, data=data, actor_groups=[row.candidate_group])
+
+
+def validator_input(submitted: dict[str, Any], task_data: dict[str, Any] | None = None) -> TaskInput:
+    return TaskInput(
+        element_id="test",
+        submitted=submitted,
+        task_data=task_data or {},
+        now=at(27, 9),
+        config=CONFIG,
+        actor="tester",
+    )

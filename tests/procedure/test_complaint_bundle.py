@@ -1,0 +1,305 @@
+"""The deployable bundle itself: valid, traceable to the rules, readable, consistent with its config.
+
+A process owner must be able to open ``bpmn/complaint.bpmn`` in any modeler and see the
+procedure: these tests keep the layout clean (no overlapping shapes, no flow crossing a
+shape, flows running left to right), every rule-enforcing element naming its rule ids, the
+forms' fixed lists equal to the config's, and docs/rules.md honest about what exists.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from engine.expressions import ENGINE_FUNCTION_NAMES
+from engine.validation import compile_bundle
+from tasks.registry import REGISTRY
+from tests.procedure.support import BUNDLE, CONFIG, ROOT, bundle
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+DIAGRAM = etree.parse(str(BUNDLE / "complaint.bpmn")).getroot()
+RULE_ID = re.compile(r"\b(?:A[1-5]|T[1-7]|H[1-7]|W[1-5]|E[1-5]|R[1-6]|V[1-3]|L[1-7]|C[1-5])\b")
+ALL_RULES = [
+    *(f"A{n}" for n in range(1, 6)),
+    *(f"T{n}" for n in range(1, 8)),
+    *(f"H{n}" for n in range(1, 8)),
+    *(f"W{n}" for n in range(1, 6)),
+    *(f"E{n}" for n in range(1, 6)),
+    *(f"R{n}" for n in range(1, 7)),
+    *(f"V{n}" for n in range(1, 4)),
+    *(f"L{n}" for n in range(1, 8)),
+    *(f"C{n}" for n in range(1, 6)),
+]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]{2,}")
+
+
+def xpath(path: str) -> list:
+    return DIAGRAM.xpath(path, namespaces=NS)
+
+
+def bounds() -> dict[str, tuple[float, float, float, float]]:
+    found = {}
+    for shape in xpath(".//bpmndi:BPMNShape"):
+        b = shape.find("dc:Bounds", NS)
+        found[shape.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+    return found
+
+
+def flow_nodes() -> dict[str, str]:
+    """Flow node id -> BPMN tag local name (no lanes, no participant)."""
+    process = xpath("./bpmn:process")[0]
+    return {
+        element.get("id"): etree.QName(element).localname
+        for element in process
+        if element.get("id") and etree.QName(element).localname not in ("laneSet", "sequenceFlow")
+    }
+
+
+def bilingual(text: str) -> bool:
+    return bool(CJK.search(text) and LATIN.search(text))
+
+
+# ----------------------------------------------------------------------------- validity
+
+
+def test_bundle_compiles_with_the_real_handlers():
+    compiled = compile_bundle(bundle(), REGISTRY, (*ENGINE_FUNCTION_NAMES, "timedelta", *REGISTRY.functions))
+    assert compiled.main_process == "complaint"
+    assert set(compiled.forms) == {path.name for path in (BUNDLE / "forms").glob("*.json")}
+
+
+def test_lanes_are_bilingual_and_map_to_the_four_groups():
+    lane_names = {lane.get("name") for lane in xpath(".//bpmn:lane")}
+    assert lane_names == set(CONFIG["lanes"])
+    assert all(bilingual(name) for name in lane_names)
+    assert set(CONFIG["lanes"].values()) == {"intake", "cs_center", "dept:network", "supervisor"}
+
+
+@pytest.mark.parametrize("tag", ["userTask", "serviceTask", "boundaryEvent", "exclusiveGateway", "endEvent"])
+def test_every_rule_enforcing_element_names_its_rule_ids(tag):
+    for element in xpath(f".//bpmn:{tag}"):
+        documentation = element.findtext("bpmn:documentation", default="", namespaces=NS)
+        assert RULE_ID.search(documentation), f"{element.get('id')} names no rule id in its documentation"
+        assert bilingual(element.get("name", "")), f"{element.get('id')} needs a Chinese + English name"
+
+
+def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_data():
+    timers = {
+        element.get("id"): (
+            element.get("attachedToRef"),
+            element.get("cancelActivity"),
+            element.findtext(".//bpmn:timeDate", namespaces=NS),
+        )
+        for element in xpath(".//bpmn:boundaryEvent")
+    }
+    assert timers == {
+        "timer_dispatch_overdue": ("task_review_dispatch", "false", "dispatch_due"),
+        "timer_handling_overdue": ("task_handle_order", "false", "handling_due"),
+        "timer_reply_overdue": ("task_reply_customer", "false", "reply_due"),
+    }
+
+
+def test_e5_handling_deadline_is_computed_once_before_the_rework_loop():
+    """E5: only svc_handling_deadline writes handling_due, and the return flow re-enters after it."""
+    writers = [
+        operator.getparent().getparent().get("id")
+        for operator in xpath(".//spiffworkflow:serviceTaskOperator[@resultVariable='handling_due']")
+    ]
+    assert writers == ["svc_handling_deadline"]
+    [returned] = xpath(".//bpmn:sequenceFlow[@id='flow_reply_returned']")
+    assert returned.get("targetRef") == "gw_handling_merge"
+    [into_merge] = xpath(".//bpmn:sequenceFlow[@id='flow_handling_deadline_merge']")
+    assert into_merge.get("sourceRef") == "svc_handling_deadline"
+
+
+# ----------------------------------------------------------------------------- forms
+
+
+def form_of(task) -> dict:
+    name = task.xpath(".//spiffworkflow:property[@name='formJsonSchemaFilename']/@value", namespaces=NS)[0]
+    return json.loads((BUNDLE / "forms" / name).read_text(encoding="utf-8"))
+
+
+def test_one_form_per_user_task_with_bilingual_titles_and_known_required_fields():
+    tasks = xpath(".//bpmn:userTask")
+    names = [
+        task.xpath(".//spiffworkflow:property[@name='formJsonSchemaFilename']/@value", namespaces=NS)[0]
+        for task in tasks
+    ]
+    assert sorted(names) == sorted(path.name for path in (BUNDLE / "forms").glob("*.json"))
+    for task in tasks:
+        form = form_of(task)
+        assert bilingual(form["title"]) and bilingual(form["description"]), task.get("id")
+        assert set(form["required"]) <= set(form["properties"]), task.get("id")
+        for field, spec in form["properties"].items():
+            assert bilingual(spec["title"]), f"{task.get('id')}: {field} title"
+
+
+def choices(spec: dict) -> dict[str, str]:
+    return {option["const"]: option["title"] for option in spec["oneOf"]}
+
+
+def labels(table: dict) -> dict[str, str]:
+    return {code: value["label"] if isinstance(value, dict) else value for code, value in table.items()}
+
+
+def test_c1_c2_c3_c5_form_lists_equal_the_config_lists():
+    form = json.loads((BUNDLE / "forms" / "record_complaint.json").read_text(encoding="utf-8"))
+    fields = form["properties"]
+    assert choices(fields["channel"]) == labels(CONFIG["channels"])
+    assert choices(fields["business_category"]) == labels(CONFIG["business_categories"])
+    assert choices(fields["nature_category"]) == labels(CONFIG["nature_categories"])
+    assert choices(fields["complaint_types"]["items"]) == labels(CONFIG["complaint_types"])
+    dispatch = json.loads((BUNDLE / "forms" / "review_dispatch.json").read_text(encoding="utf-8"))
+    assert choices(dispatch["properties"]["department"]) == labels(CONFIG["departments"])
+
+
+def test_a5_fields_named_in_the_config_exist_in_the_intake_form():
+    form = json.loads((BUNDLE / "forms" / "record_complaint.json").read_text(encoding="utf-8"))
+    for code, channel in CONFIG["channels"].items():
+        for field in channel["a5_required"]:
+            assert field in form["properties"], f"channel {code}: A5 field {field} is not on the form"
+
+
+def test_h1_urgent_flags_are_configured_complaint_types():
+    from tasks.deadlines import URGENT_TYPES
+
+    assert set(CONFIG["complaint_types"]) > URGENT_TYPES
+    assert set(CONFIG["dispatch_deadlines"]) == set(CONFIG["handling_deadlines"]) == set(CONFIG["priority"])
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def test_every_element_and_flow_is_drawn_and_flows_have_orthogonal_waypoints():
+    shapes, nodes = bounds(), flow_nodes()
+    assert set(nodes) <= set(shapes)
+    for edge in xpath(".//bpmndi:BPMNEdge"):
+        points = [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
+        assert len(points) >= 2, edge.get("bpmnElement")
+        for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
+            assert x1 == x2 or y1 == y2, f"{edge.get('bpmnElement')}: diagonal segment"
+
+
+def _overlap(a, b) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
+def test_no_two_shapes_overlap_except_boundary_events_on_their_host():
+    shapes, nodes = bounds(), flow_nodes()
+    hosts = {event.get("id"): event.get("attachedToRef") for event in xpath(".//bpmn:boundaryEvent")}
+    for first, second in combinations(sorted(nodes), 2):
+        if hosts.get(first) == second or hosts.get(second) == first:
+            continue
+        assert not _overlap(shapes[first], shapes[second]), f"{first} overlaps {second}"
+
+
+def test_every_shape_lies_inside_its_lane():
+    shapes = bounds()
+    for lane in xpath(".//bpmn:lane"):
+        lx, ly, lw, lh = shapes[lane.get("id")]
+        for ref in lane.findall("bpmn:flowNodeRef", NS):
+            x, y, w, h = shapes[ref.text]
+            inside = lx <= x and x + w <= lx + lw and ly <= y and y + h <= ly + lh
+            assert inside, f"{ref.text} leaves its lane"
+
+
+def _on_border(point, box, tolerance=1.0) -> bool:
+    px, py = point
+    x, y, w, h = box
+    inside = x - tolerance <= px <= x + w + tolerance and y - tolerance <= py <= y + h + tolerance
+    near_edge = min(abs(px - x), abs(px - x - w), abs(py - y), abs(py - y - h)) <= tolerance
+    return inside and near_edge
+
+
+def _crosses(segment, box) -> bool:
+    (x1, y1), (x2, y2) = segment
+    x, y, w, h = box
+    left, right, top, bottom = min(x1, x2), max(x1, x2), min(y1, y2), max(y1, y2)
+    return left < x + w and x < right + 0.001 and top < y + h and y < bottom + 0.001
+
+
+def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
+    shapes, nodes = bounds(), flow_nodes()
+    hosts = {event.get("id"): event.get("attachedToRef") for event in xpath(".//bpmn:boundaryEvent")}
+    flows = {flow.get("id"): flow for flow in xpath(".//bpmn:sequenceFlow")}
+    for edge in xpath(".//bpmndi:BPMNEdge"):
+        flow = flows[edge.get("bpmnElement")]
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        points = [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
+        assert _on_border(points[0], shapes[source]), f"{flow.get('id')} does not start on {source}"
+        assert _on_border(points[-1], shapes[target]), f"{flow.get('id')} does not end on {target}"
+        ignore = {source, target, hosts.get(source), hosts.get(target)}
+        for segment in zip(points, points[1:], strict=False):
+            for node in nodes:
+                if node not in ignore:
+                    assert not _crosses(segment, shapes[node]), f"{flow.get('id')} crosses {node}"
+
+
+def test_flows_run_left_to_right_except_the_e5_return():
+    shapes = bounds()
+    for flow in xpath(".//bpmn:sequenceFlow"):
+        if flow.get("id") == "flow_reply_returned":
+            continue
+        sx, _, sw, _ = shapes[flow.get("sourceRef")]
+        tx, _, tw, _ = shapes[flow.get("targetRef")]
+        assert tx + tw / 2 >= sx + sw / 2, f"{flow.get('id')} runs right to left"
+
+
+# ----------------------------------------------------------------------------- docs/rules.md
+
+
+RULES_DOC = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+
+
+def _table_rows() -> dict[str, str]:
+    rows = {}
+    for line in RULES_DOC.splitlines():
+        match = re.match(r"^\|\s*\*{0,2}([A-Z]\d)\*{0,2}\s*\|", line)
+        if match:
+            rows[match.group(1)] = line
+    return rows
+
+
+def test_docs_rules_table_lists_every_rule_with_a_status():
+    rows = _table_rows()
+    assert sorted(rows) == sorted(ALL_RULES)
+    for rule, line in rows.items():
+        assert re.search(r"\b(done|partly|not yet|no system step)\b", line), f"{rule}: no status"
+
+
+def _test_names() -> set[str]:
+    names = set()
+    for path in Path(__file__).parent.glob("test_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names |= {f"{path.name}::{node.name}" for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return names
+
+
+def test_docs_rules_references_exist():
+    """Every element id, handler and test docs/rules.md names exists (the doc stays honest)."""
+    element_ids = set(flow_nodes())
+    handlers = set(REGISTRY.validators) | set(REGISTRY.operations) | set(REGISTRY.functions)
+    tests = _test_names()
+    for token in re.findall(r"`([^`]+)`", RULES_DOC):
+        if re.fullmatch(r"(task|svc|timer|gw|end|start)_\w+", token):
+            assert token in element_ids, f"docs/rules.md names unknown element {token}"
+        elif token.startswith("test_") and "::" in token:
+            assert token in tests, f"docs/rules.md names unknown test {token}"
+        elif re.fullmatch(r"[a-z_]+\(\)", token):
+            assert token[:-2] in handlers, f"docs/rules.md names unknown handler {token}"
