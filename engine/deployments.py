@@ -10,7 +10,7 @@ import json
 import threading
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from engine.bundle import Bundle, bundle_from_zip
 from engine.calendar import WorkingCalendar, calendars_from_config
 from engine.errors import NotFound
 from engine.expressions import expression_globals
+from engine.forms import FormChecker
 from engine.handlers import HandlerRegistry
 from engine.models import Deployment
 from engine.spiff import ScriptEngine
@@ -68,6 +69,7 @@ class Runtime:
     forms: dict[str, dict[str, Any]]
     calendars: dict[str, WorkingCalendar]
     script_engine: ScriptEngine
+    _form_checkers: dict[str, FormChecker] = field(default_factory=dict, repr=False)
 
     def spec(self, process_id: str) -> Any:
         try:
@@ -77,6 +79,13 @@ class Runtime:
 
     def subprocess_specs(self, process_id: str) -> dict[str, Any]:
         return {name: spec for name, spec in self.specs.items() if name != process_id}
+
+    def form_checker(self, name: str) -> FormChecker:
+        """The compiled checker of ``forms/<name>`` (validation guarantees it exists)."""
+        checker = self._form_checkers.get(name)
+        if checker is None:
+            checker = self._form_checkers[name] = FormChecker(self.forms[name])
+        return checker
 
     def candidate_group(self, lane: str | None) -> str | None:
         """The group that may take a lane's tasks: ``[lanes]`` in the config, else the lane name."""
