@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.models import TimerFiring
 from engine.scheduler import TimerScheduler
-from tests.engine.support import engine_test_handlers, valid_bundle
+from tests.engine.support import edited_bundle, engine_test_handlers, valid_bundle
 
 
 @pytest.fixture
@@ -20,9 +20,9 @@ def engine(make_engine):
     return engine
 
 
-def waiting_for_approval(engine) -> int:
+def waiting_for_approval(engine, version: int | None = None) -> int:
     """An instance whose approval task has a 2-hour interrupting boundary timer."""
-    instance_id = engine.start(actor="alice").instance_id
+    instance_id = engine.start(actor="alice", version=version).instance_id
     [task] = engine.open_tasks(instance_id)
     engine.complete_task(task.id, actor="alice", data={"amount": 500, "description": "desk"})
     return instance_id
@@ -88,23 +88,39 @@ def test_timers_that_fell_due_while_down_fire_at_start_up(make_engine, engine, c
     assert fired.lateness_s == pytest.approx(3 * 3600)
 
 
-def test_a_commit_with_an_earlier_timer_reschedules_the_wake_up(engine, clock):
-    seen = []
-    engine.add_timer_listener(seen.append)
-    instance_id = waiting_for_approval(engine)
-    assert seen == [engine.instance(instance_id).next_timer_at]
+def test_a_commit_with_an_earlier_timer_moves_the_wake_up_forward(engine, clock, tmp_path):
+    """The wake-up job sits at the earliest due instant; an earlier timer moves it, a later one not."""
+    clock.set(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))  # in the future of the real clock APScheduler uses
+    engine.deploy(edited_bundle(tmp_path, "main.bpmn", '"PT2H"', '"PT30M"'), actor="admin")
+    scheduler = TimerScheduler(engine, sweep_seconds=3600)
+    scheduler.start()
+    try:
+        assert scheduler._scheduler.get_job("wake") is None  # nothing to wait for yet
+        waiting_for_approval(engine, version=1)
+        assert wake_time(scheduler) == clock.now() + timedelta(hours=2, milliseconds=1)
+        waiting_for_approval(engine, version=2)
+        assert wake_time(scheduler) == clock.now() + timedelta(minutes=30, milliseconds=1)
+        waiting_for_approval(engine, version=1)
+        assert wake_time(scheduler) == clock.now() + timedelta(minutes=30, milliseconds=1)
+    finally:
+        scheduler.shutdown()
+
+
+def wake_time(scheduler: TimerScheduler) -> datetime:
+    return scheduler._scheduler.get_job("wake").next_run_time
 
 
 def test_two_nodes_fire_each_timer_exactly_once(make_engine, engine, clock):
     instances = [waiting_for_approval(engine) for _ in range(12)]
     clock.advance(timedelta(hours=2, seconds=1))
     nodes = [make_engine(engine_test_handlers(), node=f"node-{n}") for n in (1, 2)]
+    schedulers = {node.node: TimerScheduler(node) for node in nodes}
     start = threading.Barrier(len(nodes))
     fired_by_node = {}
 
     def run(node):
         start.wait()
-        fired_by_node[node.node] = node.fire_all_due()
+        fired_by_node[node.node] = schedulers[node.node].run_due()
 
     threads = [threading.Thread(target=run, args=(node,)) for node in nodes]
     for thread in threads:
