@@ -15,7 +15,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TaskInput:
-    """What a validator sees: the submitted fields and the task's data before them."""
+    """What a validator sees: the submitted fields and the task's data before them.
+
+    ``connection`` is the command's own transaction, for reading domain rows (e.g. a
+    customer's earlier complaints); validators must not write.
+    """
 
     element_id: str
     submitted: Mapping[str, Any]
@@ -23,22 +27,51 @@ class TaskInput:
     now: datetime
     config: Mapping[str, Any]
     actor: str | None = None
+    connection: Any = None
 
 
 @dataclass(frozen=True)
 class ServiceCall:
-    """What a service operation sees: its evaluated parameters and the task's data."""
+    """What a service operation sees: its evaluated parameters and the task's data.
+
+    ``connection`` is the command's own transaction (a SQLAlchemy Connection): what
+    an operation reads or writes there commits or rolls back with the command.
+    ``instance_id`` is the instance the task belongs to.
+    """
 
     element_id: str
     params: Mapping[str, Any]
     task_data: Mapping[str, Any]
     now: datetime
     config: Mapping[str, Any]
+    connection: Any = None
+    instance_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Projection:
+    """After every command, in its transaction: what a projection derives domain rows from.
+
+    ``data`` is the instance's current data: the workflow's data once it ended, else
+    the data where its tokens wait now (READY, WAITING and STARTED tasks of the
+    top-level process, the most recently changed winning on shared keys).
+    """
+
+    connection: Any
+    instance_id: int
+    business_key: str | None
+    status: str
+    command: str
+    actor: str
+    now: datetime
+    data: Mapping[str, Any]
+    config: Mapping[str, Any]
 
 
 FieldErrors = dict[str, str]
 Validator = Callable[[TaskInput], FieldErrors | None]
 Operation = Callable[[ServiceCall], Any]
+ProjectionHook = Callable[[Projection], None]
 
 
 @dataclass
@@ -46,6 +79,7 @@ class HandlerRegistry:
     validators: dict[str, Validator] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    projections: list[ProjectionHook] = field(default_factory=list)
 
     def validator(self, name: str) -> Callable[[Validator], Validator]:
         """Register a user-task validator: it returns ``{field: message}`` or nothing."""
@@ -54,6 +88,11 @@ class HandlerRegistry:
     def operation(self, name: str) -> Callable[[Operation], Operation]:
         """Register a service-task operation: its return value becomes the task's result."""
         return _register(self.operations, name, "operation")
+
+    def projection(self, hook: ProjectionHook) -> ProjectionHook:
+        """Register a hook that keeps domain rows in step with every command (same transaction)."""
+        self.projections.append(hook)
+        return hook
 
     def function(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a helper callable from diagram expressions (conditions, timers, scripts)."""

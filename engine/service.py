@@ -30,15 +30,17 @@ from engine.clock import Clock, SystemClock
 from engine.deployments import Runtime, RuntimeCache, store_deployment
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from engine.expressions import ENGINE_FUNCTION_NAMES
-from engine.handlers import HandlerRegistry, TaskInput
+from engine.handlers import HandlerRegistry, Projection, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
 from engine.models import HumanTask, Instance
 from engine.spiff import (
     clock_in_use,
+    current_data,
     describe_error,
     find_task,
     new_workflow,
     task_properties,
+    transaction_in_use,
     waiting_timers,
 )
 from engine.spiff_state import dump_state, load_state
@@ -187,7 +189,15 @@ class ProcessEngine:
                 raise NotFound("nothing is deployed yet" if version is None else f"no version {version}")
             runtime = self.runtime(deployment.id)
             process_id = process_id or deployment.main_process
-            with clock_in_use(self.clock):
+            runtime.spec(process_id)  # an unknown process is refused before anything is written
+            instance = store.insert_instance(
+                deployment_id=deployment.id,
+                process_id=process_id,
+                business_key=business_key,
+                now=now,
+                actor=actor,
+            )
+            with clock_in_use(self.clock), transaction_in_use(connection, instance.id):
                 try:
                     workflow = new_workflow(
                         runtime.spec(process_id), runtime.subprocess_specs(process_id), runtime.script_engine
@@ -200,14 +210,7 @@ class ProcessEngine:
                     raise
                 except Exception as error:
                     raise describe_error(error) from error
-            instance = store.insert_instance(
-                deployment_id=deployment.id,
-                process_id=process_id,
-                business_key=business_key,
-                now=now,
-                actor=actor,
-            )
-            saved = self._save(store, instance, workflow, runtime, {}, now=now, actor=actor)
+            saved = self._save(store, instance, workflow, runtime, {}, now=now, actor=actor, command="start")
             audit.append(
                 store,
                 at=now,
@@ -239,7 +242,7 @@ class ProcessEngine:
             task = find_task(command.workflow, UUID(task_id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict(f"task {row.element_id} is no longer open")
-            self._validate_input(command.runtime, row, task, submitted, actor, command.now)
+            self._validate_input(command.store, command.runtime, row, task, submitted, actor, command.now)
             task.data.update(submitted)
             task.run()
             command.workflow.do_engine_steps()
@@ -337,7 +340,7 @@ class ProcessEngine:
         runtime = self.runtime(instance.deployment_id)
         workflow = self._load(store, instance, runtime)
         before = open_task_ids(workflow)
-        with clock_in_use(self.clock):
+        with clock_in_use(self.clock), transaction_in_use(store.connection, instance.id):
             due = {str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now}
             try:
                 workflow.refresh_timers()
@@ -355,7 +358,9 @@ class ProcessEngine:
                 fired_at=now,
                 fired_by=self.node,
             )
-        saved = self._save(store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR)
+        saved = self._save(
+            store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR, command="timer"
+        )
         audit.append(
             store,
             at=now,
@@ -457,7 +462,7 @@ class ProcessEngine:
             workflow = self._load(store, instance, runtime)
             before = open_task_ids(workflow)
             command = _Command(store, instance, workflow, runtime, now)
-            with clock_in_use(self.clock):
+            with clock_in_use(self.clock), transaction_in_use(connection, instance.id):
                 try:
                     detail = apply(command)
                 except EngineError:
@@ -473,6 +478,7 @@ class ProcessEngine:
                     before,
                     now=now,
                     actor=actor,
+                    command=command_name,
                     completed_task_id=completed_task_id,
                 )
             else:
@@ -499,7 +505,7 @@ class ProcessEngine:
         return workflow
 
     def _save(
-        self, store, instance, workflow, runtime, before, *, now, actor, completed_task_id=None
+        self, store, instance, workflow, runtime, before, *, now, actor, command, completed_task_id=None
     ) -> _Saved:
         dues = [due for _, due in waiting_timers(workflow)]
         next_timer_at = min(dues) if dues and not workflow.completed else None
@@ -520,6 +526,20 @@ class ProcessEngine:
             actor=actor,
             completed_task_id=completed_task_id,
         )
+        if self.handlers.projections:
+            projection = Projection(
+                connection=store.connection,
+                instance_id=instance.id,
+                business_key=instance.business_key,
+                status=saved.status,
+                command=command,
+                actor=actor,
+                now=now,
+                data=current_data(workflow),
+                config=runtime.config,
+            )
+            for hook in self.handlers.projections:
+                hook(projection)
         return _Saved(saved, next_timer_at, changes.as_detail())
 
     def _after_commit(self, saved: _Saved, workflow) -> CommandResult:
@@ -536,7 +556,7 @@ class ProcessEngine:
             opened_task_ids=tuple(saved.changes.get("opened_ids", ())),
         )
 
-    def _validate_input(self, runtime, row, task, submitted, actor, now) -> None:
+    def _validate_input(self, store, runtime, row, task, submitted, actor, now) -> None:
         _refuse_reserved_keys(submitted, self._expression_names())
         if row.form:
             errors = runtime.form_checker(row.form).errors(submitted)
@@ -553,6 +573,7 @@ class ProcessEngine:
                     now=now,
                     config=runtime.config,
                     actor=actor,
+                    connection=store.connection,
                 )
             )
             if errors:
@@ -585,7 +606,7 @@ class ProcessEngine:
             return instance
 
     def instance_data(self, instance_id: int) -> dict[str, Any]:
-        """The instance's process data: the workflow's data once ended, else the newest task data."""
+        """The instance's current data (see ``engine.handlers.Projection``)."""
         with self.reader() as session:
             instance = session.get(Instance, instance_id)
             if instance is None:
@@ -597,21 +618,7 @@ class ProcessEngine:
                 runtime.subprocess_specs(instance.process_id),
                 runtime.script_engine,
             )
-        if workflow.completed:
-            return dict(workflow.data)
-        return _latest_task_data(workflow)
-
-
-def _latest_task_data(workflow) -> dict[str, Any]:
-    finished = [
-        task
-        for task in workflow.get_tasks(state=TaskState.COMPLETED | TaskState.READY)
-        if task.task_spec.name not in ("Root", "Start")
-    ]
-    if not finished:
-        return dict(workflow.task_tree.data)
-    newest = max(finished, key=lambda task: task.last_state_change)
-    return dict(newest.data)
+        return current_data(workflow)
 
 
 def _check_running(instance: Instance) -> None:

@@ -59,6 +59,19 @@ def clock_in_use(clock: Clock) -> Iterator[None]:
         _current_clock.reset(token)
 
 
+_current_command: ContextVar[tuple[Any, int] | None] = ContextVar("engine_command", default=None)
+
+
+@contextlib.contextmanager
+def transaction_in_use(connection: Any, instance_id: int) -> Iterator[None]:
+    """Hand the command's connection and instance to service operations called from the diagram."""
+    token = _current_command.set((connection, instance_id))
+    try:
+        yield
+    finally:
+        _current_command.reset(token)
+
+
 def current_now() -> datetime:
     return (_current_clock.get() or _SYSTEM_CLOCK).now()
 
@@ -107,6 +120,10 @@ _SAFE_BUILTINS = {
 }
 
 
+# One ScriptEngine serves every thread running a version: per-call state lives here.
+_current_element: ContextVar[str | None] = ContextVar("engine_service_element", default=None)
+
+
 class _Environment(TaskDataEnvironment):
     def __init__(self, globals_: dict[str, Any], call: Callable[..., Any]) -> None:
         super().__init__({"__builtins__": _SAFE_BUILTINS, **globals_})
@@ -137,26 +154,27 @@ class ScriptEngine(PythonScriptEngine):
         operation = self._handlers.operations.get(operation_name)
         if operation is None:
             raise ValueError(f"no service operation named {operation_name!r} is registered")
+        connection, instance_id = _current_command.get() or (None, None)
         call = ServiceCall(
-            element_id=self._current_element or "",
+            element_id=_current_element.get() or "",
             params={name: spec["value"] for name, spec in operation_params.items()},
             task_data=task_data,
             now=current_now(),
             config=self._config,
+            connection=connection,
+            instance_id=instance_id,
         )
         return json.dumps(operation(call), default=_json_default)
 
-    _current_element: str | None = None
-
     def call_service(self, task, **kwargs):
         # The library's own version has a NameError in its error path; this one names the task.
-        self._current_element = task.task_spec.bpmn_id
+        token = _current_element.set(task.task_spec.bpmn_id)
         try:
             return self.environment.call_service(task.data, **kwargs)
         except Exception as error:
             raise ProcessError(f"service task failed: {error}", task.task_spec.bpmn_id) from error
         finally:
-            self._current_element = None
+            _current_element.reset(token)
 
 
 def _json_default(value: Any) -> Any:
@@ -228,6 +246,21 @@ def boundary_timers_of(task: Task) -> list[datetime]:
 def refresh_timers(workflow: BpmnWorkflow) -> None:
     workflow.refresh_timers()
     workflow.do_engine_steps()
+
+
+def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The instance's data as it stands: see ``engine.handlers.Projection``."""
+    if workflow.completed:
+        return dict(workflow.data)
+    waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    tasks = sorted(
+        (task for task in workflow.tasks.values() if task.state & waiting),
+        key=lambda task: task.last_state_change,
+    )
+    data: dict[str, Any] = {}
+    for task in tasks:
+        data.update(task.data)
+    return data
 
 
 def task_properties(task: Task) -> dict[str, str]:

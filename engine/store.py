@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -39,6 +39,7 @@ class InstanceRow:
     process_id: str
     status: str
     version: int
+    business_key: str | None
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Store:
     """Plain-SQL access inside one command's transaction."""
 
     def __init__(self, connection: Connection) -> None:
+        self.connection = connection
         self.postgres = connection.dialect.name == "postgresql"
         # The driver's own cursor on the transaction's connection: even SQLAlchemy's
         # exec_driver_sql adds ~40 us of bookkeeping per statement.
@@ -86,7 +88,8 @@ class Store:
 
     def instance(self, instance_id: int) -> InstanceRow | None:
         row = self._one(
-            "SELECT id, deployment_id, process_id, status, version FROM instances WHERE id = :id",
+            "SELECT id, deployment_id, process_id, status, version, business_key "
+            "FROM instances WHERE id = :id",
             id=instance_id,
         )
         return InstanceRow(*row) if row else None
@@ -112,7 +115,7 @@ class Store:
         """
         lock = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
         rows = self._all(
-            "SELECT id, deployment_id, process_id, status, version FROM instances "
+            "SELECT id, deployment_id, process_id, status, version, business_key FROM instances "
             "WHERE status = 'running' AND next_timer_at < :now "
             f"ORDER BY next_timer_at LIMIT :limit{lock}",
             now=self._instant(now),
@@ -135,7 +138,7 @@ class Store:
             now=self._instant(now),
             actor=actor,
         )[0]
-        return InstanceRow(new_id, deployment_id, process_id, "running", 0)
+        return InstanceRow(new_id, deployment_id, process_id, "running", 0, business_key)
 
     def save_instance(
         self,
@@ -164,9 +167,7 @@ class Store:
         )
         if result.rowcount != 1:
             raise StaleInstance(instance.id)
-        return InstanceRow(
-            instance.id, instance.deployment_id, instance.process_id, status, instance.version + 1
-        )
+        return replace(instance, status=status, version=instance.version + 1)
 
     def touch_instance(self, instance: InstanceRow, now: datetime) -> InstanceRow:
         """Bump the version only (claims): concurrent claims then conflict like completions."""
@@ -179,9 +180,7 @@ class Store:
         )
         if result.rowcount != 1:
             raise StaleInstance(instance.id)
-        return InstanceRow(
-            instance.id, instance.deployment_id, instance.process_id, instance.status, instance.version + 1
-        )
+        return replace(instance, version=instance.version + 1)
 
     def park_instance(self, instance_id: int, now: datetime) -> None:
         """Take a failing instance out of the timer queue until someone repairs it."""

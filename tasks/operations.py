@@ -12,11 +12,12 @@ finds the figures in the config and the inputs in the call.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from engine.handlers import ServiceCall
 from tasks import config as cfg
-from tasks import deadlines
+from tasks import deadlines, records
 from tasks.registry import REGISTRY
 
 # The outcomes a complaint can end with (the ``outcome`` of ``close_complaint``).
@@ -103,11 +104,19 @@ def record_breach(call: ServiceCall) -> list[dict[str, Any]]:
 
     Parameters ``clock`` (the rule id, e.g. ``"L2"``) and ``due``. ``at`` is the engine
     clock's instant of the firing. This runs on the timer's own branch of the process: the
-    record is what the alert shows, while the per-order outcome on the main path is
-    ``deadlines`` (see ``deadline_outcome``), which is measured when the work is done.
+    record is what the alert shows, and it is kept in ``deadline_breaches`` (tasks.records)
+    in the firing's own transaction; the per-order outcome on the main path is
+    ``deadlines`` (see ``deadline_outcome``), measured when the work is done.
     """
     record = deadlines.breach_record(
         _param(call, "clock"), _param(call, "due"), call.now, cfg.branch_zone(call.config)
+    )
+    records.record_breach(
+        call.connection,
+        instance_id=call.instance_id,
+        clock=record["clock"],
+        due_at=datetime.fromisoformat(record["due"]),
+        at=call.now,
     )
     return [*call.task_data.get("breaches", []), record]
 

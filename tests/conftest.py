@@ -19,7 +19,7 @@ from engine.clock import FrozenClock
 from engine.db import Base, make_db_engine, make_session_factories
 from engine.handlers import HandlerRegistry
 from engine.service import ProcessEngine
-from web.system import WEB_MIGRATIONS
+from web.system import MIGRATION_FOLDERS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -42,7 +42,7 @@ def db_engine(database_url: str) -> Iterator[Engine]:
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    schema.upgrade(engine, [WEB_MIGRATIONS])
+    schema.upgrade(engine, MIGRATION_FOLDERS)
     yield engine
     engine.dispose()
 

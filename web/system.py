@@ -14,6 +14,7 @@ from engine import schema
 from engine.clock import Clock
 from engine.db import make_db_engine, make_session_factories
 from engine.service import ProcessEngine
+from tasks.records import MIGRATIONS as TASKS_MIGRATIONS
 from tasks.registry import REGISTRY
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/complaints.sqlite3"
@@ -21,6 +22,8 @@ DEFAULT_DATABASE_URL = "sqlite:///instance/complaints.sqlite3"
 # The web layer's Alembic branch (users and their groups); engine.schema runs it
 # together with the engine's own migrations.
 WEB_MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
+# Every layer's Alembic branch above the engine's own.
+MIGRATION_FOLDERS = (TASKS_MIGRATIONS, WEB_MIGRATIONS)
 
 
 def database_url() -> str:
@@ -43,4 +46,4 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 def upgrade_schema(process_engine: ProcessEngine) -> None:
     """Bring every table (the engine's and the web layer's) to the newest revision."""
-    schema.upgrade(process_engine.writer.kw["bind"], [WEB_MIGRATIONS])
+    schema.upgrade(process_engine.writer.kw["bind"], MIGRATION_FOLDERS)

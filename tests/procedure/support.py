@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from engine.bundle import load_bundle
 from engine.handlers import TaskInput
+from tasks import records
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "bpmn"
@@ -133,3 +134,13 @@ def validator_input(submitted: dict[str, Any], task_data: dict[str, Any] | None 
         config=CONFIG,
         actor="tester",
     )
+
+
+def breaches(engine, instance_id: int) -> list[dict[str, Any]]:
+    """L7: the breaches recorded for a complaint, as the procedure keeps them (tasks.records)."""
+    with engine.reader() as session:
+        rows = records.breaches_of(session.connection(), instance_id)
+    return [
+        {"clock": row.clock, "due": row.due_at, "at": row.breached_at, "late_by_s": row.late_by_s}
+        for row in rows
+    ]

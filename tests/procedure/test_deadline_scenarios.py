@@ -66,8 +66,8 @@ def test_l2_breach_at_two_hours_and_one_second_alerts_the_supervisor_task_stays_
     assert (still_open.status, still_open.assignee) == ("open", "dispatcher")
     alert = open_task(engine, instance_id, "task_dispatch_breach_alert")
     assert alert.candidate_group == SUPERVISOR
-    assert engine.instance_data(instance_id)["breaches"] == [
-        {"clock": "L2", "due": iso(27, 11), "at": iso(27, 11, 0, 1), "late_by_s": 1.0}
+    assert support.breaches(engine, instance_id) == [
+        {"clock": "L2", "due": at(27, 11), "at": at(27, 11, 0, 1), "late_by_s": 1.0}
     ]
     [firing] = firings(engine)
     assert (firing.element_id, firing.due_at, firing.lateness_s) == (
@@ -130,8 +130,8 @@ def test_l4_breach_is_recorded_and_the_late_reply_measured(engine, clock):
     assert engine.fire_all_due() == 1
     assert open_elements(engine, instance_id) == ["task_handle_order"]
     assert engine.task(handling.id).status == "open"
-    assert engine.instance_data(instance_id)["breaches"] == [
-        {"clock": "L4", "due": iso(29, 10), "at": iso(29, 10, 0, 1), "late_by_s": 1.0}
+    assert support.breaches(engine, instance_id) == [
+        {"clock": "L4", "due": at(29, 10), "at": at(29, 10, 0, 1), "late_by_s": 1.0}
     ]
     assert [firing.element_id for firing in firings(engine)] == ["timer_handling_overdue"]
 
@@ -246,10 +246,10 @@ def test_r4_breach_is_recorded_at_the_working_time_deadline(engine, clock):
     assert engine.fire_all_due() == 0
     clock.advance(timedelta(seconds=1))
     assert engine.fire_all_due() == 1
-    assert engine.instance_data(instance_id)["breaches"][-1] == {
+    assert support.breaches(engine, instance_id)[-1] == {
         "clock": "R4",
-        "due": iso(28, 9, 30),
-        "at": iso(28, 9, 30, 1),
+        "due": at(28, 9, 30),
+        "at": at(28, 9, 30, 1),
         "late_by_s": 1.0,
     }
     clock.set(at(28, 10))
