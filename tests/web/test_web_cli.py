@@ -5,24 +5,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.db import make_session_factories
 from engine.models import AuditEvent, Deployment
 from tests.engine.support import VALID
 from web.accounts import DEMO_USERS, User, authenticate
-from web.cli import main
-
-
-@pytest.fixture
-def run(db, database_url):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), env={"DATABASE_URL": database_url})
-
-    return invoke
 
 
 @pytest.fixture

@@ -5,21 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
 from tests.engine.support import BUNDLES, VALID
-from web.cli import main
-
-
-@pytest.fixture
-def run(db, database_url):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), env={"DATABASE_URL": database_url})
-
-    return invoke
 
 
 @pytest.fixture
