@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATABASE_URL ?= sqlite:///instance/complaints.sqlite3
 
-.PHONY: run test test-sqlite test-postgres lint bench install clean
+.PHONY: run test test-sqlite test-postgres lint bench install clean system-packages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -22,7 +22,10 @@ run: $(STAMP)
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/complaints serve --host 127.0.0.1 --port 5000
 
 # Every test on SQLite, then every test again on PostgreSQL (a throwaway cluster).
-test: $(STAMP) lint test-sqlite test-postgres
+test: system-packages $(STAMP) lint test-sqlite test-postgres
+
+system-packages:
+	tools/system-packages
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
