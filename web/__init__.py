@@ -75,12 +75,13 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["process_engine"] = process_engine
 
     csrf.init_app(app)
-    from web import auth, health, overview
+    from web import auth, health, overview, work
 
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(overview.bp)
+    app.register_blueprint(work.bp)
 
     app.add_template_filter(_format_instant(app.config["DISPLAY_TZ"]), "instant")
     app.after_request(_security_headers)

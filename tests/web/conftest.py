@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from web import create_app
 from web.cli import main
 
 
@@ -17,3 +18,37 @@ def run(db, database_url):
         return runner.invoke(main, list(args), env={"DATABASE_URL": database_url})
 
     return invoke
+
+
+@pytest.fixture
+def make_app(db, database_url):
+    apps = []
+
+    def build(**extra):
+        settings = {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "SCHEDULER": False,
+            "SECRET_KEY": "test",
+            **extra,
+        }
+        app = create_app(settings)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        scheduler = app.extensions.pop("timer_scheduler", None)
+        if scheduler is not None:
+            scheduler.shutdown()
+        app.extensions["process_engine"].writer.kw["bind"].dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

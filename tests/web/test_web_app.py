@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import stat
 from datetime import datetime, timedelta
 
@@ -11,43 +10,8 @@ import pytest
 from engine.db import make_session_factories
 from engine.deployments import latest_deployment
 from tests.engine.support import engine_test_handlers, valid_bundle
-from web import accounts, create_app
-
-CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@pytest.fixture
-def make_app(db, database_url):
-    apps = []
-
-    def build(**extra):
-        settings = {
-            "DATABASE_URL": database_url,
-            "TESTING": True,
-            "SCHEDULER": False,
-            "SECRET_KEY": "test",
-            **extra,
-        }
-        app = create_app(settings)
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        scheduler = app.extensions.pop("timer_scheduler", None)
-        if scheduler is not None:
-            scheduler.shutdown()
-        app.extensions["process_engine"].writer.kw["bind"].dispose()
-
-
-@pytest.fixture
-def app(make_app):
-    return make_app()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.web.support import csrf_token, log_in
+from web import accounts
 
 
 @pytest.fixture
@@ -73,20 +37,6 @@ def engine(make_engine):
     engine = make_engine(engine_test_handlers())
     engine.deploy(valid_bundle(), actor="owner")
     return engine
-
-
-def csrf_token(client, path="/login") -> str:
-    page = client.get(path)
-    found = CSRF_FIELD.search(page.get_data(as_text=True))
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
-
-
-def log_in(client, username="intake", password=accounts.DEMO_PASSWORD, next_path=None):
-    """Log in the way a browser does: fetch the form, post it back with its token."""
-    url = "/login" if next_path is None else f"/login?next={next_path}"
-    token = csrf_token(client, url)
-    return client.post(url, data={"username": username, "password": password, "csrf_token": token})
 
 
 # ---------------------------------------------------------------------- health

@@ -1,0 +1,119 @@
+"""A user task's JSON Schema as HTML form fields, and a submitted HTML form back as typed data.
+
+The forms are flat objects (the procedure's forms are): strings (text, long text,
+date, date-time, e-mail), numbers, booleans, one choice from a list (``enum`` or
+``oneOf`` of ``const``/``title``) and several choices from a list (an array of such
+strings). The schema stays the single definition: the engine validates the typed
+data against it, this module only translates between the schema and the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+LONG_TEXT = 200  # strings allowed to be longer than this get a text area
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    help: str
+    widget: str  # text, textarea, number, integer, checkbox, select, checkboxes, date, datetime, email
+    required: bool
+    choices: tuple[Choice, ...] = field(default_factory=tuple)
+    max_length: int | None = None
+
+
+def fields_of(schema: Mapping[str, Any]) -> list[Field]:
+    required = set(schema.get("required", ()))
+    return [_field(name, spec, name in required) for name, spec in (schema.get("properties") or {}).items()]
+
+
+def _field(name: str, spec: Mapping[str, Any], required: bool) -> Field:
+    label = spec.get("title") or name
+    help_text = spec.get("description", "")
+    kind = spec.get("type")
+    if kind == "array":
+        return Field(name, label, help_text, "checkboxes", required, _choices(spec.get("items") or {}))
+    choices = _choices(spec)
+    if choices:
+        return Field(name, label, help_text, "select", required, choices)
+    if kind == "boolean":
+        return Field(name, label, help_text, "checkbox", required)
+    if kind in ("number", "integer"):
+        return Field(name, label, help_text, kind, required)
+    widget = {"date": "date", "date-time": "datetime", "email": "email"}.get(spec.get("format", ""), "text")
+    max_length = spec.get("maxLength")
+    if widget == "text" and (max_length is None or max_length > LONG_TEXT):
+        widget = "textarea"
+    return Field(name, label, help_text, widget, required, max_length=max_length)
+
+
+def _choices(spec: Mapping[str, Any]) -> tuple[Choice, ...]:
+    if "enum" in spec:
+        return tuple(Choice(str(value), str(value)) for value in spec["enum"])
+    if "oneOf" in spec:
+        return tuple(
+            Choice(str(option["const"]), str(option.get("title", option["const"])))
+            for option in spec["oneOf"]
+            if "const" in option
+        )
+    return ()
+
+
+def parse_submission(
+    schema: Mapping[str, Any], form: Any, zone: tzinfo
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Typed data for the engine, and the fields whose text is not even of the right type.
+
+    ``form`` is a werkzeug MultiDict. Empty optional fields are left out, so the
+    schema's own rules (required, formats) decide; a checkbox absent means false. A
+    browser's date-time has no offset: it is read in ``zone`` (the pages' zone).
+    """
+    data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for item in fields_of(schema):
+        if item.widget == "checkbox":
+            data[item.name] = form.get(item.name) in ("on", "true", "1")
+        elif item.widget == "checkboxes":
+            values = form.getlist(item.name)
+            if values or item.required:
+                data[item.name] = values
+        else:
+            text = (form.get(item.name) or "").strip()
+            if not text:
+                continue
+            if item.widget in ("number", "integer"):
+                try:
+                    data[item.name] = int(text) if item.widget == "integer" else float(text)
+                except ValueError:
+                    errors[item.name] = "enter a number"
+            elif item.widget == "datetime":
+                try:
+                    data[item.name] = datetime.fromisoformat(text).replace(tzinfo=zone).isoformat()
+                except ValueError:
+                    errors[item.name] = "enter a date and time"
+            else:
+                data[item.name] = text
+    return data, errors
+
+
+def display_values(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """What to show in each field: the typed-in value, else the schema's default."""
+    shown = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if name in values:
+            shown[name] = values[name]
+        elif "default" in spec:
+            shown[name] = spec["default"]
+    return shown

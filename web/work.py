@@ -1,0 +1,191 @@
+"""Where agents work: the inbox, claiming, the task page with its form, a new complaint.
+
+Every action goes through the engine with the user's groups, so the engine itself
+refuses a task of another group or one claimed by someone else; the pages only
+decide what to show. Field errors come back from the engine (form schema, then the
+task's validator) and are shown at their fields with everything typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from engine.inbox import InboxFilter, inbox
+from web.form_fields import display_values, fields_of, parse_submission
+
+bp = Blueprint("work", __name__)
+
+ABOUT_TO_BREACH = 0.75  # share of a deadline's span after which a task is flagged
+INTAKE_GROUP = "intake"
+
+
+def _engine():
+    return current_app.extensions["process_engine"]
+
+
+@bp.route("/inbox")
+def inbox_page():
+    engine = _engine()
+    groups = current_user.groups
+    group = request.args.get("group") or None
+    if group is not None and group not in groups:
+        abort(403)
+    wanted = InboxFilter(
+        user=current_user.username,
+        groups=groups,
+        group=group,
+        overdue_only=request.args.get("overdue") == "1",
+        search=(request.args.get("q") or "").strip() or None,
+    )
+    now = engine.clock.now()
+    with engine.reader() as session:
+        page = inbox(session, wanted, now=now, page=request.args.get("page", 1, type=int))
+    return render_template(
+        "inbox.html",
+        page=page,
+        wanted=wanted,
+        now=now,
+        urgency=lambda row: urgency(row.created_at, row.due_at, now),
+        time_left=lambda row: time_left(row.due_at, now),
+        may_start=INTAKE_GROUP in groups,
+    )
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim(task_id: str):
+    return _act(
+        task_id,
+        lambda engine: engine.claim(task_id, actor=current_user.username, actor_groups=current_user.groups),
+        "claimed",
+    )
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim(task_id: str):
+    return _act(task_id, lambda engine: engine.unclaim(task_id, actor=current_user.username), "released")
+
+
+def _act(task_id: str, action, done: str):
+    engine = _engine()
+    try:
+        row = engine.task(task_id)
+        action(engine)
+        flash(f"{row.name}: {done}.", "info")
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except Conflict as conflict:
+        flash(str(conflict), "error")
+    return redirect(request.form.get("next") or url_for("work.inbox_page"))
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+def task_page(task_id: str):
+    engine = _engine()
+    try:
+        row = engine.task(task_id)
+    except NotFound:
+        abort(404)
+    if not _may_see(row):
+        abort(403)
+    instance = engine.instance(row.instance_id)
+    schema = engine.runtime(instance.deployment_id).forms.get(row.form or "", {"properties": {}})
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if request.method == "POST" and row.status == "open":
+        values, errors = parse_submission(schema, request.form, current_app.config["DISPLAY_TZ"])
+        if not errors:
+            try:
+                engine.complete_task(
+                    task_id, actor=current_user.username, data=values, actor_groups=current_user.groups
+                )
+                flash(f"{row.name}: done.", "info")
+                return redirect(url_for("work.inbox_page"))
+            except InvalidInput as refused:
+                errors = refused.field_errors
+            except Forbidden as refused:
+                flash(str(refused), "error")
+                abort(403)
+            except Conflict as conflict:
+                flash(str(conflict), "error")
+                return redirect(url_for("work.inbox_page"))
+            except ProcessError as failed:
+                errors = {"_form": f"the procedure could not continue: {failed}"}
+    status = 422 if errors else 200
+    return (
+        render_template(
+            "task.html",
+            task=row,
+            instance=instance,
+            schema=schema,
+            fields=fields_of(schema),
+            values=display_values(schema, values),
+            errors=errors,
+            context=_context(engine, row.instance_id),
+            now=engine.clock.now(),
+        ),
+        status,
+    )
+
+
+@bp.post("/complaints/new")
+def new_complaint():
+    """Intake starts a complaint and goes straight to its first form (recording it)."""
+    if INTAKE_GROUP not in current_user.groups:
+        abort(403)
+    result = _engine().start(actor=current_user.username)
+    if result.opened_task_ids:
+        return redirect(url_for("work.task_page", task_id=result.opened_task_ids[0]))
+    return redirect(url_for("work.inbox_page"))
+
+
+def _may_see(row) -> bool:
+    if row.assignee is not None:
+        return row.assignee == current_user.username
+    return row.candidate_group in current_user.groups
+
+
+def _context(engine, instance_id: int) -> list[tuple[str, Any]]:
+    """The complaint so far, as the process data has it (plain values only)."""
+    data = engine.instance_data(instance_id)
+    return [
+        (key, value) for key, value in sorted(data.items()) if isinstance(value, str | int | float | bool)
+    ]
+
+
+def urgency(created_at: datetime, due_at: datetime | None, now: datetime) -> str:
+    """``overdue``, ``soon`` (75 % of the span used) or ``""``: how the row is highlighted."""
+    if due_at is None:
+        return ""
+    if now >= due_at:
+        return "overdue"
+    span = (due_at - created_at).total_seconds()
+    if span > 0 and (now - created_at).total_seconds() / span >= ABOUT_TO_BREACH:
+        return "soon"
+    return ""
+
+
+def time_left(due_at: datetime | None, now: datetime) -> str:
+    if due_at is None:
+        return ""
+    left = due_at - now
+    if left <= timedelta(0):
+        return f"overdue by {_duration(-left)}"
+    return f"{_duration(left)} left"
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
