@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATABASE_URL ?= sqlite:///instance/complaints.sqlite3
 
-.PHONY: run test test-sqlite test-postgres lint bench install clean system-packages
+ASSETS := web/static/vendor/.installed
+
+.PHONY: run test test-sqlite test-postgres lint bench install clean system-packages assets
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -14,15 +16,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(ASSETS)
 
-run: $(STAMP)
+# Front-end libraries come from npm (package-lock.json) and are served by the app itself.
+$(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "needs Node.js and npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf web/static/vendor && mkdir -p web/static/vendor/bpmn-js
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js web/static/vendor/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets/* web/static/vendor/bpmn-js/
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+run: $(STAMP) $(ASSETS)
 	mkdir -p instance
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/complaints setup --bundle bpmn --demo-users
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/complaints serve --host 127.0.0.1 --port 5000
 
 # Every test on SQLite, then every test again on PostgreSQL (a throwaway cluster).
-test: system-packages $(STAMP) lint test-sqlite test-postgres
+test: system-packages $(STAMP) $(ASSETS) lint test-sqlite test-postgres
 
 system-packages:
 	tools/system-packages
@@ -41,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/timers.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules web/static/vendor

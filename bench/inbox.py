@@ -70,6 +70,7 @@ def fill(engine, tasks: int) -> None:
         rows = []
         for n in range(tasks):
             group = rng.choice(GROUPS)
+            due = now + timedelta(minutes=rng.randint(-600, 7 * 24 * 60))
             rows.append(
                 {
                     "id": str(uuid.UUID(int=rng.getrandbits(128))),
@@ -81,7 +82,8 @@ def fill(engine, tasks: int) -> None:
                     "form": None,
                     "status": "open",
                     "priority": rng.choice((0, 0, 10)),
-                    "due_at": now + timedelta(minutes=rng.randint(-600, 7 * 24 * 60)),
+                    "due_at": due,
+                    "due_sort": due,
                     "assignee": "agent" if rng.random() < 0.01 else None,
                     "created_at": now - timedelta(minutes=rng.randint(0, 600)),
                 }

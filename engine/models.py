@@ -18,10 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
+
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -85,8 +88,20 @@ class HumanTask(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_inbox", "status", "candidate_group", "priority", "due_at"),
-        Index("ix_human_tasks_assignee", "status", "assignee"),
+        # Each queue of the inbox (a group's unclaimed tasks, a person's claimed ones) in
+        # inbox order: urgent first, then the earliest due (engine/inbox.py).
+        Index(
+            "ix_human_tasks_queue",
+            "status",
+            "candidate_group",
+            "assignee",
+            text("priority DESC"),
+            "due_sort",
+            "created_at",
+        ),
+        Index(
+            "ix_human_tasks_claimed", "status", "assignee", text("priority DESC"), "due_sort", "created_at"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -99,6 +114,8 @@ class HumanTask(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # due_at, or the end of time when the task has no deadline: it sorts last everywhere.
+    due_sort: Mapped[datetime] = mapped_column(UTCDateTime)
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -145,3 +162,43 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DefaultVersion(Base):
+    """One row (id 1): the version new instances start on, when an admin chose one.
+
+    ``newest_version`` is the newest version deployed when the choice was made: deploying
+    a newer version ends the choice (new content is meant to be used), so a rollback
+    holds until the next deploy or the next choice. No row: the newest version.
+    """
+
+    __tablename__ = "default_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    newest_version: Mapped[int] = mapped_column(Integer)
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    chosen_by: Mapped[str] = mapped_column(String(200))
+
+
+class InstanceMigration(Base):
+    """One instance moved between versions, with what it takes to move it back.
+
+    ``instance_version`` is the instance row's version right after the move: a revert
+    is refused once the row moved on (a task completed or claimed, a timer fired).
+    """
+
+    __tablename__ = "instance_migrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    from_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    to_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    previous_state: Mapped[str] = mapped_column(Text, deferred=True)
+    previous_next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    previous_tasks: Mapped[str] = mapped_column(Text, deferred=True)
+    instance_version: Mapped[int] = mapped_column(Integer)
+    migrated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    migrated_by: Mapped[str] = mapped_column(String(200))
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reverted_by: Mapped[str | None] = mapped_column(String(200))

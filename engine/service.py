@@ -50,6 +50,9 @@ from engine.validation import CompiledBundle, compile_bundle
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+# A process names its instance (e.g. a complaint number) by setting this data variable;
+# the first value set is kept and is what inboxes show and search by.
+BUSINESS_KEY = "business_key"
 RESERVED_DATA_KEYS = frozenset({"typename"})  # SpiffWorkflow cannot reload such data
 
 
@@ -509,12 +512,15 @@ class ProcessEngine:
     ) -> _Saved:
         dues = [due for _, due in waiting_timers(workflow)]
         next_timer_at = min(dues) if dues and not workflow.completed else None
+        data = current_data(workflow) if self.handlers.projections or instance.business_key is None else {}
+        key = data.get(BUSINESS_KEY)
         saved = store.save_instance(
             instance,
             state=dump_state(workflow),
             status="completed" if workflow.completed else "running",
             next_timer_at=next_timer_at,
             now=now,
+            business_key=key if isinstance(key, str) and key else None,
         )
         changes = sync_human_tasks(
             store,
@@ -530,12 +536,12 @@ class ProcessEngine:
             projection = Projection(
                 connection=store.connection,
                 instance_id=instance.id,
-                business_key=instance.business_key,
+                business_key=saved.business_key,
                 status=saved.status,
                 command=command,
                 actor=actor,
                 now=now,
-                data=current_data(workflow),
+                data=data,
                 config=runtime.config,
             )
             for hook in self.handlers.projections:

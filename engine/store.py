@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from engine.models import END_OF_TIME
+
 
 class StaleInstance(Exception):
     """Another command committed a newer version of the instance first."""
@@ -95,14 +97,33 @@ class Store:
         return InstanceRow(*row) if row else None
 
     def deployment(self, version: int | None) -> DeploymentRow | None:
-        """The given version, or the newest when ``version`` is None."""
+        """The given version, or the default one when ``version`` is None.
+
+        The default is the version an admin chose (``default_version``) while no newer
+        version has been deployed since the choice; otherwise the newest.
+        """
         columns = "SELECT id, version, main_process FROM deployments"
-        row = (
-            self._one(f"{columns} ORDER BY version DESC LIMIT 1")
-            if version is None
-            else self._one(f"{columns} WHERE version = :version", version=version)
+        if version is not None:
+            row = self._one(f"{columns} WHERE version = :version", version=version)
+            return DeploymentRow(*row) if row else None
+        row = self._one(
+            "SELECT d.id, d.version, d.main_process FROM default_version c "
+            "JOIN deployments d ON d.id = c.deployment_id WHERE c.id = 1 "
+            "AND NOT EXISTS (SELECT 1 FROM deployments n WHERE n.version > c.newest_version)"
         )
+        row = row or self._one(f"{columns} ORDER BY version DESC LIMIT 1")
         return DeploymentRow(*row) if row else None
+
+    def choose_default(self, deployment_id: int, now: datetime, actor: str) -> None:
+        """Make ``deployment_id`` the default until the next deploy of a newer version."""
+        self._run("DELETE FROM default_version WHERE id = 1")
+        self._run(
+            "INSERT INTO default_version (id, deployment_id, newest_version, chosen_at, chosen_by) "
+            "SELECT 1, :deployment_id, MAX(version), :now, :actor FROM deployments",
+            deployment_id=deployment_id,
+            now=self._instant(now),
+            actor=actor,
+        )
 
     def state(self, instance_id: int) -> str:
         return self._one("SELECT state FROM instances WHERE id = :id", id=instance_id)[0]
@@ -148,12 +169,18 @@ class Store:
         status: str,
         next_timer_at: datetime | None,
         now: datetime,
+        business_key: str | None = None,
     ) -> InstanceRow:
-        """Write the new state if nobody else did since it was read; returns the new row."""
+        """Write the new state if nobody else did since it was read; returns the new row.
+
+        ``business_key`` is only set when the instance has none yet (it never changes).
+        """
         assignments = "status = :status, next_timer_at = :next_timer_at, updated_at = :now, "
         assignments += "version = :version + 1"
         if state is not None:
             assignments += ", state = :state"
+        if business_key is not None and instance.business_key is None:
+            assignments += ", business_key = :business_key"
         if status != "running" and instance.status == "running":
             assignments += ", completed_at = :now"
         result = self._run(
@@ -164,10 +191,16 @@ class Store:
             status=status,
             next_timer_at=self._instant(next_timer_at),
             now=self._instant(now),
+            business_key=business_key,
         )
         if result.rowcount != 1:
             raise StaleInstance(instance.id)
-        return replace(instance, status=status, version=instance.version + 1)
+        return replace(
+            instance,
+            status=status,
+            version=instance.version + 1,
+            business_key=instance.business_key or business_key,
+        )
 
     def touch_instance(self, instance: InstanceRow, now: datetime) -> InstanceRow:
         """Bump the version only (claims): concurrent claims then conflict like completions."""
@@ -181,6 +214,31 @@ class Store:
         if result.rowcount != 1:
             raise StaleInstance(instance.id)
         return replace(instance, version=instance.version + 1)
+
+    def move_instance(
+        self,
+        instance: InstanceRow,
+        *,
+        deployment_id: int,
+        state: str,
+        next_timer_at: datetime | None,
+        now: datetime,
+    ) -> InstanceRow:
+        """Put a running instance on another version (migration, revert), if nobody wrote it since."""
+        result = self._run(
+            "UPDATE instances SET deployment_id = :deployment_id, state = :state, "
+            "next_timer_at = :next_timer_at, updated_at = :now, version = :version + 1 "
+            "WHERE id = :id AND version = :version AND status = 'running'",
+            id=instance.id,
+            version=instance.version,
+            deployment_id=deployment_id,
+            state=state,
+            next_timer_at=self._instant(next_timer_at),
+            now=self._instant(now),
+        )
+        if result.rowcount != 1:
+            raise StaleInstance(instance.id)
+        return replace(instance, deployment_id=deployment_id, version=instance.version + 1)
 
     def park_instance(self, instance_id: int, now: datetime) -> None:
         """Take a failing instance out of the timer queue until someone repairs it."""
@@ -197,8 +255,8 @@ class Store:
         for task in tasks:
             self._run(
                 "INSERT INTO human_tasks (id, instance_id, element_id, name, lane, candidate_group, form, "
-                "status, priority, due_at, created_at) VALUES (:id, :instance_id, :element_id, :name, "
-                ":lane, :candidate_group, :form, 'open', :priority, :due_at, :now)",
+                "status, priority, due_at, due_sort, created_at) VALUES (:id, :instance_id, :element_id, "
+                ":name, :lane, :candidate_group, :form, 'open', :priority, :due_at, :due_sort, :now)",
                 id=task.id,
                 instance_id=instance_id,
                 element_id=task.element_id,
@@ -208,6 +266,7 @@ class Store:
                 form=task.form,
                 priority=task.priority,
                 due_at=self._instant(task.due_at),
+                due_sort=self._instant(task.due_at or END_OF_TIME),
                 now=self._instant(now),
             )
 
@@ -224,6 +283,52 @@ class Store:
             actor=actor,
             **names,
         )
+
+    def open_task_rows(self, instance_id: int) -> list[dict[str, Any]]:
+        """What the spec decided about each open human-task row (kept by a migration for its revert)."""
+        rows = self._all(
+            f"SELECT {', '.join(_TASK_SPEC_COLUMNS)} FROM human_tasks "
+            "WHERE instance_id = :id AND status = 'open'",
+            id=instance_id,
+        )
+        return [dict(zip(_TASK_SPEC_COLUMNS, row, strict=True)) for row in rows]
+
+    def update_open_task(self, task: NewTask) -> None:
+        """Rewrite what the spec says about an open task (a migration); claim, times and history stay."""
+        self._run(
+            "UPDATE human_tasks SET element_id = :element_id, name = :name, lane = :lane, "
+            "candidate_group = :candidate_group, form = :form, priority = :priority "
+            "WHERE id = :id AND status = 'open'",
+            id=task.id,
+            element_id=task.element_id,
+            name=task.name,
+            lane=task.lane,
+            candidate_group=task.candidate_group,
+            form=task.form,
+            priority=task.priority,
+        )
+
+    def restore_open_tasks(self, instance_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Make the instance's open rows those of ``rows`` (from ``open_task_rows``) again: a revert.
+
+        Rows opened since are deleted, rows closed since are re-opened, and every kept
+        row gets its spec columns back; claims and creation times are untouched.
+        """
+        keep = [row["id"] for row in rows]
+        names = {f"id{n}": task_id for n, task_id in enumerate(keep)}
+        not_kept = f" AND id NOT IN ({', '.join(':' + name for name in names)})" if names else ""
+        self._run(
+            f"DELETE FROM human_tasks WHERE instance_id = :instance_id AND status = 'open'{not_kept}",
+            instance_id=instance_id,
+            **names,
+        )
+        for row in rows:
+            self._run(
+                "UPDATE human_tasks SET status = 'open', completed_at = NULL, completed_by = NULL, "
+                "element_id = :element_id, name = :name, lane = :lane, candidate_group = :candidate_group, "
+                "form = :form, priority = :priority WHERE id = :id",
+                **row,
+            )
 
     def set_assignee(self, task_id: str, assignee: str | None, claimed_by: str | None, now: datetime) -> None:
         self._run(
@@ -295,6 +400,9 @@ class Store:
 
     def _all(self, sql: str, **params: Any):
         return self._run(sql, **params).fetchall()
+
+
+_TASK_SPEC_COLUMNS = ("id", "element_id", "name", "lane", "candidate_group", "form", "priority")
 
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")

@@ -75,13 +75,18 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["process_engine"] = process_engine
 
     csrf.init_app(app)
-    from web import auth, health, overview, work
+    from web import api, auth, health, i18n, instance_page, overview, work
 
     auth.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(overview.bp)
     app.register_blueprint(work.bp)
+    app.register_blueprint(instance_page.bp)
+    app.register_blueprint(__import__("web.admin").admin.bp)  # /admin: versions, migration
+    csrf.exempt(api.bp)  # token-authenticated: no cookies, so no cross-site requests to forge
+    app.register_blueprint(api.bp)
 
     app.add_template_filter(_format_instant(app.config["DISPLAY_TZ"]), "instant")
     app.after_request(_security_headers)

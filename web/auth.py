@@ -28,12 +28,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from web import login_limits
 from web.accounts import authenticate, get_user
 
 bp = Blueprint("auth", __name__)
@@ -128,10 +130,19 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        engine = current_app.extensions["process_engine"]
+        now, address = engine.clock.now(), request.remote_addr or "unknown"
         try:
-            with current_app.extensions["process_engine"].reader() as db:
+            with engine.writer() as db, db.begin():
+                if login_limits.is_blocked(db, form.username.data, address, now):
+                    flash(gettext("Too many failed logins: try again in 15 minutes."), "error")
+                    return render_template("login.html", form=form), 429
                 user = authenticate(db, form.username.data, form.password.data)
                 found = SessionUser.of(user) if user is not None else None
+                if found is None:
+                    login_limits.record_failure(db, form.username.data, address, now)
+                else:
+                    login_limits.clear_failures(db, form.username.data)
         except SQLAlchemyError:
             current_app.logger.exception("login: the database failed")
             flash("The database is not reachable; try again in a moment.", "error")
@@ -141,7 +152,7 @@ def login():
             session.clear()  # a fresh session (and CSRF token) for the new identity
             login_user(found)
             return redirect(next_url)
-        flash("Wrong username or password.", "error")
+        flash(gettext("Wrong username or password."), "error")
         status = 401
     elif request.method == "POST":
         status = 400
@@ -153,7 +164,7 @@ def logout():
     # CSRFProtect has already refused a POST without a valid token.
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(gettext("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit
+from engine import audit, migration, versions
 from engine.bundle import BundleError, load_bundle
 from engine.calendar import CalendarConfigError, calendars_from_config, parse_duration
 from engine.deployments import bundle_config, latest_deployment
 from engine.errors import EngineError
 from engine.validation import BundleInvalid
-from web import accounts
+from web import accounts, api_tokens
 from web.system import build_engine, database_url, upgrade_schema
 
 
@@ -219,6 +219,95 @@ def users_list() -> None:
         click.echo(line)
     if not lines:
         click.echo("no users yet: `complaints users create` or `complaints setup --demo-users`")
+
+
+@users_group.command("token")
+@click.argument("username")
+@click.option("--label", default="api", show_default=True, help="What the token is for.")
+def users_token(username: str, label: str) -> None:
+    """Issue an API token acting as USERNAME (shown once; only its hash is kept)."""
+    engine = build_engine()
+    with _database_errors(), engine.writer() as session, session.begin():
+        try:
+            token = api_tokens.issue_token(session, username, label, now=engine.clock.now())
+        except ValueError as error:
+            _fail(str(error))
+    click.echo(token)
+
+
+@main.group("versions", invoke_without_command=True)
+@click.pass_context
+def versions_group(context: click.Context) -> None:
+    """Deployed versions: list them (default marked *), diff two, choose the default."""
+    if context.invoked_subcommand is not None:
+        return
+    engine = build_engine()
+    with _database_errors():
+        listed = versions.list_versions(engine)
+    for info in listed:
+        marker = "*" if info.default else " "
+        click.echo(
+            f"{marker} v{info.version}  {info.content_hash[:12]}  {info.main_process}  "
+            f"deployed {info.deployed_at.isoformat(timespec='seconds')} by {info.deployed_by}"
+        )
+    if not listed:
+        click.echo("nothing is deployed yet: `complaints deploy PATH`")
+    else:
+        click.echo("* = new instances start on this version (`complaints versions use N` to change)")
+
+
+@versions_group.command("diff")
+@click.argument("from_version", type=int)
+@click.argument("to_version", type=int)
+def versions_diff(from_version: int, to_version: int) -> None:
+    """What changed from version A to version B: elements, forms, config keys."""
+    engine = build_engine()
+    with _database_errors(), _engine_errors(), engine.reader() as session:
+        found = versions.diff_deployed(session, from_version, to_version)
+    for line in found.lines():
+        click.echo(line)
+    if found.empty:
+        click.echo(f"v{from_version} and v{to_version} do not differ")
+
+
+@versions_group.command("use")
+@click.argument("version", type=int)
+@click.option("--actor", default="admin", show_default=True, help="Who chooses (audit log).")
+def versions_use(version: int, actor: str) -> None:
+    """Start new instances on VERSION (a rollback); running instances stay where they are."""
+    engine = build_engine()
+    with _database_errors(), _engine_errors():
+        previous = versions.choose_default(engine, version, actor=actor)
+    click.echo(f"new instances start on v{version} (was v{previous})")
+
+
+@main.command("migrate-instances")
+@click.option("--from", "from_version", type=int, required=True, help="The version instances are on.")
+@click.option("--to", "to_version", type=int, required=True, help="The version to move them to.")
+@click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Report only (the default).")
+@click.option("--apply", "mode", flag_value="apply", help="Move every movable instance.")
+@click.option("--revert", "mode", flag_value="revert", help="Move instances moved FROM -> TO back.")
+@click.option("--actor", default="admin", show_default=True, help="Who migrates (audit log).")
+def migrate_instances(from_version: int, to_version: int, mode: str, actor: str) -> None:
+    """Move running instances between versions; without --apply or --revert only report."""
+    engine = build_engine()
+    with _database_errors(), _engine_errors():
+        if mode == "apply":
+            report = migration.apply(engine, from_version, to_version, actor=actor)
+        elif mode == "revert":
+            report = migration.revert(engine, from_version, to_version, actor=actor)
+        else:
+            report = migration.dry_run(engine, from_version, to_version)
+    for line in report.lines():
+        click.echo(line)
+
+
+@contextmanager
+def _engine_errors():
+    try:
+        yield
+    except EngineError as error:
+        _fail(str(error))
 
 
 def _user_line(user: accounts.User) -> str:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
+from sqlalchemy import select
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import InboxFilter, inbox
+from engine.models import HumanTask
+from web import accounts, task_extras
 from web.form_fields import display_values, fields_of, parse_submission
 
 bp = Blueprint("work", __name__)
@@ -88,24 +93,32 @@ def _act(task_id: str, action, done: str):
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 def task_page(task_id: str):
     engine = _engine()
-    try:
-        row = engine.task(task_id)
-    except NotFound:
-        abort(404)
-    if not _may_see(row):
-        abort(403)
+    row = _visible_task(task_id)
     instance = engine.instance(row.instance_id)
     schema = engine.runtime(instance.deployment_id).forms.get(row.form or "", {"properties": {}})
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    draft_saved_at = None
     if request.method == "POST" and row.status == "open":
         values, errors = parse_submission(schema, request.form, current_app.config["DISPLAY_TZ"])
+        if request.form.get("action") == "draft":
+            with engine.writer() as session, session.begin():
+                typed = {
+                    key: entered
+                    for key, entered in request.form.to_dict(flat=False).items()
+                    if key not in ("csrf_token", "action")
+                }
+                task_extras.save_draft(session, task_id, current_user.username, typed, engine.clock.now())
+            flash(gettext("Draft saved: it stays here until you complete the task."), "info")
+            return redirect(url_for("work.task_page", task_id=task_id))
         if not errors:
             try:
                 engine.complete_task(
                     task_id, actor=current_user.username, data=values, actor_groups=current_user.groups
                 )
-                flash(f"{row.name}: done.", "info")
+                with engine.writer() as session, session.begin():
+                    task_extras.drop_drafts(session, task_id)
+                flash(gettext("%(task)s: done.", task=row.name), "info")
                 return redirect(url_for("work.inbox_page"))
             except InvalidInput as refused:
                 errors = refused.field_errors
@@ -117,7 +130,19 @@ def task_page(task_id: str):
                 return redirect(url_for("work.inbox_page"))
             except ProcessError as failed:
                 errors = {"_form": f"the procedure could not continue: {failed}"}
-    status = 422 if errors else 200
+    elif row.status == "open":
+        with engine.reader() as session:
+            draft = task_extras.load_draft(session, task_id, current_user.username)
+        if draft is not None:
+            typed, draft_saved_at = draft
+            values, _ = parse_submission(schema, _MultiDictOf(typed), current_app.config["DISPLAY_TZ"])
+    with engine.reader() as session:
+        evidence = task_extras.evidence_of(session, row.instance_id)
+        colleagues = (
+            [user.username for user in accounts.users_in_group(session, row.candidate_group)]
+            if current_user.has_role("supervisor") and row.candidate_group
+            else []
+        )
     return (
         render_template(
             "task.html",
@@ -128,10 +153,108 @@ def task_page(task_id: str):
             values=display_values(schema, values),
             errors=errors,
             context=_context(engine, row.instance_id),
+            evidence=evidence,
+            colleagues=colleagues,
+            draft_saved_at=draft_saved_at,
             now=engine.clock.now(),
         ),
-        status,
+        422 if errors else 200,
     )
+
+
+@bp.post("/tasks/<task_id>/evidence")
+def upload_evidence(task_id: str):
+    """H4: keep a file proving the handling or the customer's agreement, with its SHA-256."""
+    engine = _engine()
+    row = _visible_task(task_id)
+    upload = request.files.get("evidence")
+    if upload is None or not upload.filename:
+        flash(gettext("Choose a file to attach."), "error")
+        return redirect(url_for("work.task_page", task_id=task_id))
+    try:
+        with engine.writer() as session, session.begin():
+            kept = task_extras.add_evidence(
+                session,
+                instance_id=row.instance_id,
+                task_id=task_id,
+                filename=upload.filename,
+                content_type=upload.mimetype,
+                content=upload.read(task_extras.MAX_EVIDENCE_BYTES + 1),
+                username=current_user.username,
+                now=engine.clock.now(),
+            )
+            flash(f"Attached {kept.filename} (SHA-256 {kept.sha256[:16]}…).", "info")
+    except ValueError as refused:
+        flash(str(refused), "error")
+    return redirect(url_for("work.task_page", task_id=task_id))
+
+
+@bp.get("/evidence/<int:evidence_id>")
+def download_evidence(evidence_id: int):
+    engine = _engine()
+    with engine.reader() as session:
+        evidence = session.get(task_extras.EvidenceFile, evidence_id)
+        if evidence is None:
+            abort(404)
+        tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == evidence.instance_id)).all()
+        if not any(_may_see_now_or_before(task) for task in tasks):
+            abort(403)
+        content, name, kind = evidence.content, evidence.filename, evidence.content_type
+    return Response(
+        content,
+        mimetype=kind,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+@bp.post("/tasks/<task_id>/assign")
+def assign(task_id: str):
+    """Supervisors hand a task to someone of its group."""
+    if not current_user.has_role("supervisor"):
+        abort(403)
+    assignee = (request.form.get("assignee") or "").strip()
+    engine = _engine()
+    row = engine.task(task_id)
+    with engine.reader() as session:
+        members = {user.username for user in accounts.users_in_group(session, row.candidate_group or "")}
+    if assignee not in members:
+        flash(f"assignee: {assignee or 'nobody'} is not in group {row.candidate_group}", "error")
+        return redirect(url_for("work.task_page", task_id=task_id))
+    return _act(
+        task_id,
+        lambda engine: engine.assign(task_id, actor=current_user.username, assignee=assignee),
+        f"assigned to {assignee}",
+    )
+
+
+def _visible_task(task_id: str):
+    try:
+        row = _engine().task(task_id)
+    except NotFound:
+        abort(404)
+    if not (_may_see(row) or current_user.has_role("supervisor")):
+        abort(403)
+    return row
+
+
+def _may_see_now_or_before(task) -> bool:
+    me = current_user.username
+    return (
+        task.candidate_group in current_user.groups
+        or me in (task.assignee, task.completed_by)
+        or current_user.has_role("supervisor", "process_owner", "admin")
+    )
+
+
+class _MultiDictOf(dict):
+    """A saved draft (``{field: [values]}``) read back like the submitted form it was."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        values = super().get(key)
+        return values[0] if values else default
+
+    def getlist(self, key: str) -> list[str]:
+        return list(super().get(key) or [])
 
 
 @bp.post("/complaints/new")

@@ -186,3 +186,31 @@ def test_human_task_rows_match_the_workflow(engine):
     with engine.reader() as session:
         rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
     assert [(r.element_id, r.form) for r in rows] == [("task_enter", "enter.json")]
+
+
+def test_a_process_names_its_instance_through_its_business_key_variable(make_engine, tmp_path):
+    from tests.engine.support import edited_bundle
+
+    engine = make_engine(engine_test_handlers())
+    script = 'route = "manager" if needs_approval else "automatic"'
+    engine.deploy(
+        edited_bundle(tmp_path, "main.bpmn", script, script + '\nbusiness_key = "REQ-" + str(amount)'),
+        actor="admin",
+    )
+    instance_id = engine.start(actor="alice").instance_id
+    assert engine.instance(instance_id).business_key is None
+    [task] = engine.open_tasks(instance_id)
+    engine.complete_task(task.id, actor="alice", data={"amount": 500, "description": "desk"})
+    assert engine.instance(instance_id).business_key == "REQ-500"
+
+
+def test_a_business_key_given_at_start_is_kept(make_engine, tmp_path):
+    from tests.engine.support import edited_bundle
+
+    engine = make_engine(engine_test_handlers())
+    script = 'route = "manager" if needs_approval else "automatic"'
+    engine.deploy(edited_bundle(tmp_path, "main.bpmn", script, script + '\nbusiness_key = "OTHER"'), actor="a")
+    instance_id = engine.start(actor="alice", business_key="GIVEN").instance_id
+    [task] = engine.open_tasks(instance_id)
+    engine.complete_task(task.id, actor="alice", data={"amount": 500, "description": "desk"})
+    assert engine.instance(instance_id).business_key == "GIVEN"

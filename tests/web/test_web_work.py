@@ -143,7 +143,78 @@ def test_overdue_and_about_to_breach_rows_are_highlighted():
 def test_inbox_filters_by_group_overdue_and_number(app, engine, clock):
     started(engine)
     clara = client_of(app, "clara")
-    assert "TS-0001" in clara.get("/inbox?q=0001").get_data(as_text=True)
-    assert "TS-0001" not in clara.get("/inbox?q=9999").get_data(as_text=True)
+    assert "TS-0001" in clara.get("/inbox?q=TS-000").get_data(as_text=True)
+    assert "TS-0001" not in clara.get("/inbox?q=0001").get_data(as_text=True)  # the start of the number
     assert "TS-0001" not in clara.get("/inbox?overdue=1").get_data(as_text=True)
     assert clara.get("/inbox?group=managers").status_code == 403
+
+
+def test_a_draft_keeps_what_was_typed_until_completion(app, engine):
+    task_id = started(engine)
+    clara = client_of(app, "clara")
+    token = csrf_token(clara, f"/tasks/{task_id}")
+    saved = clara.post(
+        f"/tasks/{task_id}",
+        data={
+            "summary": "half written",
+            "kinds": ["major", "repeat"],
+            "action": "draft",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 302 and engine.task(task_id).status == "open"
+    page = clara.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'value="half written"' in page and "draft of" in page
+    assert 'value="repeat" checked' in page
+    assert "half written" not in client_of(app, "carl").get(f"/tasks/{task_id}").get_data(as_text=True)
+    clara.post(f"/tasks/{task_id}", data={**filled(), "csrf_token": token})
+    from web.task_extras import load_draft
+
+    with engine.reader() as session:
+        assert load_draft(session, task_id, "clara") is None
+
+
+def test_evidence_is_kept_with_its_sha256_and_only_for_people_on_the_case(app, engine):
+    import hashlib
+    import io
+
+    task_id = started(engine)
+    clara = client_of(app, "clara")
+    token = csrf_token(clara, f"/tasks/{task_id}")
+    content = b"signed agreement of the customer"
+    clara.post(
+        f"/tasks/{task_id}/evidence",
+        data={"evidence": (io.BytesIO(content), "agreement.txt"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    page = clara.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert hashlib.sha256(content).hexdigest() in page
+    link = re.search(r'href="(/evidence/\d+)"', page).group(1)
+    assert clara.get(link).data == content
+    assert client_of(app, "mona").get(link).status_code == 403
+
+
+def test_a_supervisor_assigns_within_the_group_only(app, engine):
+    task_id = started(engine)
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "sue", "password-1", "Sue", [], ["supervisor"])
+    sue = client_of(app, "sue")
+    token = csrf_token(sue, f"/tasks/{task_id}")
+    sue.post(f"/tasks/{task_id}/assign", data={"assignee": "mona", "csrf_token": token})
+    assert engine.task(task_id).assignee is None  # mona is not a clerk
+    sue.post(f"/tasks/{task_id}/assign", data={"assignee": "carl", "csrf_token": token})
+    assert engine.task(task_id).assignee == "carl"
+    clara = client_of(app, "clara")
+    token = csrf_token(clara, "/inbox")
+    assert (
+        clara.post(f"/tasks/{task_id}/assign", data={"assignee": "clara", "csrf_token": token}).status_code
+        == 403
+    )
+
+
+def test_logins_are_refused_after_five_failures_for_a_name(app):
+    client = app.test_client()
+    for _ in range(5):
+        assert log_in(client, "clara", "wrong").status_code == 401
+    assert log_in(client, "clara", "password-1").status_code == 429
+    assert log_in(app.test_client(), "carl", "password-1").status_code == 302

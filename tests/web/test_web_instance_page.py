@@ -1,0 +1,82 @@
+"""The complaint page: who may see it, its deadlines and history, its diagram."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.bundle import load_bundle
+from tests.web.support import log_in
+from web import accounts
+
+BUNDLE = Path(__file__).with_name("bundles") / "forms"
+
+
+@pytest.fixture
+def app(make_app, clock):
+    app = make_app(CLOCK=clock)
+    engine = app.extensions["process_engine"]
+    engine.deploy(load_bundle(BUNDLE), actor="owner")
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "clara", "password-1", "Clara", ["clerks"], ["agent"])
+        accounts.create_user(session, "otto", "password-1", "Otto", ["elsewhere"], ["agent"])
+        accounts.create_user(session, "sue", "password-1", "Sue", [], ["supervisor"])
+    return app
+
+
+def client_of(app, username):
+    client = app.test_client()
+    log_in(client, username, "password-1")
+    return client
+
+
+@pytest.fixture
+def instance_id(app):
+    engine = app.extensions["process_engine"]
+    result = engine.start(actor="clara", business_key="TS-0007")
+    [task_id] = result.opened_task_ids
+    engine.complete_task(
+        task_id,
+        actor="clara",
+        data={"summary": "No signal", "channel": "phone", "kinds": ["major"], "amount": 1},
+    )
+    return result.instance_id
+
+
+def test_people_who_worked_on_it_and_supervisors_see_it(app, instance_id):
+    for username in ("clara", "sue"):
+        page = client_of(app, username).get(f"/instances/{instance_id}")
+        assert page.status_code == 200, username
+        text = page.get_data(as_text=True)
+        assert "TS-0007" in text and "→ task_check" in text
+
+
+def test_anyone_else_gets_403_and_no_data(app, instance_id):
+    for path in (f"/instances/{instance_id}", f"/instances/{instance_id}/diagram.bpmn"):
+        response = client_of(app, "otto").get(path)
+        assert response.status_code == 403
+        assert "TS-0007" not in response.get_data(as_text=True)
+
+
+def test_the_history_lists_every_command_with_its_actor(app, instance_id):
+    text = client_of(app, "sue").get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert re.search(r"<strong>clara</strong> start\s", text)
+    assert re.search(r"<strong>clara</strong> complete\s*<code>task_fill</code>", text)
+
+
+def test_the_diagram_is_the_instances_own_version(app, instance_id):
+    response = client_of(app, "clara").get(f"/instances/{instance_id}/diagram.bpmn")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert 'id="form_process"' in response.get_data(as_text=True)
+
+
+def test_the_diagram_marks_are_where_the_instance_is(app, instance_id):
+    text = client_of(app, "sue").get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "&#34;current&#34;: [&#34;task_check&#34;]" in text
+    assert "&#34;task_fill&#34;" in text  # among the completed ones
+
+
+def test_an_unknown_instance_is_404(app):
+    assert client_of(app, "sue").get("/instances/999").status_code == 404

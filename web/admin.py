@@ -1,0 +1,102 @@
+"""``/admin``: deployed versions, their diff, the default version, and instance migration.
+
+Admins only (role ``admin``); every change is a POST with a CSRF token and is audited
+by the engine. The pages call ``engine.versions`` and ``engine.migration``, never
+SpiffWorkflow: the same functions ``complaints versions`` and ``complaints
+migrate-instances`` use, so the web and the command line report the same thing.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from engine import migration, versions
+from engine.errors import EngineError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _engine():
+    return current_app.extensions["process_engine"]
+
+
+@bp.before_request
+def admins_only():
+    if not current_user.is_authenticated:
+        return None  # the app-wide login check answers first
+    if not current_user.has_role("admin"):
+        abort(403)
+    return None
+
+
+def _version_arg(name: str) -> int | None:
+    value = request.values.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        abort(400)
+    return int(value)
+
+
+@bp.get("/versions")
+def versions_page():
+    engine = _engine()
+    listed = versions.list_versions(engine)
+    older, newer = _version_arg("from"), _version_arg("to")
+    if older is None and newer is None and len(listed) >= 2:
+        older, newer = listed[1].version, listed[0].version
+    diff, error = None, None
+    if older is not None and newer is not None:
+        try:
+            with engine.reader() as session:
+                diff = versions.diff_deployed(session, older, newer)
+        except EngineError as failure:
+            error = str(failure)
+    return render_template(
+        "admin/versions.html", versions=listed, diff=diff, error=error, older=older, newer=newer
+    )
+
+
+@bp.post("/versions/default")
+def choose_default():
+    version = _version_arg("version")
+    if version is None:
+        abort(400)
+    try:
+        previous = versions.choose_default(_engine(), version, actor=current_user.username)
+    except EngineError as failure:
+        flash(str(failure), "error")
+    else:
+        flash(f"New instances now start on v{version} (was v{previous}).", "success")
+    return redirect(url_for("admin.versions_page"))
+
+
+@bp.route("/migration", methods=["GET", "POST"])
+def migration_page():
+    engine = _engine()
+    older, newer = _version_arg("from"), _version_arg("to")
+    report, error = None, None
+    if older is not None and newer is not None:
+        action = request.form.get("action") if request.method == "POST" else "dry-run"
+        try:
+            if action == "apply":
+                report = migration.apply(engine, older, newer, actor=current_user.username)
+            elif action == "revert":
+                report = migration.revert(engine, older, newer, actor=current_user.username)
+            elif action == "dry-run":
+                report = migration.dry_run(engine, older, newer)
+            else:
+                abort(400)
+        except EngineError as failure:
+            error = str(failure)
+    elif request.method == "POST":
+        abort(400)
+    return render_template(
+        "admin/migration.html",
+        versions=versions.list_versions(engine),
+        report=report,
+        error=error,
+        older=older,
+        newer=newer,
+    )

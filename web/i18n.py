@@ -1,0 +1,59 @@
+"""Chinese and English pages (Flask-Babel): chosen from the browser, switchable per session.
+
+The catalogue is ``web/translations/zh/LC_MESSAGES/messages.po``; its compiled form
+is built from it when missing or older, so the source file is the only one kept.
+Labels inside the procedure's forms are bilingual already (they come from bpmn/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Blueprint, Flask, abort, redirect, request, session
+from flask_babel import Babel, get_locale
+
+from web.auth import public
+
+LANGUAGES = ("zh", "en")
+TRANSLATIONS = Path(__file__).with_name("translations")
+
+bp = Blueprint("i18n", __name__)
+
+
+def init_app(app: Flask) -> None:
+    _compile_catalogues()
+    Babel(app, locale_selector=_locale, default_translation_directories=str(TRANSLATIONS))
+    app.context_processor(lambda: {"current_language": str(get_locale() or "en"), "languages": LANGUAGES})
+    app.register_blueprint(bp)
+
+
+def _locale() -> str:
+    chosen = session.get("language")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default="en")
+
+
+@bp.get("/language/<code>")
+@public
+def choose(code: str):
+    if code not in LANGUAGES:
+        abort(404)
+    session["language"] = code
+    target = request.referrer or "/"
+    return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
+
+
+def _compile_catalogues() -> None:
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as source:
+            catalogue = read_po(source)
+        temporary = mo_path.with_suffix(".mo.tmp")
+        with temporary.open("wb") as target:
+            write_mo(target, catalogue)
+        temporary.replace(mo_path)

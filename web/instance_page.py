@@ -1,0 +1,98 @@
+"""A complaint end to end: status, every deadline, the history, and its place on the diagram.
+
+Who may look: supervisors, process owners and admins; otherwise whoever worked on it
+(their group had one of its tasks, or they started, claimed or completed one).
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, current_app, render_template
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from engine import views
+from engine.errors import NotFound
+from engine.models import HumanTask, Instance
+from tasks import records
+from web.work import time_left, urgency
+
+bp = Blueprint("instances", __name__)
+
+OVERSEERS = ("supervisor", "process_owner", "admin")
+
+
+@bp.route("/instances/<int:instance_id>")
+def instance_page(instance_id: int):
+    engine = _engine()
+    instance = _viewable(instance_id)
+    now = engine.clock.now()
+    with engine.reader() as session:
+        tasks = session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at)
+        ).all()
+        breaches = records.breaches_of(session.connection(), instance_id)
+    states = views.element_states(engine, instance_id)
+    overdue = sorted(
+        {task.element_id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now}
+    )
+    return render_template(
+        "instance.html",
+        instance=instance,
+        tasks=tasks,
+        breaches=breaches,
+        firings=views.timer_firings(engine, instance_id),
+        history=views.history(engine, instance_id),
+        now=now,
+        urgency=lambda task: urgency(task.created_at, task.due_at, now),
+        time_left=lambda task: time_left(task.due_at, now),
+        diagram_marks=json.dumps(
+            {"completed": sorted(states.completed), "current": sorted(states.current), "overdue": overdue}
+        ),
+    )
+
+
+@bp.route("/instances/<int:instance_id>/diagram.bpmn")
+def instance_diagram(instance_id: int):
+    _viewable(instance_id)
+    try:
+        xml = views.diagram_of(_engine(), instance_id)
+    except NotFound:
+        abort(404)
+    return Response(xml, mimetype="application/xml")
+
+
+def _viewable(instance_id: int) -> Instance:
+    engine = _engine()
+    try:
+        instance = engine.instance(instance_id)
+    except NotFound:
+        abort(404)
+    if not current_user.has_role(*OVERSEERS) and not _worked_on(instance):
+        abort(403)
+    return instance
+
+
+def _worked_on(instance: Instance) -> bool:
+    me = current_user.username
+    if instance.started_by == me:
+        return True
+    with _engine().reader() as session:
+        found = session.scalar(
+            select(HumanTask.id)
+            .where(
+                HumanTask.instance_id == instance.id,
+                or_(
+                    HumanTask.candidate_group.in_(list(current_user.groups)),
+                    HumanTask.assignee == me,
+                    HumanTask.completed_by == me,
+                ),
+            )
+            .limit(1)
+        )
+    return found is not None
+
+
+def _engine():
+    return current_app.extensions["process_engine"]
