@@ -1,12 +1,21 @@
-"""Validators and service operations of the procedure diagrams; each names its rule ids.
+"""Validators, service operations and projections of the procedure diagrams; each names its rule ids.
 
 Importing this module (``tasks.registry`` does) registers them all on ``REGISTRY``:
 
-* ``tasks.validators``: user-task validators (C1-C5, A2, A5, W1-W5, E4-E5, R1/R4/R6, V1-V2)
-* ``tasks.operations``: service operations (C4/C5/H1 registration, L2/L4/R4 deadlines,
+* ``tasks.validators``: user-task validators (C1-C5, A2, A5, T1-T4, T6, T7, W1-W5, E1-E5,
+  H2-H5, H7, R1-R6, V1-V2)
+* ``tasks.operations``: service operations (C4/C5/H1 registration, T2/T3 repeat check and
+  reminders, L1 first-reply check, L2/L4/R4 deadlines, E3 extension, V1/H3 second dispatch,
   L7 breach records and outcomes, closing) and the ``deadline_outcome`` expression function
+* ``tasks.records.project_complaint``: keeps the complaint record (``complaints``) in step
+  with every command
 
-The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately tested).
+The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately tested);
+``tasks.repeats`` delivers T2 reminders for the web layer.
 """
 
-from tasks import operations, validators  # noqa: F401
+from tasks import operations, records, validators  # noqa: F401
+from tasks.registry import REGISTRY
+
+if records.project_complaint not in REGISTRY.projections:
+    REGISTRY.projection(records.project_complaint)

@@ -11,7 +11,6 @@ finds the figures in the config and the inputs in the call.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +20,8 @@ from tasks import deadlines, records
 from tasks.registry import REGISTRY
 
 # The outcomes a complaint can end with (the ``outcome`` of ``close_complaint``).
-OUTCOMES = ("resolved_at_first_contact", "closed", "closed_dissatisfied")
+# ``merged_into``: a T2 call about a complaint still in progress, merged into it (no order).
+OUTCOMES = ("resolved_at_first_contact", "closed", "closed_dissatisfied", "closed_unreachable", "merged_into")
 
 
 def _param(call: ServiceCall, name: str) -> Any:
@@ -33,28 +33,51 @@ def _param(call: ServiceCall, name: str) -> Any:
 
 @REGISTRY.operation("register_complaint")
 def register_complaint(call: ServiceCall) -> dict[str, Any]:
-    """C4, C5, H1: number the complaint, stamp its acceptance, classify its urgency.
+    """C4, C5, H1, A3: number the complaint, stamp its acceptance, classify its urgency.
 
     Returns ``{complaint_no, accepted_at, order_type, urgent_because, priority}``:
     ``order_type`` is ``"urgent"`` when a type flag is major, repeat, batch or escalated
-    (H1), and ``priority`` is that order type's figure from ``[priority]`` (inbox order).
+    (H1), or the customer shows signs of going over the company's head (A3: the order is
+    created quickly), and ``priority`` is that order type's figure from ``[priority]``.
 
-    The number is ``<prefix>-<yyyymmdd>-<8 hex>``: the date of acceptance in the branch's zone
-    and a random part. Handlers have no database, so a gap-free sequence must wait for the
-    complaint record (tasks/ with its own table); the random part makes a clash negligible.
+    The number is ``<prefix>-<yyyymmdd>-<nnnn>``: the date of acceptance in the branch's zone
+    and the day's gap-free sequence (``tasks.records.next_number``, in the command's
+    transaction, so a rolled-back intake gives its number back).
     """
     zone = cfg.branch_zone(call.config)
     types = list(call.task_data.get("complaint_types") or [])
-    kind = deadlines.order_type(types)
+    urgent_because = sorted(deadlines.URGENT_TYPES.intersection(types))
+    if call.task_data.get("escalation_risk") is True:
+        urgent_because.append("escalation_risk")  # A3: create the order quickly
+    kind = deadlines.URGENT if urgent_because else deadlines.ORDINARY
     accepted = call.now.astimezone(zone)
-    number = f"{cfg.number_prefix(call.config)}-{accepted:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
     return {
-        "complaint_no": number,
+        "complaint_no": records.next_number(call.connection, cfg.number_prefix(call.config), accepted),
         "accepted_at": accepted.isoformat(),
         "order_type": kind,
-        "urgent_because": sorted(deadlines.URGENT_TYPES.intersection(types)),
+        "urgent_because": urgent_because,
         "priority": cfg.priority(call.config, kind),
     }
+
+
+@REGISTRY.operation("check_repeat")
+def check_repeat(call: ServiceCall) -> dict[str, Any]:
+    """T2, T3: is this call about an earlier complaint (``repeat_of``, checked at intake)?
+
+    Returns ``{kind, repeat_of, instance_id}``: ``kind`` is ``"in_progress"`` when the earlier
+    complaint is still open (T2: no new work order; the call is merged into it and its
+    handlers get a reminder), ``"dissatisfied"`` when it is closed (T3: a new, linked work
+    order), ``"none"`` without a link. Read in the command's transaction, so the state is the
+    one the intake validator checked.
+    """
+    number = (call.task_data.get("repeat_of") or "").strip()
+    if not number:
+        return {"kind": "none", "repeat_of": None, "instance_id": None}
+    earlier = records.find_by_number(call.connection, number)
+    if earlier is None:
+        raise ValueError(f"T2/T3: no complaint {number!r} to link to")
+    kind = "in_progress" if earlier.status == "open" else "dissatisfied"
+    return {"kind": kind, "repeat_of": number, "instance_id": earlier.instance_id}
 
 
 @REGISTRY.operation("set_dispatch_deadline")
@@ -77,14 +100,20 @@ def set_handling_deadline(call: ServiceCall) -> str:
     """L4 (T6, E5): the department's handling deadline, written on the order at dispatch.
 
     Parameter ``order_type``; figures from ``[handling_deadlines]``, counted from the
-    dispatch instant (``call.now``). Computed once: a returned order (E5) keeps it.
+    dispatch instant (``call.now``). Computed once: a returned order (E5) keeps it. T6: an
+    escalated complaint's order never gets a deadline later than the outside unit's
+    (``outside_deadline`` recorded at intake).
     """
-    return deadlines.handling_due(
+    due = deadlines.handling_due(
         call.now,
         _param(call, "order_type"),
         cfg.table(call.config, "handling_deadlines"),
         cfg.branch_zone(call.config),
     )
+    outside = call.task_data.get("outside_deadline")
+    if outside and deadlines.instant(outside) < deadlines.instant(due):
+        return deadlines.instant(outside).astimezone(cfg.branch_zone(call.config)).isoformat()
+    return due
 
 
 @REGISTRY.operation("set_reply_deadline")
@@ -123,22 +152,78 @@ def record_breach(call: ServiceCall) -> list[dict[str, Any]]:
 
 @REGISTRY.operation("close_complaint")
 def close_complaint(call: ServiceCall) -> dict[str, Any]:
-    """A2, V1, V2, L7: the complaint's final state: outcome, closing instant, on-time summary.
+    """A2, T2, V1, V2, H3, R6, L7: the complaint's final state: outcome, closing instant, on-time summary.
 
     Parameter ``outcome`` (one of ``resolved_at_first_contact``, ``closed``,
-    ``closed_dissatisfied``). ``on_time`` is true when every measured deadline was met, and
-    ``missed`` lists the clocks that were not: the on-time rate (L7) is counted from these.
+    ``closed_dissatisfied``, ``closed_unreachable`` (R6), ``merged_into``). ``on_time`` is
+    true when every measured deadline was met, and ``missed`` lists the clocks that were not:
+    the on-time rate (L7) is counted from these. Optional parameters: ``judgement`` (H3: why a dissatisfied
+    customer's complaint is closed, e.g. ``"unreasonable"``) and ``merged_into`` (T2: the
+    number of the running complaint, with ``merged_into_instance``).
     """
     outcome = _param(call, "outcome")
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r} (known: {', '.join(OUTCOMES)})")
     measured = call.task_data.get("deadlines") or {}
     missed = sorted(clock for clock, entry in measured.items() if not entry.get("met"))
-    return {
+    closure = {
         "outcome": outcome,
         "closed_at": call.now.astimezone(cfg.branch_zone(call.config)).isoformat(),
         "on_time": not missed,
         "missed": missed,
+    }
+    for optional in ("judgement", "merged_into", "merged_into_instance"):
+        if call.params.get(optional) is not None:
+            closure[optional] = call.params[optional]
+    return closure
+
+
+@REGISTRY.operation("second_dispatch")
+def second_dispatch(call: ServiceCall) -> dict[str, Any]:
+    """V1, H3, H1, L4: second dispatch (二次派单) after a dissatisfied return visit.
+
+    The complaint was not properly solved: the department re-handles it urgently. Returns
+    ``{round, order_type, priority, handling_due, earlier_deadlines}``: the order is urgent
+    from now on (inbox priority, urgent handling figure from ``[handling_deadlines]`` counted
+    from now), ``round`` counts the dispatches, and ``earlier_deadlines`` keeps the measured
+    deadlines of the earlier rounds (L7), since the new round measures L4 and R4 again.
+    """
+    zone = cfg.branch_zone(call.config)
+    earlier = list(call.task_data.get("earlier_deadlines") or [])
+    earlier.append(dict(call.task_data.get("deadlines") or {}))
+    return {
+        "round": int(call.task_data.get("dispatch_round") or 1) + 1,
+        "order_type": deadlines.URGENT,
+        "priority": cfg.priority(call.config, deadlines.URGENT),
+        "handling_due": deadlines.handling_due(
+            call.now, deadlines.URGENT, cfg.table(call.config, "handling_deadlines"), zone
+        ),
+        "earlier_deadlines": earlier,
+    }
+
+
+@REGISTRY.operation("extend_handling_deadline")
+def extend_handling_deadline(call: ServiceCall) -> dict[str, Any]:
+    """E3, L4, L7: the supervisor approved the department's extension request.
+
+    Parameters ``handling_due`` (the deadline on the order now) and ``requested_until``.
+    Returns the record kept in ``extensions``: ``{old_due, new_due, progress, reason,
+    approved_at, approved_note}``; the diagram's postScript writes ``new_due`` into
+    ``handling_due``, which the L4 timer reads when the handling task is entered again.
+    """
+    zone = cfg.branch_zone(call.config)
+    old_due = deadlines.instant(_param(call, "handling_due"))
+    new_due = deadlines.instant(_param(call, "requested_until"))
+    if new_due <= old_due:
+        raise ValueError("E3: an extension must move the handling deadline later")
+    data = call.task_data
+    return {
+        "old_due": old_due.astimezone(zone).isoformat(),
+        "new_due": new_due.astimezone(zone).isoformat(),
+        "progress": data.get("extension_progress"),
+        "reason": data.get("extension_reason"),
+        "approved_at": call.now.astimezone(zone).isoformat(),
+        "approved_note": data.get("extension_note"),
     }
 
 
@@ -150,3 +235,57 @@ def deadline_outcome(deadlines_so_far, clock, due, done_at):
     ``tasks.deadlines.deadline_outcome``.
     """
     return deadlines.deadline_outcome(deadlines_so_far, clock, due, done_at)
+
+
+@REGISTRY.operation("record_reminder")
+def record_reminder(call: ServiceCall) -> dict[str, Any]:
+    """T2: a reminder (催办) reached the running complaint: count it on the complaint record.
+
+    Runs first in the reminder event subprocess; returns what the department's reminder task
+    shows: ``{received_at, from_instance, note, customer_phone}`` (from the message payload
+    ``reminder``).
+    """
+    payload = call.task_data.get("reminder") or {}
+    records.count_reminder(call.connection, call.instance_id)
+    return {
+        "received_at": call.now.astimezone(cfg.branch_zone(call.config)).isoformat(),
+        "from_instance": payload.get("from_instance"),
+        "note": payload.get("note"),
+        "customer_phone": payload.get("customer_phone"),
+    }
+
+
+@REGISTRY.operation("check_first_reply")
+def check_first_reply(call: ServiceCall) -> dict[str, Any]:
+    """L1, L7: 24 h after receipt: has the customer heard the solution or the progress?
+
+    Reads ``first_reply_at`` on the complaint record (the reply attempt, a resolution at
+    first contact or a ``progress_reply`` message set it). Without one, records the L1
+    breach in ``deadline_breaches``. Returns ``{missing, due, first_reply_at}``. A complaint
+    still being recorded (no record yet) has had no reply either.
+    """
+    zone = cfg.branch_zone(call.config)
+    due = records.first_reply_due(call.connection, call.instance_id)
+    row = records.complaint_of_instance(call.connection, call.instance_id)
+    first_reply = row.first_reply_at if row is not None else None
+    missing = first_reply is None or first_reply > due
+    if missing:
+        records.record_breach(
+            call.connection, instance_id=call.instance_id, clock="L1", due_at=due, at=call.now
+        )
+    return {
+        "missing": missing,
+        "due": due.astimezone(zone).isoformat(),
+        "first_reply_at": first_reply.astimezone(zone).isoformat() if first_reply else None,
+    }
+
+
+@REGISTRY.operation("record_progress_reply")
+def record_progress_reply(call: ServiceCall) -> dict[str, Any]:
+    """L1: the customer was told the progress: the first reply, if none came earlier."""
+    kept = records.record_first_reply(call.connection, call.instance_id, call.now)
+    zone = cfg.branch_zone(call.config)
+    return {
+        "told_at": call.now.astimezone(zone).isoformat(),
+        "first_reply_at": kept.astimezone(zone).isoformat() if kept else None,
+    }

@@ -1,23 +1,80 @@
 """The complaint domain's own tables, written in each command's transaction.
 
-Deadline breaches (L7) are recorded here when a deadline timer fires: the timer's
-branch of the process ends at once, so its data never reaches the main path, but a
-row written through the command's connection commits with the firing itself.
+Two records live here:
+
+* **Deadline breaches** (L7), recorded when a deadline timer fires: the timer's branch of
+  the process ends at once, so its data never reaches the main path, but a row written
+  through the command's connection commits with the firing itself.
+* **The complaint record** (``complaints``): one row per numbered complaint, kept by the
+  projection :func:`project_complaint` after every command, in that command's transaction,
+  so an inbox, a search by phone or a report never loads a workflow. It holds a readable
+  number (C4), the customer, the channel (C1), exactly one business and one nature
+  category (C2, C3), the type flags (C5, comma-separated), the order type as ``priority``
+  (H1: ``ordinary`` / ``urgent``), the stage and status, the links (``repeat_of`` for T3,
+  ``batch_tag`` for T4), acceptance and closing instants, the outcome and every deadline
+  with its outcome (L7, JSON). The T2 reminders a running complaint received are counted.
+
+Where each column comes from (the process data, see docs/rules.md "Data the process keeps"):
+
+* the intake form and ``svc_register_complaint``: number, customer, channel, categories,
+  type flags, order type, acceptance, ``repeat_of``, ``batch_tag``;
+* ``stage``: the *main-path* user task the complaint waits on now (``STAGES``), read from
+  the engine's open human tasks (written just before the projection runs). Side tasks
+  (supervisor alerts, T2 reminders) never change it. The process data is not used for the
+  stage because a side branch carries a *copy* of the data from when it started, and the
+  instance's current data lets the most recently changed task win on shared keys;
+* ``status``: ``open`` while the instance runs, ``closed`` once it ended, ``error`` when the
+  engine parked it; ``outcome`` and ``closed_at`` from ``closure`` (``close_complaint``);
+* ``deadlines``: the measured outcomes (``deadlines`` in the data) plus every deadline that
+  is set but not yet measured (``met`` null), each marked ``breached`` when a row of
+  ``deadline_breaches`` exists for its clock.
+
+A T2 call (repeat, still in progress) gets no row: it ends before registration and is
+merged into the running complaint, whose ``reminders`` count goes up when the reminder
+message is delivered (``tasks.repeats``).
+
+Queries: :func:`find_by_number`, :func:`find_by_phone`, :func:`find_by_account`,
+:func:`open_complaints_of` (T2 lookup at intake), :func:`complaint_of_instance`.
+
+Numbers are ``<prefix>-<yyyymmdd>-<nnnn>``, gap-free per day of acceptance in the branch's
+zone: :func:`next_number` increments a per-day counter row in the command's transaction
+(the row lock serialises concurrent intakes on PostgreSQL; SQLite has one writer).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Float, Integer, String, Text, insert, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
-from engine.models import UTCDateTime
+from engine.models import HumanTask, Instance, UTCDateTime
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
+
+# Stage of the complaint while the main-path task of that element is open (first match in
+# this order wins: an extension decision or a dissatisfaction analysis outranks the rest).
+STAGES: dict[str, str] = {
+    "task_record_complaint": "intake",
+    "task_review_dispatch": "dispatch",
+    "task_decide_extension": "extension_requested",
+    "task_handle_order": "handling",
+    "task_review_reply": "reply_review",
+    "task_reply_customer": "reply",
+    "task_return_visit": "return_visit",
+    "task_analyse_dissatisfaction": "dissatisfaction_analysis",
+}
+
+# The deadline variables of the process data, by clock (rule id).
+DUE_VARIABLES = {"L2": "dispatch_due", "L4": "handling_due", "R4": "reply_due"}
+
+# L1: the customer hears the solution or the progress within 24 h of receipt (the instance start).
+FIRST_REPLY_WITHIN = timedelta(hours=24)
 
 
 class DeadlineBreach(Base):
@@ -31,6 +88,55 @@ class DeadlineBreach(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     breached_at: Mapped[datetime] = mapped_column(UTCDateTime)
     late_by_s: Mapped[float] = mapped_column(Float)
+
+
+class Complaint(Base):
+    """The complaint record: one row per numbered complaint (see the module docstring)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer, unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_name: Mapped[str | None] = mapped_column(String(100))
+    customer_phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    customer_account: Mapped[str | None] = mapped_column(String(60), index=True)
+    channel: Mapped[str | None] = mapped_column(String(40))
+    business_category: Mapped[str | None] = mapped_column(String(60))
+    nature_category: Mapped[str | None] = mapped_column(String(60))
+    type_flags: Mapped[str] = mapped_column(String(200), default="")
+    priority: Mapped[str] = mapped_column(String(20), default="ordinary")
+    stage: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    repeat_of: Mapped[str | None] = mapped_column(String(40), index=True)
+    batch_tag: Mapped[str | None] = mapped_column(String(60), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    deadlines: Mapped[str] = mapped_column(Text, default="{}")
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def flags(self) -> list[str]:
+        return [flag for flag in self.type_flags.split(",") if flag]
+
+    @property
+    def deadline_outcomes(self) -> dict[str, Any]:
+        return json.loads(self.deadlines or "{}")
+
+
+class ComplaintNumber(Base):
+    """C4: the last number given per day of acceptance (gap-free readable numbers)."""
+
+    __tablename__ = "complaint_numbers"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+# ----------------------------------------------------------------------------- breaches
 
 
 def record_breach(connection: Any, *, instance_id: int, clock: str, due_at: datetime, at: datetime) -> None:
@@ -50,3 +156,243 @@ def breaches_of(connection: Any, instance_id: int) -> list[DeadlineBreach]:
         select(DeadlineBreach).where(DeadlineBreach.instance_id == instance_id).order_by(DeadlineBreach.id)
     )
     return list(rows)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def next_number(connection: Any, prefix: str, accepted: datetime) -> str:
+    """C4: ``<prefix>-<yyyymmdd>-<nnnn>``, the next of the day (``accepted`` in the branch's zone)."""
+    day = f"{accepted:%Y%m%d}"
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    connection.execute(
+        dialect_insert(ComplaintNumber).values(day=day, last=0).on_conflict_do_nothing(index_elements=["day"])
+    )
+    last = connection.execute(
+        update(ComplaintNumber)
+        .where(ComplaintNumber.day == day)
+        .values(last=ComplaintNumber.last + 1)
+        .returning(ComplaintNumber.last)
+    ).scalar_one()
+    return f"{prefix}-{day}-{last:04d}"
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def _complaints(connection: Any, query) -> list[Complaint]:
+    """Complaint objects from a Connection (a command's) or a Session (a page's)."""
+    if isinstance(connection, Session):
+        return list(connection.scalars(query))
+    with Session(bind=connection, expire_on_commit=False) as session:
+        found = list(session.scalars(query))
+        session.expunge_all()
+    return found
+
+
+def find_by_number(connection: Any, number: str) -> Complaint | None:
+    found = _complaints(connection, select(Complaint).where(Complaint.number == number.strip()))
+    return found[0] if found else None
+
+
+def complaint_of_instance(connection: Any, instance_id: int) -> Complaint | None:
+    found = _complaints(connection, select(Complaint).where(Complaint.instance_id == instance_id))
+    return found[0] if found else None
+
+
+def _open_or_recent(connection: Any, condition, now: datetime | None, recent: timedelta) -> list[Complaint]:
+    query = select(Complaint).where(condition)
+    if now is not None:
+        query = query.where(or_(Complaint.status != "closed", Complaint.closed_at >= now - recent))
+    return _complaints(connection, query.order_by(Complaint.accepted_at.desc(), Complaint.id.desc()))
+
+
+def find_by_phone(
+    connection: Any, phone: str, *, now: datetime | None = None, recent: timedelta = timedelta(days=90)
+) -> list[Complaint]:
+    """T2, T3: the customer's complaints by contact phone, newest first.
+
+    With ``now``: only the open ones and those closed within ``recent`` (what an intake
+    agent needs to see to tell a repeat from a new matter); without: all of them.
+    """
+    return _open_or_recent(connection, Complaint.customer_phone == normalise_phone(phone), now, recent)
+
+
+def find_by_account(
+    connection: Any, account: str, *, now: datetime | None = None, recent: timedelta = timedelta(days=90)
+) -> list[Complaint]:
+    """T2, T3: the customer's complaints by service account, newest first (as ``find_by_phone``)."""
+    return _open_or_recent(connection, Complaint.customer_account == account.strip(), now, recent)
+
+
+def open_complaints_of(connection: Any, phone: str | None, account: str | None) -> list[Complaint]:
+    """T2: the customer's complaints still in progress, by phone or account."""
+    conditions = []
+    if phone:
+        conditions.append(Complaint.customer_phone == normalise_phone(phone))
+    if account and account.strip():
+        conditions.append(Complaint.customer_account == account.strip())
+    if not conditions:
+        return []
+    query = select(Complaint).where(Complaint.status == "open", or_(*conditions)).order_by(Complaint.id)
+    return _complaints(connection, query)
+
+
+def count_reminder(connection: Any, instance_id: int) -> None:
+    """T2: a reminder (催办) reached the running complaint."""
+    connection.execute(
+        update(Complaint)
+        .where(Complaint.instance_id == instance_id)
+        .values(reminders=Complaint.reminders + 1)
+    )
+
+
+def first_reply_due(connection: Any, instance_id: int) -> datetime:
+    """L1: 24 h after the complaint was received, i.e. the instance started (the intake began)."""
+    created = connection.execute(select(Instance.created_at).where(Instance.id == instance_id)).scalar_one()
+    return created + FIRST_REPLY_WITHIN
+
+
+def record_first_reply(connection: Any, instance_id: int, at: datetime) -> datetime | None:
+    """L1: keep the earliest first reply on the record; returns the one kept (None: no record)."""
+    row = complaint_of_instance(connection, instance_id)
+    if row is None:
+        return None
+    if row.first_reply_at is not None and row.first_reply_at <= at:
+        return row.first_reply_at
+    connection.execute(
+        update(Complaint).where(Complaint.instance_id == instance_id).values(first_reply_at=at)
+    )
+    return at
+
+
+def normalise_phone(phone: str) -> str:
+    """Digits (and a leading +) only, so '138 0013 8000' finds '13800138000'."""
+    text = phone.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return f"+{digits}" if text.startswith("+") else digits
+
+
+# ----------------------------------------------------------------------------- projection
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value)
+    return None
+
+
+def _stage(connection: Any, instance_id: int, status: str, closure: Mapping[str, Any] | None) -> str:
+    if status == "completed":
+        return "closed"
+    query = select(HumanTask.element_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.status == "open"
+    )
+    open_elements = set(connection.execute(query).scalars())
+    for element, stage in STAGES.items():
+        if element in open_elements:
+            return stage
+    return "error" if status == "error" else "in_progress"
+
+
+def _first_reply_candidates(data: Mapping[str, Any]) -> list[datetime]:
+    """L1: first replies the data shows: the reply attempt, or the resolution at first contact."""
+    found = []
+    attempts = data.get("contact_attempts") or []
+    if attempts:
+        found.append(datetime.fromisoformat(attempts[0]))
+    closure = data.get("closure") if isinstance(data.get("closure"), Mapping) else {}
+    if closure.get("outcome") == "resolved_at_first_contact":
+        found.append(datetime.fromisoformat(closure["closed_at"]))
+    return found
+
+
+def _first_reply_entry(due: datetime, first_reply: datetime | None, breached: bool, zone) -> dict[str, Any]:
+    late = (first_reply - due).total_seconds() if first_reply is not None else None
+    return {
+        "clock": "L1",
+        "due": due.astimezone(zone).isoformat(),
+        "done_at": first_reply.astimezone(zone).isoformat() if first_reply is not None else None,
+        "met": None if late is None else late <= 0,
+        "late_by_s": None if late is None else max(late, 0.0),
+        "breached": breached or (late is not None and late > 0),
+    }
+
+
+def deadline_summary(data: Mapping[str, Any], breached: set[str]) -> dict[str, Any]:
+    """L7: measured outcomes plus the deadlines set but not measured yet (``met`` None)."""
+    summary: dict[str, Any] = {}
+    for clock, entry in (data.get("deadlines") or {}).items():
+        summary[clock] = {**entry, "breached": clock in breached or not entry.get("met", True)}
+    for clock, variable in DUE_VARIABLES.items():
+        due = data.get(variable)
+        if due and clock not in summary:
+            summary[clock] = {
+                "clock": clock,
+                "due": due,
+                "done_at": None,
+                "met": None,
+                "breached": clock in breached,
+            }
+    for record in data.get("extensions") or []:
+        summary.setdefault("E3", {"clock": "E3", "extensions": []})["extensions"].append(record)
+    return summary
+
+
+def project_complaint(projection: Any) -> None:
+    """Keep the ``complaints`` row of the instance in step with its data (every command).
+
+    Registered on ``REGISTRY`` by ``tasks.handlers``. Instances without a number (still at
+    intake, or a T2 call merged into a running complaint) have no row.
+    """
+    data = projection.data
+    number = data.get("complaint_no")
+    if not number:
+        return
+    connection = projection.connection
+    closure = data.get("closure") if isinstance(data.get("closure"), Mapping) else None
+    breached = {row.clock for row in breaches_of(connection, projection.instance_id)}
+    status = {"completed": "closed", "running": "open"}.get(projection.status, projection.status)
+    values = {
+        "number": number,
+        "customer_name": data.get("customer_name"),
+        "customer_phone": normalise_phone(data["customer_phone"]) if data.get("customer_phone") else None,
+        "customer_account": (data.get("customer_account") or "").strip() or None,
+        "channel": data.get("channel"),
+        "business_category": data.get("business_category"),
+        "nature_category": data.get("nature_category"),
+        "type_flags": ",".join(data.get("complaint_types") or []),
+        "priority": data.get("order_type") or "ordinary",
+        "stage": _stage(connection, projection.instance_id, projection.status, closure),
+        "status": status,
+        "repeat_of": data.get("repeat_of") or None,
+        "batch_tag": data.get("batch_tag") or None,
+        "accepted_at": _instant(data.get("accepted_at")),
+        "closed_at": _instant(closure.get("closed_at")) if closure else None,
+        "outcome": closure.get("outcome") if closure else None,
+        "deadlines": json.dumps(deadline_summary(data, breached), ensure_ascii=False, sort_keys=True),
+        "updated_at": projection.now,
+    }
+    existing = complaint_of_instance(connection, projection.instance_id)
+    candidates = _first_reply_candidates(data)
+    if existing is not None and existing.first_reply_at is not None:
+        candidates.append(existing.first_reply_at)
+    first_reply = min(candidates) if candidates else None
+    values["first_reply_at"] = first_reply
+    summary = deadline_summary(data, breached)
+    zone = _instant(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
+    summary["L1"] = _first_reply_entry(
+        first_reply_due(connection, projection.instance_id), first_reply, "L1" in breached, zone
+    )
+    values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
+    changed = connection.execute(
+        update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)
+    ).rowcount
+    if not changed:
+        row = {"instance_id": projection.instance_id, "reminders": 0, **values}
+        connection.execute(insert(Complaint).values(**row))

@@ -11,11 +11,12 @@ or None; the engine then refuses the input and saves nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.handlers import TaskInput
 from tasks import config as cfg
+from tasks import records
 from tasks.registry import REGISTRY
 
 Errors = dict[str, str]
@@ -45,6 +46,18 @@ def complaint_record(task: TaskInput) -> Errors | None:
       the archive reference of the document; visit: the customer confirmed the record; web
       or e-mail: the details were verified with the customer).
     * A2: a complaint resolved at first contact records how, and that the customer accepted.
+    * T2, T3 (needs the command's connection, so only through the engine): ``repeat_of``
+      names an existing complaint. Open -> T2, the call is merged into it (no new order).
+      Closed -> T3, a new linked order: the ``repeat`` flag and the reason for the
+      dissatisfaction with the earlier result (``repeat_reason``) are required. Without a
+      link, a customer (same phone or account) with a complaint in progress must be linked
+      to it or the agent confirms a separate matter (``separate_matter``), so no second
+      order is opened by oversight. The ``repeat`` flag needs a ``repeat_of`` link.
+    * A3: a customer with a record or signs of going over the company's head is reported
+      upward at once (``escalation_risk_reported_to``); registration makes the order urgent.
+    * T4: a batch complaint carries its batch tag (``batch_tag``), the same on every order.
+    * T6: an escalated complaint carries the outside unit's deadline (``outside_deadline``, an
+      instant with its offset); the handling deadline written on the order never lies later.
     """
     values, config = task.submitted, task.config
     errors: Errors = {}
@@ -87,19 +100,79 @@ def complaint_record(task: TaskInput) -> Errors | None:
                 "A2: a complaint is complete at first contact only if the customer accepted the "
                 "resolution; otherwise record it and leave it to dispatch"
             )
+    if "escalated" in types:
+        outside = _text(values, "outside_deadline")
+        try:
+            parsed = datetime.fromisoformat(outside) if outside else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            errors["outside_deadline"] = (
+                "T6: an escalated complaint carries the outside unit's deadline, e.g. 2026-11-29T17:00+08:00"
+            )
+    if values.get("escalation_risk") is True and not _text(values, "escalation_risk_reported_to"):
+        errors["escalation_risk_reported_to"] = "A3: report a customer likely to escalate upward: to whom"
+    if "batch" in types and not _text(values, "batch_tag"):
+        errors["batch_tag"] = "T4: tag the batch, so every work order of it carries the same tag"
+    if task.connection is not None:
+        _check_repeat(errors, values, types, task.connection)
     return errors or None
+
+
+def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], connection: Any) -> None:
+    """T2, T3: the link to an earlier complaint of the same customer (see complaint_record)."""
+    number = _text(values, "repeat_of")
+    if number:
+        earlier = records.find_by_number(connection, number)
+        if earlier is None:
+            errors["repeat_of"] = f"T2/T3: there is no complaint {number}"
+        elif earlier.status != "open":
+            if "repeat" not in types and "complaint_types" not in errors:
+                errors["complaint_types"] = f"T3: a complaint about {number}'s result is a repeat complaint"
+            if not _text(values, "repeat_reason"):
+                errors["repeat_reason"] = (
+                    f"T3: record why the customer is dissatisfied with the result of {number} (required)"
+                )
+        return
+    if "repeat" in types and "complaint_types" not in errors:
+        errors["repeat_of"] = "T3: a repeat complaint is linked to the earlier one: give its number"
+    phone, account = values.get("customer_phone"), values.get("customer_account")
+    running = records.open_complaints_of(connection, phone, account)
+    if running and values.get("separate_matter") is not True:
+        numbers = ", ".join(row.number for row in running)
+        errors["repeat_of"] = (
+            f"T2: the customer has a complaint in progress ({numbers}): link it (the handlers get a "
+            "reminder, no new order) or confirm that this is a separate matter"
+        )
 
 
 @REGISTRY.validator("dispatch_order")
 def dispatch_order(task: TaskInput) -> Errors | None:
-    """L2, L4, T6: the dispatcher sends the order to a configured handling department.
+    """L2, L4, T6, T1, R2, R5: the dispatcher sends the order to a configured handling department.
 
     The handling lane of this version serves the department group ``dept:network``; the
     chosen department must map to a group that a handling lane serves, so an order can
     never be dispatched to a department nobody would be offered it in.
+
+    T1: a major complaint is reported upward at once (to whom), gets an emergency response
+    script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, the only
+    person who may then complete the reply to the customer (``customer_reply``).
     """
     values, config = task.submitted, task.config
     errors: Errors = {}
+    if "major" in (task.task_data.get("complaint_types") or []):
+        for field, rule, what in (
+            (
+                "reported_upward_to",
+                "T1",
+                "to whom the major complaint was reported (level by level, at once)",
+            ),
+            ("emergency_script", "T1", "the emergency response script (应答口径)"),
+            ("handling_plan", "T1", "the handling plan (with the pre-handling plan)"),
+            ("dedicated_replier", "R2/R5", "the dedicated person who replies to the customer"),
+        ):
+            if not _text(values, field):
+                errors[field] = f"{rule}: a major complaint needs {what}"
     departments = cfg.table(config, "departments")
     code = values.get("department")
     if code not in departments:
@@ -115,24 +188,68 @@ def dispatch_order(task: TaskInput) -> Errors | None:
 
 @REGISTRY.validator("work_order_reply")
 def work_order_reply(task: TaskInput) -> Errors | None:
-    """W1-W5: the department's work-order reply.
+    """W1-W5, E1, E2, H2, H5, H7, E3: the department's work-order reply, or its extension request.
 
-    The schema requires cause (W1: "unknown" must be said explicitly), handling process
-    and whether it is final (W2), result and whether service is restored (W3), customer
-    attitude (W5) and whether the problem is concentrated. W4: a concentrated problem
-    (affecting many customers) also needs the measures, the expected restoration time (an
-    ISO date-time) and the coordinating department.
+    A reply needs cause (W1: "unknown" must be said explicitly), handling process and
+    whether it is final (W2), result and whether service is restored (W3), customer attitude
+    (W5) and whether the problem is concentrated. W4: a concentrated problem (affecting many
+    customers) also needs the measures, the expected restoration time (an ISO date-time) and
+    the coordinating department.
+
+    E3: instead of replying, the department may request an extension
+    (``request_extension``): it states the progress so far, the special reason and the new
+    deadline it asks for (an instant with its offset, later than the current handling
+    deadline and than now). The W fields are not required then.
+
+    An escalated complaint's reply follows E1-E2: whether the company is responsible (and
+    which department), the handling in brief, and whether the customer went to a government
+    body or the consumer association before: then the earlier complaint and the proof that
+    the customer accepted it are required (E2). A MIIT transfer needs its feedback form
+    reference (H7). A tariff dispute is verified first; an over-charge is compensated, and
+    cash needs a reason (H2, H5). Evidence references (H4) are optional fields.
     """
     values = task.submitted
     errors: Errors = {}
+    if values.get("request_extension") is True:
+        for field, what in (
+            ("extension_progress", "the progress of the handling so far"),
+            ("extension_reason", "the special reason the deadline cannot be met"),
+        ):
+            if not _text(values, field):
+                errors[field] = f"E3: an extension request states {what}"
+        until = _text(values, "extension_until")
+        try:
+            requested = datetime.fromisoformat(until) if until else None
+        except ValueError:
+            requested = None
+        if requested is None or requested.tzinfo is None:
+            errors["extension_until"] = "E3: the new deadline asked for, e.g. 2026-11-30T18:00+08:00"
+        else:
+            current = task.task_data.get("handling_due")
+            if current and requested <= datetime.fromisoformat(current):
+                errors["extension_until"] = (
+                    f"E3: the new deadline must be later than the current one ({current})"
+                )
+            elif requested <= task.now:
+                errors["extension_until"] = "E3: the new deadline must lie in the future"
+        return errors or None
+    _check_escalated_reply(errors, values, task.task_data)
+    _check_tariff(errors, values)
     for field, rule, what in (
         ("cause", "W1", "the cause in detail, or say that it is unknown"),
         ("handling_process", "W2", "what was done and the customer's current service state"),
         ("result", "W3", "the result: the current service state, restored or not"),
         ("customer_attitude", "W5", "the customer's attitude and opinion"),
     ):
-        if field in values and not _text(values, field):
+        if not _text(values, field):
             errors[field] = f"{rule}: write {what}"
+    for field, rule, what in (
+        ("handling_final", "W2", "whether the handling is final"),
+        ("service_restored", "W3", "whether the service is restored"),
+        ("concentrated", "W4", "whether the problem is concentrated (affects many customers)"),
+    ):
+        if not isinstance(values.get(field), bool):
+            errors[field] = f"{rule}: say {what}"
     if values.get("concentrated") is True:
         if not _text(values, "measures"):
             errors["measures"] = "W4: a concentrated problem needs the measures taken to solve it"
@@ -151,6 +268,59 @@ def work_order_reply(task: TaskInput) -> Errors | None:
     return errors or None
 
 
+def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    """E1, E2, H7: the reply structure of an escalated complaint (see work_order_reply)."""
+    if "escalated" not in (data.get("complaint_types") or []):
+        return
+    if not isinstance(values.get("company_responsible"), bool):
+        errors["company_responsible"] = "E1: say first whether the company is responsible"
+    elif values["company_responsible"] and not _text(values, "responsible_department"):
+        errors["responsible_department"] = "E1: name the responsible department"
+    if not _text(values, "handling_summary"):
+        errors["handling_summary"] = "E2: summarise the handling"
+    if not isinstance(values.get("earlier_authority_complaint"), bool):
+        errors["earlier_authority_complaint"] = (
+            "E2: say whether the customer complained to a government body or the consumer association before"
+        )
+    elif values["earlier_authority_complaint"]:
+        if not _text(values, "earlier_authority_details"):
+            errors["earlier_authority_details"] = (
+                "E2: first complaint time, what was verified and the opinion given, the customer's acceptance"
+            )
+        if not _text(values, "authority_acceptance_proof"):
+            errors["authority_acceptance_proof"] = (
+                "E2: attach proof that the customer accepted the earlier result"
+            )
+    if data.get("channel") == "miit" and not _text(values, "miit_feedback_form"):
+        errors["miit_feedback_form"] = "H7: a MIIT transfer needs the User Appeal Handling Feedback Form"
+
+
+def _check_tariff(errors: Errors, values: Mapping[str, Any]) -> None:
+    """H2, H5: tariff disputes are verified first; over-charges compensated, cash only with a reason."""
+    if values.get("tariff_dispute") is not True:
+        return
+    if values.get("tariff_verified") is not True:
+        errors["tariff_verified"] = "H2: verify the charges first, then handle the dispute"
+    if not isinstance(values.get("overcharged"), bool):
+        errors["overcharged"] = "H2: say whether the customer was wrongly, mistakenly or over-charged"
+    elif values["overcharged"]:
+        if not values.get("compensation_form"):
+            errors["compensation_form"] = "H2/H5: compensate as promised: choose the form of compensation"
+        if not _text(values, "compensation_detail"):
+            errors["compensation_detail"] = "H2: record what was given"
+        if values.get("compensation_form") == "cash" and not _text(values, "cash_reason"):
+            errors["cash_reason"] = "H5: cash is only a supplement: say why cash"
+
+
+@REGISTRY.validator("extension_decision")
+def extension_decision(task: TaskInput) -> Errors | None:
+    """E3: the supervisor approves or refuses the extension; a refusal states its reason."""
+    values = task.submitted
+    if values.get("extension_approved") is False and not _text(values, "extension_note"):
+        return {"extension_note": "E3: say why the extension is refused (the department keeps its deadline)"}
+    return None
+
+
 @REGISTRY.validator("reply_review")
 def reply_review(task: TaskInput) -> Errors | None:
     """E4, E5: the centre reviews the department's reply; a return states its reason.
@@ -166,21 +336,62 @@ def reply_review(task: TaskInput) -> Errors | None:
 
 @REGISTRY.validator("customer_reply")
 def customer_reply(task: TaskInput) -> Errors | None:
-    """R1, R4, R6: the department replies to the customer and records that it reached them.
+    """R1, R2, R4, R5, R6: the department replies to the customer, or records it could not reach them.
 
-    R6 (three more attempts within 48 h, 3 h apart, when the customer cannot be reached) is
-    not modelled yet, so in this version the task is completed once the customer has been
-    reached; until then it stays open and the R4 timer measures the delay.
+    The reply given is recorded (R1). A major complaint's reply is given by its dedicated
+    replier named at dispatch (R2, R5): nobody else may complete the task. A customer who
+    could not be reached (phone off, suspended, no other contact) needs a note of the
+    attempt; the R6 attempts follow
+    (``task_retry_contact``, validator ``contact_attempt``).
     """
     values = task.submitted
     errors: Errors = {}
+    replier = task.task_data.get("dedicated_replier")
+    if replier and task.actor != replier:
+        errors["reply_text"] = f"R2/R5: this major complaint is replied to by its dedicated replier {replier}"
     if "reply_text" in values and not _text(values, "reply_text"):
         errors["reply_text"] = "R1: record the reply given to the customer"
-    if values.get("customer_reached") is not True:
-        errors["customer_reached"] = (
-            "R4/R6: complete this task once the customer has been reached; unreachable-customer "
-            "attempts (R6) are not supported yet"
-        )
+    if values.get("customer_reached") is False and not _text(values, "attempt_note"):
+        errors["attempt_note"] = "R6: record the attempt (phone off, suspended, no other contact)"
+    return errors or None
+
+
+R6_FURTHER_ATTEMPTS = 3
+R6_SPACING = timedelta(hours=3)
+
+
+@REGISTRY.validator("contact_attempt")
+def contact_attempt(task: TaskInput) -> Errors | None:
+    """R6, L6: a further attempt to reach a customer who could not be reached.
+
+    Each attempt is at least 3 hours after the previous one (checked against the engine
+    clock; ``contact_attempts`` in the task data logs every attempt, the first being the
+    reply attempt). The customer may be declared unreachable only at the third further
+    attempt or later, not when reached, and with the outcome recorded. (Whether the three
+    attempts fell within the 48 hours is measured, not refused: L6 in ``deadlines``.)
+    """
+    values = task.submitted
+    errors: Errors = {}
+    attempts = [datetime.fromisoformat(at) for at in task.task_data.get("contact_attempts") or []]
+    if attempts:
+        earliest = max(attempts) + R6_SPACING
+        if task.now < earliest:
+            errors["attempt_note"] = (
+                f"R6: attempts are at least 3 hours apart: the next one from {earliest.isoformat()}"
+            )
+    if values.get("declare_unreachable") is True:
+        further = len(attempts)  # the earlier further attempts plus this one
+        if values.get("customer_reached") is True:
+            errors["declare_unreachable"] = "R6: the customer was reached"
+        elif further < R6_FURTHER_ATTEMPTS:
+            errors["declare_unreachable"] = (
+                f"R6: at least {R6_FURTHER_ATTEMPTS} further attempts before declaring the customer "
+                f"unreachable (this is attempt {further})"
+            )
+        if not _text(values, "unreachable_outcome"):
+            errors["unreachable_outcome"] = (
+                "R6: record the outcome (how the result was left for the customer)"
+            )
     return errors or None
 
 
@@ -196,3 +407,34 @@ def return_visit(task: TaskInput) -> Errors | None:
             "V1/H3: record why the customer is dissatisfied (needed to judge a second dispatch)"
         )
     return errors or None
+
+
+@REGISTRY.validator("dissatisfaction_analysis")
+def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
+    """V1, H3, A4: after a dissatisfied return visit the centre calms the customer and analyses.
+
+    The customer was calmed first (V1, A4); the analysis of the reason is written down (H3);
+    the judgement is ``not_solved`` (the complaint was in fact not properly solved: second
+    dispatch, urgent re-handling) or ``unreasonable`` (无理客户: closed with the judgement),
+    and an ``unreasonable`` judgement states its grounds.
+    """
+    values = task.submitted
+    errors: Errors = {}
+    if values.get("customer_calmed") is not True:
+        errors["customer_calmed"] = "V1: calm the customer first, then decide on a second dispatch"
+    if not _text(values, "analysis"):
+        errors["analysis"] = "H3: analyse why the customer is dissatisfied"
+    if values.get("judgement") == "unreasonable" and not _text(values, "unreasonable_grounds"):
+        errors["unreasonable_grounds"] = "H3: state why the customer's demand is unreasonable"
+    return errors or None
+
+
+@REGISTRY.validator("outside_report")
+def outside_report(task: TaskInput) -> Errors | None:
+    """T7, E4: the escalation desk submits the reviewed materials to the outside unit.
+
+    The materials were reviewed against the E1-E2 structure before submission (E4).
+    """
+    if task.submitted.get("materials_reviewed") is not True:
+        return {"materials_reviewed": "E4: review the reply materials (E1-E2) before submitting them"}
+    return None

@@ -19,6 +19,7 @@ from engine.inbox import InboxFilter, inbox
 from web.api_tokens import user_for_token
 from web.auth import SessionUser, public
 from web.openapi import openapi_document
+from web.work import follow_up
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -127,13 +128,15 @@ def complete_task(task_id: str):
             task_id, actor=user.username, data=body.get("data", {}), actor_groups=user.groups
         )
     )
-    return jsonify(
-        {
-            "instance_id": result.instance_id,
-            "status": result.status,
-            "opened_task_ids": list(result.opened_task_ids),
-        }
-    )
+    answer = {
+        "instance_id": result.instance_id,
+        "status": result.status,
+        "opened_task_ids": list(result.opened_task_ids),
+    }
+    problem = follow_up(_engine(), result, user.username)
+    if problem:
+        answer["warning"] = problem
+    return jsonify(answer)
 
 
 def _run(action):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 
 from engine import views
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
 from tasks import records
 from web.work import time_left, urgency
@@ -21,6 +22,7 @@ from web.work import time_left, urgency
 bp = Blueprint("instances", __name__)
 
 OVERSEERS = ("supervisor", "process_owner", "admin")
+PROGRESS_MESSAGE = "progress_reply"  # the procedure's L1 event subprocess listens for it
 
 
 @bp.route("/instances/<int:instance_id>")
@@ -51,6 +53,27 @@ def instance_page(instance_id: int):
             {"completed": sorted(states.completed), "current": sorted(states.current), "overdue": overdue}
         ),
     )
+
+
+@bp.post("/instances/<int:instance_id>/progress")
+def progress_told(instance_id: int):
+    """L1: someone on the case told the customer how far the handling has got."""
+    instance = _viewable(instance_id)
+    note = (request.form.get("note") or "").strip()
+    if not note:
+        flash(gettext("Say what the customer was told."), "error")
+    else:
+        try:
+            _engine().send_message(
+                instance.id,
+                PROGRESS_MESSAGE,
+                actor=current_user.username,
+                payload={"note": note[:2000], "by": current_user.username},
+            )
+            flash(gettext("Recorded: the customer was told the progress."), "info")
+        except Conflict as conflict:
+            flash(str(conflict), "error")
+    return redirect(url_for("instances.instance_page", instance_id=instance_id))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.bpmn")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import InboxFilter, inbox
 from engine.models import HumanTask
+from tasks import repeats
 from web import accounts, task_extras
 from web.form_fields import display_values, fields_of, parse_submission
 
@@ -113,12 +114,15 @@ def task_page(task_id: str):
             return redirect(url_for("work.task_page", task_id=task_id))
         if not errors:
             try:
-                engine.complete_task(
+                result = engine.complete_task(
                     task_id, actor=current_user.username, data=values, actor_groups=current_user.groups
                 )
                 with engine.writer() as session, session.begin():
                     task_extras.drop_drafts(session, task_id)
                 flash(gettext("%(task)s: done.", task=row.name), "info")
+                problem = follow_up(engine, result, current_user.username)
+                if problem:
+                    flash(problem, "error")
                 return redirect(url_for("work.inbox_page"))
             except InvalidInput as refused:
                 errors = refused.field_errors
@@ -225,6 +229,22 @@ def assign(task_id: str):
         lambda engine: engine.assign(task_id, actor=current_user.username, assignee=assignee),
         f"assigned to {assignee}",
     )
+
+
+def follow_up(engine, result, actor: str) -> str | None:
+    """What the procedure asks of the caller after a command: deliver a T2 reminder.
+
+    A repeat call merged into a running complaint ends its own instance at once; its
+    reminder (催办) to the running complaint is a command of its own (tasks.repeats).
+    Returns a message for the person when it could not be delivered.
+    """
+    if result.status != "completed":
+        return None
+    try:
+        repeats.deliver_reminder(engine, result.instance_id, actor=actor)
+    except Conflict:
+        return gettext("The complaint this call was linked to has closed meanwhile: record a new one (T3).")
+    return None
 
 
 def _visible_task(task_id: str):

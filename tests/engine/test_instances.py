@@ -209,7 +209,9 @@ def test_a_business_key_given_at_start_is_kept(make_engine, tmp_path):
 
     engine = make_engine(engine_test_handlers())
     script = 'route = "manager" if needs_approval else "automatic"'
-    engine.deploy(edited_bundle(tmp_path, "main.bpmn", script, script + '\nbusiness_key = "OTHER"'), actor="a")
+    engine.deploy(
+        edited_bundle(tmp_path, "main.bpmn", script, script + '\nbusiness_key = "OTHER"'), actor="a"
+    )
     instance_id = engine.start(actor="alice", business_key="GIVEN").instance_id
     [task] = engine.open_tasks(instance_id)
     engine.complete_task(task.id, actor="alice", data={"amount": 500, "description": "desk"})

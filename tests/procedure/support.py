@@ -57,6 +57,16 @@ def record(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def major_plan(replier: str = "li.replier") -> dict[str, Any]:
+    """T1, R2/R5: what the centre records when it dispatches a major complaint."""
+    return {
+        "reported_upward_to": "分管副总 Deputy general manager",
+        "emergency_script": "已关注，正在全力处理 We are on it",
+        "handling_plan": "网络部牵头，24小时内恢复 Network leads, restore within 24 h",
+        "dedicated_replier": replier,
+    }
+
+
 def dispatch(**changes: Any) -> dict[str, Any]:
     data = {"department": "network", "review_note": "记录完整 Record complete"}
     data.update(changes)
@@ -104,6 +114,29 @@ def return_visit(satisfied: bool = True, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def analysis(judgement: str = "not_solved", **changes: Any) -> dict[str, Any]:
+    """V1/H3: the centre calmed the dissatisfied customer and analysed the reason."""
+    data: dict[str, Any] = {
+        "customer_calmed": True,
+        "analysis": "端口仍不稳定 The port still drops",
+        "judgement": judgement,
+    }
+    data.update(changes)
+    return data
+
+
+def extension_request(until: str, **changes: Any) -> dict[str, Any]:
+    """E3: the department asks for more time instead of replying."""
+    data: dict[str, Any] = {
+        "request_extension": True,
+        "extension_progress": "已更换光猫，待线路改造 Modem replaced, line rework pending",
+        "extension_reason": "需要市政审批 Needs the city's permit",
+        "extension_until": until,
+    }
+    data.update(changes)
+    return data
+
+
 # ----------------------------------------------------------------------------- engine helpers
 
 
@@ -125,6 +158,13 @@ def complete(engine, instance_id: int, element_id: str, data: dict[str, Any], ac
     return engine.complete_task(row.id, actor=actor, data=data, actor_groups=[row.candidate_group])
 
 
+def progress_told(engine, instance_id: int, actor: str = "engineer"):
+    """L1: the department told the customer how far the handling has got (the web layer's message)."""
+    return engine.send_message(
+        instance_id, "progress_reply", actor=actor, payload={"note": "正在处理 Being handled"}
+    )
+
+
 def validator_input(submitted: dict[str, Any], task_data: dict[str, Any] | None = None) -> TaskInput:
     return TaskInput(
         element_id="test",
@@ -134,6 +174,12 @@ def validator_input(submitted: dict[str, Any], task_data: dict[str, Any] | None 
         config=CONFIG,
         actor="tester",
     )
+
+
+def complaint_row(engine, instance_id: int):
+    """The complaint record of an instance (tasks.records), or None."""
+    with engine.reader() as session:
+        return records.complaint_of_instance(session.connection(), instance_id)
 
 
 def breaches(engine, instance_id: int) -> list[dict[str, Any]]:

@@ -81,11 +81,12 @@ def test_bundle_compiles_with_the_real_handlers():
     assert set(compiled.forms) == {path.name for path in (BUNDLE / "forms").glob("*.json")}
 
 
-def test_lanes_are_bilingual_and_map_to_the_four_groups():
+def test_lanes_are_bilingual_and_map_to_the_five_groups():
     lane_names = {lane.get("name") for lane in xpath(".//bpmn:lane")}
     assert lane_names == set(CONFIG["lanes"])
     assert all(bilingual(name) for name in lane_names)
-    assert set(CONFIG["lanes"].values()) == {"intake", "cs_center", "dept:network", "supervisor"}
+    groups = {"intake", "cs_center", "dept:network", "supervisor", "escalation_desk"}
+    assert set(CONFIG["lanes"].values()) == groups
 
 
 @pytest.mark.parametrize("tag", ["userTask", "serviceTask", "boundaryEvent", "exclusiveGateway", "endEvent"])
@@ -109,20 +110,43 @@ def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_dat
         "timer_dispatch_overdue": ("task_review_dispatch", "false", "dispatch_due"),
         "timer_handling_overdue": ("task_handle_order", "false", "handling_due"),
         "timer_reply_overdue": ("task_reply_customer", "false", "reply_due"),
+        "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline"),
     }
 
 
 def test_e5_handling_deadline_is_computed_once_before_the_rework_loop():
-    """E5: only svc_handling_deadline writes handling_due, and the return flow re-enters after it."""
+    """E5: handling_due is written at dispatch (svc_handling_deadline), by a second dispatch
+    (V1/H3, a new urgent order) and by an approved extension (E3), never on the E5 return:
+    every loop re-enters after those writers, at gw_handling_merge."""
     writers = [
         operator.getparent().getparent().get("id")
         for operator in xpath(".//spiffworkflow:serviceTaskOperator[@resultVariable='handling_due']")
     ]
     assert writers == ["svc_handling_deadline"]
+    script_writers = sorted(
+        script.getparent().getparent().get("id")
+        for script in xpath(".//spiffworkflow:postScript | .//spiffworkflow:preScript | .//bpmn:script")
+        if re.search(r"^\s*handling_due\s*=", script.text or "", re.M)
+    )
+    assert script_writers == ["svc_extend_handling_deadline", "svc_second_dispatch"]
     [returned] = xpath(".//bpmn:sequenceFlow[@id='flow_reply_returned']")
     assert returned.get("targetRef") == "gw_handling_merge"
     [into_merge] = xpath(".//bpmn:sequenceFlow[@id='flow_handling_deadline_merge']")
     assert into_merge.get("sourceRef") == "svc_handling_deadline"
+
+
+def test_t2_reminders_are_a_non_interrupting_event_subprocess_in_the_department_lane():
+    """T2: a reminder may come any number of times: a message-started, non-interrupting event
+    subprocess (a message boundary event would fire only once), offered to the department."""
+    [sub] = xpath(".//bpmn:subProcess[@id='sub_reminder']")
+    assert sub.get("triggeredByEvent") == "true"
+    [start] = sub.xpath("./bpmn:startEvent", namespaces=NS)
+    assert start.get("isInterrupting") == "false"
+    [definition] = start.xpath("./bpmn:messageEventDefinition", namespaces=NS)
+    [message] = xpath(f".//bpmn:message[@id='{definition.get('messageRef')}']")
+    assert message.get("name") == "reminder"
+    [lane] = xpath(".//bpmn:lane[bpmn:flowNodeRef='sub_reminder']")
+    assert CONFIG["lanes"][lane.get("name")] == "dept:network"
 
 
 # ----------------------------------------------------------------------------- forms
@@ -244,17 +268,33 @@ def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
         points = [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
         assert _on_border(points[0], shapes[source]), f"{flow.get('id')} does not start on {source}"
         assert _on_border(points[-1], shapes[target]), f"{flow.get('id')} does not end on {target}"
-        ignore = {source, target, hosts.get(source), hosts.get(target)}
+        # A flow inside an (event) subprocess runs inside that subprocess's box.
+        enclosing = (
+            flow.getparent().get("id") if etree.QName(flow.getparent()).localname == "subProcess" else None
+        )
+        ignore = {source, target, hosts.get(source), hosts.get(target), enclosing}
         for segment in zip(points, points[1:], strict=False):
             for node in nodes:
                 if node not in ignore:
                     assert not _crosses(segment, shapes[node]), f"{flow.get('id')} crosses {node}"
 
 
-def test_flows_run_left_to_right_except_the_e5_return():
+# The loops, each into its merge gateway: back into handling after an E5 return, a V1/H3
+# second dispatch or an E3 decision; another R6 attempt to reach the customer.
+LOOPS_BACK = {
+    "flow_reply_returned": "gw_handling_merge",
+    "flow_second_dispatch_back": "gw_handling_merge",
+    "flow_extension_back": "gw_handling_merge",
+    "flow_extension_refused": "gw_handling_merge",
+    "flow_retry_again": "gw_retry_merge",
+}
+
+
+def test_flows_run_left_to_right_except_the_loops():
     shapes = bounds()
     for flow in xpath(".//bpmn:sequenceFlow"):
-        if flow.get("id") == "flow_reply_returned":
+        if flow.get("id") in LOOPS_BACK:
+            assert flow.get("targetRef") == LOOPS_BACK[flow.get("id")], flow.get("id")
             continue
         sx, _, sw, _ = shapes[flow.get("sourceRef")]
         tx, _, tw, _ = shapes[flow.get("targetRef")]
@@ -293,7 +333,7 @@ def _test_names() -> set[str]:
 
 def test_docs_rules_references_exist():
     """Every element id, handler and test docs/rules.md names exists (the doc stays honest)."""
-    element_ids = set(flow_nodes())
+    element_ids = set(flow_nodes()) | {node.get("id") for node in xpath(".//bpmn:subProcess/*[@id]")}
     handlers = set(REGISTRY.validators) | set(REGISTRY.operations) | set(REGISTRY.functions)
     tests = _test_names()
     for token in re.findall(r"`([^`]+)`", RULES_DOC):

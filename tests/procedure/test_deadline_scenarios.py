@@ -38,6 +38,7 @@ def dispatched(engine, clock) -> int:
     instance_id = recorded(engine, clock)
     clock.set(at(27, 10))
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)  # L1: the customer heard the progress
     return instance_id
 
 
@@ -87,7 +88,13 @@ def test_l2_breach_at_two_hours_and_one_second_alerts_the_supervisor_task_stays_
 
 def test_l2_urgent_complaint_breaches_after_thirty_minutes(engine, clock):
     """L2, H1: an escalated complaint must be dispatched within 30 minutes."""
-    instance_id = recorded(engine, clock, channel="miit", complaint_types=["escalated"])
+    instance_id = recorded(
+        engine,
+        clock,
+        channel="miit",
+        complaint_types=["escalated"],
+        outside_deadline="2026-11-29T17:00+08:00",
+    )
     assert open_task(engine, instance_id, "task_review_dispatch").due_at == at(27, 9, 30)
     clock.set(at(27, 9, 30, 1))
     engine.fire_all_due()
@@ -125,6 +132,9 @@ def test_l4_breach_is_recorded_and_the_late_reply_measured(engine, clock):
     instance_id = dispatched(engine, clock)
     handling = open_task(engine, instance_id, "task_handle_order")
     assert handling.due_at == at(29, 10)
+    clock.set(at(28, 9, 0, 1))
+    assert engine.fire_all_due() == 1, "L1's 24-hour check: the customer heard the progress"
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
 
     clock.set(at(29, 10, 0, 1))
     assert engine.fire_all_due() == 1
@@ -133,7 +143,10 @@ def test_l4_breach_is_recorded_and_the_late_reply_measured(engine, clock):
     assert support.breaches(engine, instance_id) == [
         {"clock": "L4", "due": at(29, 10), "at": at(29, 10, 0, 1), "late_by_s": 1.0}
     ]
-    assert [firing.element_id for firing in firings(engine)] == ["timer_handling_overdue"]
+    assert [firing.element_id for firing in firings(engine)] == [
+        "start_first_reply_due",
+        "timer_handling_overdue",
+    ]
 
     clock.set(at(29, 12))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
@@ -241,6 +254,8 @@ def test_r4_breach_is_recorded_at_the_working_time_deadline(engine, clock):
     instance_id = awaiting_centre_review(engine, clock)
     clock.set(at(27, 19, 30))
     complete(engine, instance_id, "task_review_reply", support.review())
+    clock.set(at(28, 9, 0, 1))
+    assert engine.fire_all_due() == 1, "L1's 24-hour check"
 
     clock.set(at(28, 9, 30))
     assert engine.fire_all_due() == 0

@@ -71,7 +71,9 @@ def test_c5_unknown_type_is_refused():
 def test_c1_c5_escalation_channel_requires_the_escalated_flag():
     errors = errors_of(validators.complaint_record, support.record(channel="miit"))
     assert errors["complaint_types"].startswith("C1/C5:")
-    escalated = support.record(channel="miit", complaint_types=["escalated", "repeat"])
+    escalated = support.record(
+        channel="miit", complaint_types=["escalated", "repeat"], outside_deadline="2026-11-29T17:00+08:00"
+    )
     assert errors_of(validators.complaint_record, escalated) == {}
 
 
@@ -139,9 +141,11 @@ def test_e5_a_return_needs_its_reason():
     assert errors_of(validators.reply_review, {"reply_qualified": True}) == {}
 
 
-def test_r4_r6_customer_must_have_been_reached():
+def test_r6_an_unreached_customer_needs_a_note_of_the_attempt():
     errors = errors_of(validators.customer_reply, support.customer_reply(customer_reached=False))
-    assert errors["customer_reached"].startswith("R4/R6:")
+    assert errors["attempt_note"].startswith("R6:")
+    unreached = support.customer_reply(customer_reached=False, attempt_note="关机 Phone off")
+    assert errors_of(validators.customer_reply, unreached) == {}
     assert errors_of(validators.customer_reply, support.customer_reply()) == {}
 
 

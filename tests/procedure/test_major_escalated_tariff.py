@@ -1,0 +1,225 @@
+"""Major (T1, R2, R5) and escalated (T6, E1, E2, H7) complaints, tariff disputes (H2, H5), evidence (H4).
+
+Clock: Friday 2026-11-27 09:00 Shanghai.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InvalidInput
+from tests.procedure import support
+from tests.procedure.support import (
+    DEPARTMENT,
+    at,
+    breaches,
+    complaint_row,
+    complete,
+    iso,
+    open_elements,
+    open_task,
+)
+
+OUTSIDE = "2026-11-28T12:00+08:00"
+
+
+def test_t1_r2_r5_major_complaint_plan_and_only_the_dedicated_replier_replies(engine, clock):
+    """T1: report upward, response script, handling plan at dispatch; R2/R5: the named replier
+    is the only one who may complete the reply to the customer."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record(complaint_types=["major"]))
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    assert set(refused.value.field_errors) == {
+        "reported_upward_to",
+        "emergency_script",
+        "handling_plan",
+        "dedicated_replier",
+    }
+    assert refused.value.field_errors["emergency_script"].startswith("T1:")
+
+    complete(
+        engine, instance_id, "task_review_dispatch", support.dispatch(**support.major_plan("li.replier"))
+    )
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    reply = open_task(engine, instance_id, "task_reply_customer")
+    with pytest.raises(InvalidInput) as refused:
+        engine.complete_task(
+            reply.id, actor="someone.else", data=support.customer_reply(), actor_groups=[DEPARTMENT]
+        )
+    assert refused.value.field_errors["reply_text"] == (
+        "R2/R5: this major complaint is replied to by its dedicated replier li.replier"
+    )
+    engine.complete_task(
+        reply.id, actor="li.replier", data=support.customer_reply(), actor_groups=[DEPARTMENT]
+    )
+    assert open_elements(engine, instance_id) == ["task_return_visit"]
+
+
+def escalated(engine, **changes) -> int:
+    instance_id = engine.start(actor="desk").instance_id
+    record = support.record(channel="miit", complaint_types=["escalated"], outside_deadline=OUTSIDE)
+    record.update(changes)
+    complete(engine, instance_id, "task_record_complaint", record)
+    return instance_id
+
+
+def test_t6_escalated_order_carries_a_deadline_no_later_than_the_outside_units(engine, clock):
+    """T6, L4: an escalated complaint needs the outside deadline; the order's handling deadline
+    is the urgent figure (24 h) or the outside deadline, whichever is earlier."""
+    instance_id = engine.start(actor="desk").instance_id
+    with pytest.raises(InvalidInput) as refused:
+        complete(
+            engine,
+            instance_id,
+            "task_record_complaint",
+            support.record(channel="miit", complaint_types=["escalated"]),
+        )
+    assert refused.value.field_errors["outside_deadline"].startswith("T6:")
+
+    instance_id = escalated(engine)
+    clock.set(at(27, 9, 15))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    assert open_task(engine, instance_id, "task_handle_order").due_at == at(28, 9, 15)
+
+    later = escalated(engine, customer_phone="13911112222", outside_deadline="2026-11-27T20:00+08:00")
+    complete(engine, later, "task_review_dispatch", support.dispatch())
+    assert engine.instance_data(later)["handling_due"] == iso(27, 20)
+    assert open_task(engine, later, "task_handle_order").due_at == at(27, 20)
+
+
+def escalated_reply(**changes):
+    data = support.work_order_reply(
+        company_responsible=True,
+        responsible_department="网络部 Network",
+        handling_summary="更换端口 Port replaced",
+        earlier_authority_complaint=False,
+        miit_feedback_form="FB-2026-001",
+    )
+    data.update(changes)
+    return data
+
+
+def test_e1_e2_h7_escalated_reply_structure(engine, clock):
+    """E1: result first (responsible? which department); E2: handling, and the earlier complaint to
+    a government body with the proof of acceptance; H7: the MIIT feedback form."""
+    instance_id = escalated(engine)
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    assert {field: message[:3] for field, message in refused.value.field_errors.items()} == {
+        "company_responsible": "E1:",
+        "handling_summary": "E2:",
+        "earlier_authority_complaint": "E2:",
+        "miit_feedback_form": "H7:",
+    }
+    with pytest.raises(InvalidInput) as refused:
+        complete(
+            engine,
+            instance_id,
+            "task_handle_order",
+            escalated_reply(responsible_department="", earlier_authority_complaint=True),
+        )
+    assert set(refused.value.field_errors) == {
+        "responsible_department",
+        "earlier_authority_details",
+        "authority_acceptance_proof",
+    }
+    complete(
+        engine,
+        instance_id,
+        "task_handle_order",
+        escalated_reply(
+            earlier_authority_complaint=True,
+            earlier_authority_details="10月3日向通信管理局投诉，核实为端口故障，客户当时认可 Oct 3, accepted",
+            authority_acceptance_proof="sha256:9f86d081884c7d659a2feaa0c55ad015",
+        ),
+    )
+    assert open_elements(engine, instance_id) == ["task_review_reply"]
+
+
+def test_h2_h5_h4_tariff_dispute_verified_first_compensated_cash_with_a_reason(engine, clock):
+    """H2: verify first; an over-charge is compensated as promised; H5: cash only with a reason;
+    H4: evidence references are kept with the reply."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_handle_order", support.work_order_reply(tariff_dispute=True))
+    assert set(refused.value.field_errors) == {"tariff_verified", "overcharged"}
+    with pytest.raises(InvalidInput) as refused:
+        complete(
+            engine,
+            instance_id,
+            "task_handle_order",
+            support.work_order_reply(
+                tariff_dispute=True,
+                tariff_verified=True,
+                overcharged=True,
+                compensation_form="cash",
+                compensation_detail="退还50元 Refund 50 yuan",
+            ),
+        )
+    assert refused.value.field_errors == {"cash_reason": "H5: cash is only a supplement: say why cash"}
+    complete(
+        engine,
+        instance_id,
+        "task_handle_order",
+        support.work_order_reply(
+            tariff_dispute=True,
+            tariff_verified=True,
+            overcharged=True,
+            compensation_form="fee_reduction",
+            compensation_detail="减免当月月租 This month's fee waived",
+            evidence_refs=["sha256:2c26b46b68ffc68ff99b453c1d304134"],
+        ),
+    )
+    data = engine.instance_data(instance_id)
+    assert (data["compensation_form"], data["evidence_refs"]) == (
+        "fee_reduction",
+        ["sha256:2c26b46b68ffc68ff99b453c1d304134"],
+    )
+
+
+def test_t5_t7_e4_escalation_desk_reports_back_before_closing_and_the_deadline_is_measured(engine, clock):
+    """T5, T7, E4, L7: a satisfied escalated complaint goes to the escalation desk, which reviews
+    the materials and submits them to the outside unit; its deadline is a timer (breach recorded)
+    and the submission is measured; then the complaint closes."""
+    instance_id = escalated(engine)  # outside deadline Saturday 12:00
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)
+    complete(engine, instance_id, "task_handle_order", escalated_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit())
+    report = open_task(engine, instance_id, "task_report_outside")
+    assert (report.candidate_group, report.due_at) == ("escalation_desk", at(28, 12))
+
+    clock.set(at(28, 12, 0, 1))
+    engine.fire_all_due()
+    assert [b["clock"] for b in breaches(engine, instance_id)] == ["T7"]
+    submission = {
+        "materials_reviewed": False,
+        "submitted_to": "工信部 MIIT",
+        "submission_summary": "已解决 Solved",
+    }
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_report_outside", submission)
+    assert refused.value.field_errors["materials_reviewed"].startswith("E4:")
+    clock.set(at(28, 13))
+    result = complete(engine, instance_id, "task_report_outside", {**submission, "materials_reviewed": True})
+    assert result.status == "completed"
+    t7 = engine.instance_data(instance_id)["deadlines"]["T7"]
+    assert (t7["due"], t7["met"], t7["late_by_s"]) == (iso(28, 12), False, 3600.0)
+    assert complaint_row(engine, instance_id).outcome == "closed"
+
+
+def test_t7_an_ordinary_complaint_closes_without_a_report(engine, clock):
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    assert complete(engine, instance_id, "task_return_visit", support.return_visit()).status == "completed"

@@ -1,0 +1,192 @@
+"""Repeat and batch complaints at intake: T2 (still in progress), T3 (dissatisfied), T4 (batch tag).
+
+Clock: Friday 2026-11-27 09:00 Shanghai. The intake validator looks the customer up in the
+complaint record (tasks.records) in the command's own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine.errors import InvalidInput
+from tasks import repeats
+from tests.procedure import support
+from tests.procedure.support import DEPARTMENT, at, complaint_row, complete, open_elements, open_task
+
+
+def running_complaint(engine, **changes) -> tuple[int, str]:
+    """A complaint dispatched to the network department (handling in progress)."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record(**changes))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    return instance_id, complaint_row(engine, instance_id).number
+
+
+def test_t2_an_unlinked_call_from_a_customer_with_a_complaint_in_progress_is_refused(engine, clock):
+    """T2: the agent must look the open complaint up: link it, or confirm a separate matter."""
+    _, number = running_complaint(engine, customer_account="BB-0001")
+    call = engine.start(actor="agent").instance_id
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, call, "task_record_complaint", support.record(customer_phone="138-0013-8000"))
+    assert refused.value.field_errors["repeat_of"].startswith("T2:")
+    assert number in refused.value.field_errors["repeat_of"]
+    # Same customer by account, other phone: found too.
+    with pytest.raises(InvalidInput):
+        complete(
+            engine,
+            call,
+            "task_record_complaint",
+            support.record(customer_phone="13911112222", customer_account="BB-0001"),
+        )
+
+    complete(engine, call, "task_record_complaint", support.record(separate_matter=True))
+    assert open_elements(engine, call) == ["task_review_dispatch"], "a separate matter is a new complaint"
+
+
+def test_t2_repeat_in_progress_opens_no_order_and_each_call_reminds_the_department(engine, clock):
+    """T2: no new work order; the call ends merged_into the running complaint, and every such call
+    reaches the handling department as a reminder task (催办), the main path undisturbed."""
+    running, number = running_complaint(engine)
+    handling = open_task(engine, running, "task_handle_order")
+
+    for call_number in (1, 2):
+        clock.advance(timedelta(hours=1))
+        call = engine.start(actor="agent").instance_id
+        result = complete(
+            engine,
+            call,
+            "task_record_complaint",
+            support.record(
+                repeat_of=number, description=f"第{call_number}次催问 Chasing, call {call_number}"
+            ),
+        )
+        assert result.status == "completed"
+        closure = engine.instance_data(call)["closure"]
+        assert (closure["outcome"], closure["merged_into"], closure["merged_into_instance"]) == (
+            "merged_into",
+            number,
+            running,
+        )
+        assert complaint_row(engine, call) is None, "T2: no new work order, no number"
+        assert repeats.deliver_reminder(engine, call, actor="agent") == running
+
+    reminders = [row for row in engine.open_tasks(running) if row.element_id == "task_handle_reminder"]
+    assert len(reminders) == 2
+    assert {row.candidate_group for row in reminders} == {DEPARTMENT}
+    assert open_task(engine, running, "task_handle_order").id == handling.id, "handling undisturbed"
+    row = complaint_row(engine, running)
+    assert (row.reminders, row.stage, row.status) == (2, "handling", "open")
+    data = engine.instance_data(running)
+    assert data["complaint_no"] == number and data["handling_due"] == row.deadline_outcomes["L4"]["due"]
+
+    engine.complete_task(
+        reminders[0].id,
+        actor="engineer",
+        data={"reminder_action": "已联系客户告知进度 Told the customer"},
+        actor_groups=[DEPARTMENT],
+    )
+    assert len([r for r in engine.open_tasks(running) if r.element_id == "task_handle_reminder"]) == 1
+
+
+def test_t2_deliver_reminder_does_nothing_for_an_ordinary_intake(engine):
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    assert repeats.deliver_reminder(engine, instance_id, actor="agent") is None
+
+
+def test_t3_repeat_of_a_closed_complaint_is_a_new_linked_urgent_order_with_the_reason(engine, clock):
+    """T3, H1: dissatisfied with the earlier result: a new order linked to the old one, the
+    reason for the dissatisfaction required, urgent (repeat)."""
+    earlier = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        earlier,
+        "task_record_complaint",
+        support.record(first_contact_resolved=True, first_contact_resolution="解释", customer_accepted=True),
+    )
+    number = complaint_row(engine, earlier).number
+
+    call = engine.start(actor="agent").instance_id
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, call, "task_record_complaint", support.record(repeat_of=number))
+    assert refused.value.field_errors["repeat_reason"].startswith("T3:")
+    assert refused.value.field_errors["complaint_types"].startswith("T3:")
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, call, "task_record_complaint", support.record(repeat_of="TS-20990101-0001"))
+    assert refused.value.field_errors["repeat_of"].startswith("T2/T3:")
+
+    complete(
+        engine,
+        call,
+        "task_record_complaint",
+        support.record(
+            repeat_of=number, complaint_types=["repeat"], repeat_reason="问题再次出现 It came back"
+        ),
+    )
+    row = complaint_row(engine, call)
+    assert (row.repeat_of, row.type_flags, row.priority, row.status) == (number, "repeat", "urgent", "open")
+    assert open_task(engine, call, "task_review_dispatch").priority == 10
+
+
+def test_t3_a_repeat_flag_needs_the_link(engine):
+    call = engine.start(actor="agent").instance_id
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, call, "task_record_complaint", support.record(complaint_types=["repeat"]))
+    assert refused.value.field_errors["repeat_of"].startswith("T3:")
+
+
+def test_t4_batch_complaints_carry_their_tag_on_the_record(engine):
+    """T4: every order of a batch carries the batch tag; batch complaints are urgent (H1)."""
+    call = engine.start(actor="agent").instance_id
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, call, "task_record_complaint", support.record(complaint_types=["batch"]))
+    assert refused.value.field_errors["batch_tag"].startswith("T4:")
+    complete(
+        engine, call, "task_record_complaint", support.record(complaint_types=["batch"], batch_tag="B-OLT-7")
+    )
+    other = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        other,
+        "task_record_complaint",
+        support.record(customer_phone="13911112222", complaint_types=["batch"], batch_tag="B-OLT-7"),
+    )
+    rows = [complaint_row(engine, call), complaint_row(engine, other)]
+    assert [(row.batch_tag, row.priority) for row in rows] == [("B-OLT-7", "urgent")] * 2
+
+
+def test_a3_a_customer_likely_to_escalate_is_reported_and_dispatched_urgently(engine, clock):
+    """A3, H1, L2: signs of going over the company's head: reported upward (to whom, required),
+    and the order is urgent: 30-minute dispatch, inbox priority 10."""
+    call = engine.start(actor="agent").instance_id
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, call, "task_record_complaint", support.record(escalation_risk=True))
+    assert refused.value.field_errors["escalation_risk_reported_to"].startswith("A3:")
+    complete(
+        engine,
+        call,
+        "task_record_complaint",
+        support.record(escalation_risk=True, escalation_risk_reported_to="客服中心主任 Centre head"),
+    )
+    review = open_task(engine, call, "task_review_dispatch")
+    assert (review.priority, review.due_at) == (10, at(27, 9, 30))
+    assert engine.instance_data(call)["registration"]["urgent_because"] == ["escalation_risk"]
+    assert complaint_row(engine, call).priority == "urgent"
+
+
+def test_t2_a_reminder_to_a_complaint_that_closed_meanwhile_is_refused(engine, clock):
+    """T2: the running complaint closed between the merged intake and the delivery: the engine
+    refuses the message, so the web layer tells the agent to record a T3 complaint instead."""
+    from engine.errors import Conflict
+
+    running, number = running_complaint(engine)
+    call = engine.start(actor="agent").instance_id
+    complete(engine, call, "task_record_complaint", support.record(repeat_of=number))
+    complete(engine, running, "task_handle_order", support.work_order_reply())
+    complete(engine, running, "task_review_reply", support.review())
+    complete(engine, running, "task_reply_customer", support.customer_reply())
+    complete(engine, running, "task_return_visit", support.return_visit())
+    with pytest.raises(Conflict):
+        repeats.deliver_reminder(engine, call, actor="agent")

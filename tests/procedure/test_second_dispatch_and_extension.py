@@ -1,0 +1,157 @@
+"""Second dispatch after a dissatisfied return visit (V1, H3, V2) and extensions (E3), in simulated time.
+
+Clock: Friday 2026-11-27 09:00 Shanghai. Ordinary handling is 48 h, urgent 24 h (L4 placeholders).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InvalidInput
+from tests.procedure import support
+from tests.procedure.support import (
+    CS_CENTER,
+    DEPARTMENT,
+    SUPERVISOR,
+    at,
+    breaches,
+    complaint_row,
+    complete,
+    iso,
+    open_elements,
+    open_task,
+)
+
+
+def dispatched(engine, clock) -> int:
+    """Recorded 09:00, dispatched 10:00 Friday: handling due Sunday 10:00 (L4, 48 h)."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    clock.set(at(27, 10))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)  # L1: the customer heard the progress
+    return instance_id
+
+
+def replied_and_visited(engine, instance_id, satisfied: bool) -> None:
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit(satisfied=satisfied))
+
+
+# ----------------------------------------------------------------------------- V1 / H3 / V2
+
+
+def test_v1_h3_not_properly_solved_goes_back_to_the_department_urgently_then_v2_accepted(engine, clock):
+    """V1, H3, H1, L4, V2: dissatisfied -> calmed and analysed -> second dispatch (urgent, new
+    24-hour deadline, round 2) -> reply and return visit again -> the accepted result is final."""
+    instance_id = dispatched(engine, clock)
+    clock.set(at(28, 9))
+    replied_and_visited(engine, instance_id, satisfied=False)
+    analysis = open_task(engine, instance_id, "task_analyse_dissatisfaction")
+    assert analysis.candidate_group == CS_CENTER
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis(customer_calmed=False))
+    assert refused.value.field_errors["customer_calmed"].startswith("V1:")
+    assert complaint_row(engine, instance_id).stage == "dissatisfaction_analysis"
+
+    clock.set(at(28, 11))  # round 1 was due Sunday 10:00; round 2 is urgent: 24 h from now
+    complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    again = open_task(engine, instance_id, "task_handle_order")
+    assert (again.candidate_group, again.priority, again.due_at) == (DEPARTMENT, 10, at(29, 11))
+    data = engine.instance_data(instance_id)
+    assert (data["dispatch_round"], data["order_type"], data["handling_due"]) == (2, "urgent", iso(29, 11))
+    assert data["earlier_deadlines"][0]["L4"]["met"] is True, "L7: round 1 outcomes are kept"
+    assert set(data["deadlines"]) == {"L2"}, "L4 and R4 are measured again in round 2"
+    row = complaint_row(engine, instance_id)
+    assert (row.priority, row.stage, row.status) == ("urgent", "handling", "open")
+
+    clock.set(at(28, 16))
+    replied_and_visited(engine, instance_id, satisfied=True)
+    data = engine.instance_data(instance_id)
+    assert data["closure"]["outcome"] == "closed"
+    assert data["deadlines"]["L4"]["due"] == iso(29, 11) and data["deadlines"]["L4"]["met"] is True
+    assert complaint_row(engine, instance_id).outcome == "closed"
+
+
+def test_v1_second_dispatch_keeps_the_l4_timer_on_the_new_deadline(engine, clock):
+    """L4, L7: the round-2 handling task's timer fires at the new (urgent) deadline."""
+    instance_id = dispatched(engine, clock)
+    clock.set(at(28, 9))
+    replied_and_visited(engine, instance_id, satisfied=False)
+    clock.set(at(28, 11))
+    complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    clock.set(at(29, 10, 0, 1))  # round 1's deadline: its timer went with its task
+    assert engine.fire_all_due() == 0
+    clock.set(at(29, 11, 0, 1))
+    assert engine.fire_all_due() == 1
+    [breach] = breaches(engine, instance_id)
+    assert (breach["clock"], breach["due"]) == ("L4", at(29, 11))
+
+
+# ----------------------------------------------------------------------------- E3
+
+
+def test_e3_extension_approved_moves_the_l4_timer_and_records_old_and_new_due(engine, clock):
+    """E3, L4, L7: the department asks for more time with progress and reason; the supervisor
+    approves; handling_due and the task's timer move to the new deadline; old and new kept."""
+    instance_id = dispatched(engine, clock)  # handling due Sunday 29th 10:00
+    clock.set(at(28, 15))
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_handle_order", {"request_extension": True})
+    assert set(refused.value.field_errors) == {"extension_progress", "extension_reason", "extension_until"}
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_handle_order", support.extension_request(iso(29, 9)))
+    assert refused.value.field_errors["extension_until"].startswith("E3:")
+
+    complete(engine, instance_id, "task_handle_order", support.extension_request(iso(30, 18)))
+    decision = open_task(engine, instance_id, "task_decide_extension")
+    assert decision.candidate_group == SUPERVISOR
+    assert complaint_row(engine, instance_id).stage == "extension_requested"
+    assert "L4" not in engine.instance_data(instance_id)["deadlines"], (
+        "a request is not a reply: L4 unmeasured"
+    )
+
+    clock.set(at(28, 16))
+    complete(engine, instance_id, "task_decide_extension", {"extension_approved": True})
+    handling = open_task(engine, instance_id, "task_handle_order")
+    assert handling.due_at == at(30, 18)
+    data = engine.instance_data(instance_id)
+    assert data["handling_due"] == iso(30, 18)
+    [extension] = data["extensions"]
+    assert (extension["old_due"], extension["new_due"], extension["approved_at"]) == (
+        iso(29, 10),
+        iso(30, 18),
+        iso(28, 16),
+    )
+    assert extension["reason"] == "需要市政审批 Needs the city's permit"
+    assert complaint_row(engine, instance_id).deadline_outcomes["E3"]["extensions"] == [extension]
+
+    clock.set(at(29, 10, 0, 1))  # the old deadline passes: nothing fires
+    assert engine.fire_all_due() == 0
+    clock.set(at(30, 18, 0, 1))  # the new one does
+    assert engine.fire_all_due() == 1
+    assert [b["due"] for b in breaches(engine, instance_id)] == [at(30, 18)]
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    outcome = engine.instance_data(instance_id)["deadlines"]["L4"]
+    assert (outcome["due"], outcome["met"], outcome["late_by_s"]) == (iso(30, 18), False, 1.0)
+
+
+def test_e3_extension_refused_keeps_the_deadline_and_needs_a_reason(engine, clock):
+    """E3: a refusal states its reason; the order goes back with the deadline unchanged."""
+    instance_id = dispatched(engine, clock)
+    clock.set(at(28, 15))
+    complete(engine, instance_id, "task_handle_order", support.extension_request(iso(30, 18)))
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_decide_extension", {"extension_approved": False})
+    assert refused.value.field_errors["extension_note"].startswith("E3:")
+    complete(
+        engine,
+        instance_id,
+        "task_decide_extension",
+        {"extension_approved": False, "extension_note": "理由不充分 Not a special reason"},
+    )
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
+    assert open_task(engine, instance_id, "task_handle_order").due_at == at(29, 10)
+    assert engine.instance_data(instance_id)["extensions"] == []

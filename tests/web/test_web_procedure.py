@@ -1,0 +1,68 @@
+"""The web layer's part of the procedure: T2 reminders and L1 progress replies reach the running complaint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.bundle import load_bundle
+from tasks import records
+from tests.procedure import support
+from tests.web.support import csrf_token, log_in
+from web import accounts, api_tokens
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+@pytest.fixture
+def app(make_app, clock):
+    app = make_app(CLOCK=clock)
+    engine = app.extensions["process_engine"]
+    engine.deploy(load_bundle(BPMN), actor="owner")
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "ivy", "password-1", "Ivy", ["intake"], ["agent"])
+        accounts.create_user(session, "ned", "password-1", "Ned", ["dept:network"], ["agent"])
+    return app
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["process_engine"]
+
+
+def running_complaint(engine) -> tuple[int, str]:
+    instance_id = engine.start(actor="ivy").instance_id
+    support.complete(engine, instance_id, "task_record_complaint", support.record())
+    support.complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    with engine.reader() as session:
+        return instance_id, records.complaint_of_instance(session.connection(), instance_id).number
+
+
+def test_a_repeat_call_completed_through_the_api_reminds_the_running_complaint(app, engine):
+    """T2: the call ends merged into the running complaint, whose department gets a reminder task."""
+    running, number = running_complaint(engine)
+    with engine.writer() as session, session.begin():
+        token = api_tokens.issue_token(session, "ivy", "tests")
+    [intake] = engine.start(actor="ivy").opened_task_ids
+    answer = app.test_client().post(
+        f"/api/v1/tasks/{intake}/complete",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"data": support.record(repeat_of=number, description="Chasing again")},
+    )
+    assert answer.status_code == 200 and answer.json["status"] == "completed"
+    assert "warning" not in answer.json
+    assert sorted(support.open_elements(engine, running)) == ["task_handle_order", "task_handle_reminder"]
+
+
+def test_a_department_records_that_it_told_the_customer_the_progress(app, engine):
+    """L1: the progress reply reaches the complaint and counts as its first reply."""
+    running, _ = running_complaint(engine)
+    ned = app.test_client()
+    log_in(ned, "ned", "password-1")
+    token = csrf_token(ned, f"/instances/{running}")
+    told = {"note": "Engineer booked for tomorrow", "csrf_token": token}
+    assert ned.post(f"/instances/{running}/progress", data=told).status_code == 302
+    with engine.reader() as session:
+        complaint = records.complaint_of_instance(session.connection(), running)
+    assert complaint.first_reply_at is not None
