@@ -86,14 +86,15 @@ def live_app(db, database_url, clock):
 
 @pytest.fixture
 def shoot(page, request) -> Iterator:
-    """``shoot("step-name")`` keeps a screenshot of the page as a test artefact."""
+    """``shoot("step-name", on=page)`` keeps a screenshot as a test artefact."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 1000))
 
-    def take(step: str) -> Path:
+    def take(step: str, on=None) -> Path:
+        """Screenshot of ``on`` (a page of another person), else of the test's own page."""
         path = folder / f"{next(counter):02d}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (on or page).screenshot(path=str(path), full_page=True)
         return path
 
     yield take
