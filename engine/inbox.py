@@ -27,6 +27,10 @@ class InboxFilter:
     group: str | None = None  # only this one of the person's groups
     overdue_only: bool = False
     search: str | None = None  # the start of a business key (e.g. a complaint number)
+    # Only the instances this query selects (a SELECT of instance ids): how the domain
+    # filters by what it knows (a customer's phone, a complaint type) without the engine
+    # knowing those words.
+    instances: Select | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ def _refined(query: Select, wanted: InboxFilter, now: datetime) -> Select:
         query = query.where(HumanTask.candidate_group == wanted.group)
     if wanted.overdue_only:
         query = query.where(HumanTask.due_sort < now)  # in the index, unlike due_at
+    if wanted.instances is not None:
+        query = query.where(HumanTask.instance_id.in_(wanted.instances))
     return query
 
 
@@ -153,6 +159,9 @@ def _search_page(session: Session, wanted: InboxFilter, now: datetime, page: int
         and (not wanted.group or row.candidate_group == wanted.group)
         and (not wanted.overdue_only or row.due_sort < now)
     ]
+    if wanted.instances is not None:
+        allowed = set(session.scalars(wanted.instances.where(wanted.instances.selected_columns[0].in_(keys))))
+        visible = [row for row in visible if row.instance_id in allowed]
     visible.sort(key=lambda row: (-row.priority, row.due_sort, row.created_at, row.id))
     start = (page - 1) * size
     rows = [InboxRow(*row[:9], keys[row.instance_id]) for row in visible[start : start + size]]

@@ -203,6 +203,38 @@ def complaint_of_instance(connection: Any, instance_id: int) -> Complaint | None
     return found[0] if found else None
 
 
+def complaints_of_instances(connection: Any, instance_ids: list[int]) -> dict[int, Complaint]:
+    """The records of these instances (e.g. one inbox page), keyed by instance id."""
+    if not instance_ids:
+        return {}
+    found = _complaints(connection, select(Complaint).where(Complaint.instance_id.in_(instance_ids)))
+    return {complaint.instance_id: complaint for complaint in found}
+
+
+URGENT_TYPES = ("major", "repeat", "batch", "escalated")
+
+
+def instances_matching(*, phone: str | None = None, complaint_type: str | None = None):
+    """A SELECT of the instance ids whose complaint has this phone and/or this type flag.
+
+    For narrowing an inbox (engine.inbox.InboxFilter.instances) by what the domain knows.
+    """
+    query = select(Complaint.instance_id)
+    if phone:
+        query = query.where(Complaint.customer_phone == normalise_phone(phone))
+    if complaint_type:
+        flag = complaint_type.strip()
+        query = query.where(
+            or_(
+                Complaint.type_flags == flag,
+                Complaint.type_flags.startswith(f"{flag},"),
+                Complaint.type_flags.endswith(f",{flag}"),
+                Complaint.type_flags.contains(f",{flag},"),
+            )
+        )
+    return query
+
+
 def _open_or_recent(connection: Any, condition, now: datetime | None, recent: timedelta) -> list[Complaint]:
     query = select(Complaint).where(condition)
     if now is not None:

@@ -12,10 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import or_, select
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from engine.handlers import TaskInput
 from engine.inbox import InboxFilter, inbox
+from engine.models import HumanTask, Instance
+from engine.store import Store
+from tasks import records
+from tasks.validators import complaint_record
 from web.api_tokens import user_for_token
 from web.auth import SessionUser, public
 from web.openapi import openapi_document
@@ -137,6 +143,139 @@ def complete_task(task_id: str):
     if problem:
         answer["warning"] = problem
     return jsonify(answer)
+
+
+INTAKE_GROUP = "intake"
+INTAKE_ELEMENT = "task_record_complaint"
+INTAKE_FORM = "record_complaint.json"
+OVERSEERS = ("supervisor", "process_owner", "admin")
+
+
+@bp.post("/complaints")
+@public
+def create_complaint():
+    """Intake from a call-centre system: start a complaint and record it (``task_record_complaint``).
+
+    The fields are checked (the intake form's schema, then its validator) before anything
+    is started, so refused input leaves no half-recorded complaint in the intake inbox;
+    the engine checks them again when it completes the task. A T2 call (``repeat_of`` an
+    open complaint) ends merged into that complaint, which gets its reminder here too.
+    """
+    user: SessionUser = g.api_user
+    if INTAKE_GROUP not in user.groups:
+        raise ApiError(403, f"only the {INTAKE_GROUP!r} group records complaints")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise ApiError(400, 'send a JSON object: {"data": {"field": value, ...}}', {"data": "an object"})
+    data = body["data"]
+    engine = _engine()
+    with engine.reader.kw["bind"].connect() as connection:
+        deployment = Store(connection).deployment(None)
+        if deployment is None:
+            raise ApiError(503, "no version of the procedure is deployed")
+        runtime = engine.runtime(deployment.id)
+        errors = runtime.form_checker(INTAKE_FORM).errors(data) or complaint_record(
+            TaskInput(
+                element_id=INTAKE_ELEMENT,
+                submitted=data,
+                task_data={},
+                now=engine.clock.now(),
+                config=runtime.config,
+                actor=user.username,
+                connection=connection,
+            )
+        )
+    if errors:
+        raise ApiError(422, "the procedure refused these fields", errors)
+    started = _run(lambda engine: engine.start(actor=user.username, version=deployment.version))
+    intake = next(
+        (task for task in engine.open_tasks(started.instance_id) if task.element_id == INTAKE_ELEMENT), None
+    )
+    if intake is None:
+        raise ApiError(500, f"instance {started.instance_id} opened no {INTAKE_ELEMENT}")
+    try:
+        result = _run(
+            lambda engine: engine.complete_task(
+                intake.id, actor=user.username, data=data, actor_groups=user.groups
+            )
+        )
+    except ApiError as refused:  # something changed between the check and the command
+        refused.message += f"; the complaint was started: correct its intake task /tasks/{intake.id}"
+        raise
+    problem = follow_up(engine, result, user.username)
+    with engine.reader() as session:
+        complaint = records.complaint_of_instance(session, result.instance_id)
+    if complaint is not None:
+        answer = {"number": complaint.number, "status": complaint.status, "stage": complaint.stage}
+    else:  # T2: merged into the running complaint, no number of its own
+        closure = engine.instance_data(result.instance_id).get("closure") or {}
+        answer = {"number": None, "status": "merged", "merged_into": closure.get("merged_into")}
+    answer.update(instance_id=result.instance_id, opened_task_ids=list(result.opened_task_ids))
+    if problem:
+        answer["warning"] = problem
+    return jsonify(answer), 201
+
+
+@bp.get("/complaints/<number>")
+@public
+def get_complaint(number: str):
+    """The complaint record (status, stage, flags, deadlines) for those who worked on it and overseers."""
+    user: SessionUser = g.api_user
+    engine = _engine()
+    with engine.reader() as session:
+        complaint = records.find_by_number(session, number)
+        if complaint is None:
+            raise ApiError(404, f"no complaint {number}")
+        if not user.has_role(*OVERSEERS) and not _worked_on(session, user, complaint.instance_id):
+            raise ApiError(403, "only the groups that worked on this complaint and supervisors see it")
+        return jsonify(_complaint_json(complaint))
+
+
+def _worked_on(session, user: SessionUser, instance_id: int) -> bool:
+    started_by = session.scalar(select(Instance.started_by).where(Instance.id == instance_id))
+    if started_by == user.username:
+        return True
+    found = session.scalar(
+        select(HumanTask.id)
+        .where(
+            HumanTask.instance_id == instance_id,
+            or_(
+                HumanTask.candidate_group.in_(list(user.groups)),
+                HumanTask.assignee == user.username,
+                HumanTask.completed_by == user.username,
+            ),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _complaint_json(complaint) -> dict[str, Any]:
+    def instant(value):
+        return value.isoformat() if value else None
+
+    return {
+        "number": complaint.number,
+        "instance_id": complaint.instance_id,
+        "status": complaint.status,
+        "stage": complaint.stage,
+        "outcome": complaint.outcome,
+        "channel": complaint.channel,
+        "business_category": complaint.business_category,
+        "nature_category": complaint.nature_category,
+        "flags": complaint.flags,
+        "priority": complaint.priority,
+        "repeat_of": complaint.repeat_of,
+        "batch_tag": complaint.batch_tag,
+        "customer_name": complaint.customer_name,
+        "customer_phone": complaint.customer_phone,
+        "customer_account": complaint.customer_account,
+        "accepted_at": instant(complaint.accepted_at),
+        "first_reply_at": instant(complaint.first_reply_at),
+        "closed_at": instant(complaint.closed_at),
+        "reminders": complaint.reminders,
+        "deadlines": complaint.deadline_outcomes,
+    }
 
 
 def _run(action):

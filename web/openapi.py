@@ -107,6 +107,64 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/complaints": {
+                "post": {
+                    "summary": "Record a complaint (intake group): start it and complete its intake record "
+                    "(task_record_complaint) with `data`, the fields of that task's form",
+                    "description": "The fields are checked before anything is started, so refused input "
+                    "leaves nothing behind. A repeat call linked to a complaint still in progress (T2) is "
+                    "merged into it: no number, status `merged`, and the running complaint's department "
+                    "gets a reminder.",
+                    "requestBody": {
+                        "required": True,
+                        "content": _json(
+                            {
+                                "type": "object",
+                                "properties": {"data": {"type": "object"}},
+                                "required": ["data"],
+                            }
+                        ),
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Recorded (or merged, T2)",
+                            "content": _json({"$ref": "#/components/schemas/Recorded"}),
+                        },
+                        "400": {"description": "Not a JSON object", "content": _json(error)},
+                        "401": responses["401"],
+                        "403": {"description": "Not in the intake group", "content": _json(error)},
+                        "409": {"description": "Conflict with another command", "content": _json(error)},
+                        "422": {"description": "Fields refused, each named", "content": _json(error)},
+                        "503": {"description": "Nothing deployed", "content": _json(error)},
+                    },
+                }
+            },
+            "/complaints/{number}": {
+                "get": {
+                    "summary": "The complaint record: status, stage, flags, deadlines",
+                    "description": "Visible to the groups that worked on the complaint, to whoever "
+                    "started, claimed or completed one of its tasks, and to supervisors, process owners "
+                    "and admins.",
+                    "parameters": [
+                        {
+                            "name": "number",
+                            "in": "path",
+                            "required": True,
+                            "description": "e.g. TS-20261127-0001",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The complaint",
+                            "content": _json({"$ref": "#/components/schemas/Complaint"}),
+                        },
+                        "401": responses["401"],
+                        "403": {"description": "Not among those who worked on it", "content": _json(error)},
+                        "404": {"description": "No such complaint", "content": _json(error)},
+                    },
+                }
+            },
         },
         "components": {
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
@@ -147,6 +205,48 @@ def openapi_document() -> dict[str, Any]:
                         "page": {"type": "integer"},
                         "pages": {"type": "integer"},
                         "total": {"type": "integer"},
+                    },
+                },
+                "Recorded": {
+                    "type": "object",
+                    "required": ["number", "instance_id", "status"],
+                    "properties": {
+                        "number": {"type": ["string", "null"], "description": "null when merged (T2)"},
+                        "instance_id": {"type": "integer"},
+                        "status": {"type": "string", "enum": ["open", "closed", "merged"]},
+                        "stage": {"type": "string"},
+                        "merged_into": {"type": ["string", "null"]},
+                        "opened_task_ids": {"type": "array", "items": {"type": "string"}},
+                        "warning": {"type": "string"},
+                    },
+                },
+                "Complaint": {
+                    "type": "object",
+                    "properties": {
+                        "number": {"type": "string"},
+                        "instance_id": {"type": "integer"},
+                        "status": {"type": "string", "enum": ["open", "closed", "error"]},
+                        "stage": {"type": "string"},
+                        "outcome": {"type": ["string", "null"]},
+                        "channel": {"type": ["string", "null"]},
+                        "business_category": {"type": ["string", "null"]},
+                        "nature_category": {"type": ["string", "null"]},
+                        "flags": {"type": "array", "items": {"type": "string"}},
+                        "priority": {"type": "string"},
+                        "repeat_of": {"type": ["string", "null"]},
+                        "batch_tag": {"type": ["string", "null"]},
+                        "customer_name": {"type": ["string", "null"]},
+                        "customer_phone": {"type": ["string", "null"]},
+                        "customer_account": {"type": ["string", "null"]},
+                        "accepted_at": {"type": ["string", "null"], "format": "date-time"},
+                        "first_reply_at": {"type": ["string", "null"], "format": "date-time"},
+                        "closed_at": {"type": ["string", "null"], "format": "date-time"},
+                        "reminders": {"type": "integer"},
+                        "deadlines": {
+                            "type": "object",
+                            "description": "per clock (L1, L2, L4, R4, L6, ...): due, done_at, met, "
+                            "late_by_s, breached",
+                        },
                     },
                 },
                 "Completed": {

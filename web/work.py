@@ -20,8 +20,8 @@ from sqlalchemy import select
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import InboxFilter, inbox
 from engine.models import HumanTask
-from tasks import repeats
-from web import accounts, task_extras
+from tasks import records, repeats
+from web import accounts, intake, task_extras
 from web.form_fields import display_values, fields_of, parse_submission
 
 bp = Blueprint("work", __name__)
@@ -41,25 +41,46 @@ def inbox_page():
     group = request.args.get("group") or None
     if group is not None and group not in groups:
         abort(403)
+    text = (request.args.get("q") or "").strip()
+    kind = request.args.get("type") or None
+    if kind is not None and kind not in records.URGENT_TYPES:
+        abort(400)
+    by_phone = _looks_like_phone(text)
     wanted = InboxFilter(
         user=current_user.username,
         groups=groups,
         group=group,
         overdue_only=request.args.get("overdue") == "1",
-        search=(request.args.get("q") or "").strip() or None,
+        search=None if by_phone or not text else text,
+        instances=(
+            records.instances_matching(phone=text if by_phone else None, complaint_type=kind)
+            if by_phone or kind
+            else None
+        ),
     )
     now = engine.clock.now()
     with engine.reader() as session:
         page = inbox(session, wanted, now=now, page=request.args.get("page", 1, type=int))
+        complaints = records.complaints_of_instances(
+            session.connection(), [row.instance_id for row in page.rows]
+        )
     return render_template(
         "inbox.html",
         page=page,
+        complaints=complaints,
         wanted=wanted,
         now=now,
         urgency=lambda row: urgency(row.created_at, row.due_at, now),
         time_left=lambda row: time_left(row.due_at, now),
         may_start=INTAKE_GROUP in groups,
+        kind=kind,
+        types=records.URGENT_TYPES,
     )
+
+
+def _looks_like_phone(text: str) -> bool:
+    """A search of 7 or more digits (spaces, dashes, a leading + allowed) is a phone number."""
+    return sum(ch.isdigit() for ch in text) >= 7 and all(ch.isdigit() or ch in " -+" for ch in text)
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -140,6 +161,8 @@ def task_page(task_id: str):
         if draft is not None:
             typed, draft_saved_at = draft
             values, _ = parse_submission(schema, _MultiDictOf(typed), current_app.config["DISPLAY_TZ"])
+        else:
+            values = intake.prefilled(engine, row, schema)  # e.g. what a website submission holds
     with engine.reader() as session:
         evidence = task_extras.evidence_of(session, row.instance_id)
         colleagues = (

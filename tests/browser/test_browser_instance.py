@@ -23,3 +23,22 @@ def test_the_diagram_marks_done_and_current_elements(page, live_app, shoot):
     assert page.get_by_text("Review and dispatch", exact=False).first.is_visible()
     shoot("instance-page")
     assert errors == []
+
+
+def test_the_procedure_imports_into_bpmn_js_without_warnings_showing_every_element(page, live_app):
+    """Issue 3: every diagram element with diagram interchange is drawn, with no import warning."""
+    from pathlib import Path
+
+    from lxml import etree
+
+    engine = live_app.extensions["process_engine"]
+    instance_id = engine.start(actor="intake").instance_id
+    log_in(page, live_app.config["BASE_URL"], "supervisor")
+    page.goto(f"{live_app.config['BASE_URL']}/instances/{instance_id}")
+    page.wait_for_selector("#diagram[data-rendered]")
+    assert page.get_attribute("#diagram", "data-warnings") == "0"
+    diagram = etree.parse(str(Path(__file__).resolve().parents[2] / "bpmn" / "complaint.bpmn"))
+    drawn = diagram.xpath("//*[local-name()='BPMNShape' or local-name()='BPMNEdge']/@bpmnElement")
+    assert len(drawn) > 50
+    shown = set(page.eval_on_selector_all("[data-element-id]", "els => els.map(e => e.dataset.elementId)"))
+    assert sorted(set(drawn) - shown) == []

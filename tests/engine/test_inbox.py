@@ -75,3 +75,17 @@ def test_pages_follow_the_order_and_count_everything(engine, clock):
     with engine.reader() as session:
         page = inbox(session, InboxFilter("mia", frozenset({"manager"})), now=clock.now(), size=2)
     assert (page.total, page.pages) == (5, 3)
+
+
+def test_the_domain_narrows_the_inbox_by_instance(engine, clock):
+    from sqlalchemy import select
+
+    from engine.models import Instance
+
+    for key in ("TS-1", "TS-2", "TS-3"):
+        approval(engine, clock, key, 500)
+        clock.advance(timedelta(minutes=1))
+    odd = select(Instance.id).where(Instance.business_key.in_(["TS-1", "TS-3"]))
+    assert keys(engine, clock, instances=odd) == ["TS-1", "TS-3"]
+    assert keys(engine, clock, instances=odd, search="TS-2") == []
+    assert keys(engine, clock, instances=odd, search="TS-3") == ["TS-3"]

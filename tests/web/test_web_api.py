@@ -64,6 +64,8 @@ def test_the_openapi_document_is_valid_and_public(app):
         "/tasks/{task_id}",
         "/tasks/{task_id}/claim",
         "/tasks/{task_id}/complete",
+        "/complaints",
+        "/complaints/{number}",
     }
 
 

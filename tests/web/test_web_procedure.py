@@ -66,3 +66,49 @@ def test_a_department_records_that_it_told_the_customer_the_progress(app, engine
     with engine.reader() as session:
         complaint = records.complaint_of_instance(session.connection(), running)
     assert complaint.first_reply_at is not None
+
+
+def test_the_inbox_row_shows_the_complaints_customer_channel_flags_and_stage(app, engine):
+    running, number = running_complaint(engine)
+    ned = app.test_client()
+    log_in(ned, "ned", "password-1")
+    page = ned.get("/inbox").get_data(as_text=True)
+    row = page[page.index(number) :]
+    row = row[: row.index("</tr>")]
+    assert support.record()["customer_name"] in row and support.record()["customer_phone"] in row
+    assert ">phone<" in row
+    with engine.reader() as session:
+        stage = records.complaint_of_instance(session.connection(), running).stage
+    assert f">{stage}<" in row
+
+
+def test_the_inbox_finds_complaints_by_phone_and_by_type(app, engine):
+    """H1 types and the customer's phone, as agents search for them."""
+    ordinary = engine.start(actor="ivy").instance_id
+    support.complete(engine, ordinary, "task_record_complaint", support.record())
+    major = engine.start(actor="ivy").instance_id
+    support.complete(
+        engine,
+        major,
+        "task_record_complaint",
+        support.record(customer_phone="13911112222", complaint_types=["major"], separate_matter=True),
+    )
+    dispatcher = accounts_client(app, engine, "dora", ["cs_center"])
+    with engine.reader() as session:
+        major_number = records.complaint_of_instance(session.connection(), major).number
+        ordinary_number = records.complaint_of_instance(session.connection(), ordinary).number
+    everything = dispatcher.get("/inbox").get_data(as_text=True)
+    assert major_number in everything and ordinary_number in everything  # both await dispatch
+    by_major = dispatcher.get("/inbox?type=major").get_data(as_text=True)
+    assert major_number in by_major and ordinary_number not in by_major
+    by_phone = dispatcher.get("/inbox?q=139-1111-2222").get_data(as_text=True)
+    assert major_number in by_phone and ordinary_number not in by_phone
+    assert dispatcher.get("/inbox?type=nonsense").status_code == 400
+
+
+def accounts_client(app, engine, username, groups):
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, username, "password-1", username.title(), groups, ["agent"])
+    client = app.test_client()
+    log_in(client, username, "password-1")
+    return client

@@ -9,7 +9,8 @@
     fetch(container.dataset.xmlUrl, { credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (xml) { return viewer.importXML(xml); })
-      .then(function () {
+      .then(function (result) {
+        container.dataset.warnings = String(result.warnings.length);
         var canvas = viewer.get("canvas");
         var registry = viewer.get("elementRegistry");
         [["completed", "done"], ["current", "current"], ["overdue", "overdue"]].forEach(function (pair) {

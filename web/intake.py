@@ -1,0 +1,107 @@
+"""Intake helpers (T2, T3, A5): the customer's complaints while the agent types, and pre-filled records.
+
+``GET /intake/lookup?phone=...`` (intake group only) answers
+``{"open": [...], "recent": [...]}`` from ``tasks.records.find_by_phone``: the customer's
+complaints still open, and those closed within the last 90 days, newest first, each with
+its number, status, stage, acceptance instant and an excerpt of its description (read from
+the complaint's data: the record has no text column). ``web/static/intake.js`` calls it on
+the intake task's page as the phone is typed and offers to link a complaint as T2 (still in
+progress), T3 (dissatisfied with the result) or to confirm a separate matter. It only fills
+in fields: the intake validator stays the authority, and a T2 merge's reminder is delivered
+by ``web.work.follow_up`` as for any intake.
+
+``prefilled`` gives the intake form what the complaint was started with (a website
+submission, ``web.public``), so the agent verifies rather than retypes it (A5).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_login import current_user
+
+from engine.errors import NotFound
+from tasks import records
+
+bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+INTAKE_GROUP = "intake"
+INTAKE_ELEMENT = "task_record_complaint"
+INTAKE_FORM = "record_complaint.json"
+RECENT = timedelta(days=90)
+MAX_ROWS = 10  # per list: a customer with more is better looked up on the complaint pages
+EXCERPT = 120
+MIN_DIGITS = 5
+
+
+def _engine():
+    return current_app.extensions["process_engine"]
+
+
+@bp.get("/lookup")
+def lookup():
+    if INTAKE_GROUP not in current_user.groups:
+        abort(403)
+    phone = (request.args.get("phone") or "").strip()[:40]
+    if len(records.normalise_phone(phone).lstrip("+")) < MIN_DIGITS:
+        return jsonify({"phone": phone, "open": [], "recent": []})
+    engine = _engine()
+    with engine.reader() as session:
+        found = records.find_by_phone(session, phone, now=engine.clock.now(), recent=RECENT)
+    open_rows = [row for row in found if row.status != "closed"][:MAX_ROWS]
+    recent_rows = [row for row in found if row.status == "closed"][:MAX_ROWS]
+    return jsonify(
+        {
+            "phone": records.normalise_phone(phone),
+            "open": [_complaint_json(engine, row) for row in open_rows],
+            "recent": [_complaint_json(engine, row) for row in recent_rows],
+        }
+    )
+
+
+def _complaint_json(engine, row) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "status": row.status,
+        "stage": row.stage,
+        "accepted_at": row.accepted_at.isoformat() if row.accepted_at else None,
+        "accepted_at_text": _shown(row.accepted_at),
+        "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+        "outcome": row.outcome,
+        "flags": row.flags,
+        "description": _excerpt(engine, row.instance_id),
+    }
+
+
+def _shown(instant) -> str | None:
+    """As the pages show instants: in the display zone, with the offset."""
+    if instant is None:
+        return None
+    local = instant.astimezone(current_app.config["DISPLAY_TZ"])
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
+def _excerpt(engine, instance_id: int) -> str:
+    try:
+        text = engine.instance_data(instance_id).get("description")
+    except NotFound:
+        return ""
+    if not isinstance(text, str):
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
+
+
+def prefilled(engine, row, schema: dict[str, Any]) -> dict[str, Any]:
+    """The intake form's fields that the complaint's data already holds (a website submission).
+
+    Only for the open intake task; any other task opens empty as before.
+    """
+    if row.element_id != INTAKE_ELEMENT or row.status != "open":
+        return {}
+    data = engine.instance_data(row.instance_id)
+    fields = schema.get("properties") or {}
+    return {name: value for name, value in data.items() if name in fields and value not in (None, "")}

@@ -1,0 +1,208 @@
+"""The website channel (C1 ``internet``, A5): a public complaint form, no account needed.
+
+``GET/POST /complain`` (Chinese and English, CSRF-protected like every form) takes the
+customer's name, contact phone, optional service account, business category (C2, from the
+config of the version new complaints start on) and the complaint text. A valid submission
+starts a complaint at once with the initial data
+
+    {"channel": "internet", "submitted_via": "website", "website_receipt": ...,
+     "customer_name": ..., "customer_phone": ..., "customer_account": ...,
+     "business_category": ..., "description": ...}
+
+so its intake task (``task_record_complaint``) waits in the intake group's inbox with these
+fields filled in (``web.intake.prefilled``). Nothing else is decided on the website: A5 says
+a web complaint is verified with the customer by phone before it is transcribed, and the
+intake validator requires ``details_verified`` for the channel, so the agent calls the
+customer, completes the record (nature category, type, T2/T3 link) and only then the
+complaint is registered and numbered. The L1 clock (24 h to a first reply) runs from the
+submission, the instant the company received the complaint.
+
+**The customer's reference** is a receipt code (``WEB-XXXX-XXXX``, random, from an
+alphabet without look-alike characters) stored in ``website_submissions`` with the instance
+and carried in the process data (``website_receipt``), so the agent sees it and the
+customer can quote it on the verification call. Not the complaint number: it is given only
+when the intake registers the complaint (C4 numbers are gap-free per day, and a submission
+that cannot be verified must not consume one). Not the instance id: it is sequential, so it
+would reveal volumes and invite guessing, and it means nothing to an agent.
+
+**Rate limit**: 5 accepted submissions per hour per client address (the rows of
+``website_submissions``, shared by every app node); the sixth is refused with 429 and the
+form kept. Behind a reverse proxy, configure ``ProxyFix`` so that ``remote_addr`` is the
+client's.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+from engine.errors import EngineError
+from engine.models import UTCDateTime
+from engine.store import Store
+from web.auth import public
+
+bp = Blueprint("public", __name__)
+
+CHANNEL = "internet"  # C1 code of the website channel in procedure.toml
+SUBMITTED_VIA = "website"
+WINDOW = timedelta(hours=1)
+PER_ADDRESS = 5
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")  # as the intake form's customer_phone
+MAX_NAME, MAX_ACCOUNT, MIN_DESCRIPTION, MAX_DESCRIPTION = 100, 60, 10, 4000
+
+
+class WebsiteSubmission(Base):
+    """A complaint submitted on the website: its receipt reference, instance and origin."""
+
+    __tablename__ = "website_submissions"
+    __table_args__ = (
+        UniqueConstraint("receipt", name="uq_website_submissions_receipt"),
+        Index("ix_website_submissions_address_at", "address", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(20))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def new_receipt() -> str:
+    code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+    return f"WEB-{code[:4]}-{code[4:]}"
+
+
+def submissions_from(session, address: str, now: datetime) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(WebsiteSubmission)
+        .where(WebsiteSubmission.address == address, WebsiteSubmission.submitted_at > now - WINDOW)
+    )
+
+
+def _engine():
+    return current_app.extensions["process_engine"]
+
+
+def _categories() -> tuple[int | None, dict[str, str]]:
+    """The version new complaints start on, and its C2 business categories (code -> label)."""
+    engine = _engine()
+    with engine.reader.kw["bind"].connect() as connection:
+        deployment = Store(connection).deployment(None)
+    if deployment is None:
+        return None, {}
+    config = engine.runtime(deployment.id).config
+    return deployment.version, {
+        str(code): str(label) for code, label in config.get("business_categories", {}).items()
+    }
+
+
+def validate(form: Any, categories: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The cleaned fields and the field errors (translated) of a submitted complaint."""
+    values = {
+        name: (form.get(name) or "").strip()
+        for name in (
+            "customer_name",
+            "customer_phone",
+            "customer_account",
+            "business_category",
+            "description",
+        )
+    }
+    errors: dict[str, str] = {}
+    if not values["customer_name"]:
+        errors["customer_name"] = gettext("Please enter your name.")
+    elif len(values["customer_name"]) > MAX_NAME:
+        errors["customer_name"] = gettext("At most %(count)s characters.", count=MAX_NAME)
+    if not values["customer_phone"]:
+        errors["customer_phone"] = gettext("Please enter a phone number we can call you on.")
+    elif not PHONE.match(values["customer_phone"]):
+        errors["customer_phone"] = gettext("Digits only (a leading + and spaces are fine), 5 to 20 of them.")
+    if len(values["customer_account"]) > MAX_ACCOUNT:
+        errors["customer_account"] = gettext("At most %(count)s characters.", count=MAX_ACCOUNT)
+    if values["business_category"] not in categories:
+        errors["business_category"] = gettext("Please choose what the complaint is about.")
+    if len(values["description"]) < MIN_DESCRIPTION:
+        errors["description"] = gettext(
+            "Please describe the problem (at least %(count)s characters).", count=MIN_DESCRIPTION
+        )
+    elif len(values["description"]) > MAX_DESCRIPTION:
+        errors["description"] = gettext("At most %(count)s characters.", count=MAX_DESCRIPTION)
+    return values, errors
+
+
+@bp.route("/complain", methods=["GET", "POST"])
+@public
+def complain():
+    version, categories = _categories()
+    if version is None:
+        return _unavailable()
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":  # CSRFProtect has already refused a POST without a valid token
+        values, errors = validate(request.form, categories)
+        status = 422
+        if not errors:
+            receipt = _submit(values, version)
+            if receipt is None:
+                message = gettext(
+                    "Too many complaints from this connection: please try again in an hour or call us."
+                )
+                errors, status = {"_form": message}, 429
+            elif receipt == "":
+                return _unavailable()
+            else:
+                return render_template("public_received.html", receipt=receipt), 201
+    return (
+        render_template("public_complain.html", values=values, errors=errors, categories=categories),
+        status,
+    )
+
+
+def _unavailable():
+    message = gettext("Complaints cannot be taken online at the moment. Please call us.")
+    return render_template("public_unavailable.html", message=message), 503
+
+
+def _submit(values: dict[str, str], version: int) -> str | None:
+    """Start the complaint: its receipt; None when the address is over its limit, "" on failure."""
+    engine = _engine()
+    now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
+    receipt = new_receipt()
+    with engine.writer() as session, session.begin():
+        if submissions_from(session, address, now) >= PER_ADDRESS:
+            return None
+        submission = WebsiteSubmission(receipt=receipt, address=address, submitted_at=now)
+        session.add(submission)
+        session.flush()
+        submission_id = submission.id
+    data = {
+        "channel": CHANNEL,
+        "submitted_via": SUBMITTED_VIA,
+        "website_receipt": receipt,
+        **{name: value for name, value in values.items() if value},
+    }
+    try:
+        result = engine.start(actor=SUBMITTED_VIA, data=data, version=version)
+    except EngineError:
+        current_app.logger.exception("website complaint: the procedure could not start")
+        with engine.writer() as session, session.begin():
+            session.execute(delete(WebsiteSubmission).where(WebsiteSubmission.id == submission_id))
+        return ""
+    with engine.writer() as session, session.begin():
+        session.execute(
+            update(WebsiteSubmission)
+            .where(WebsiteSubmission.id == submission_id)
+            .values(instance_id=result.instance_id)
+        )
+    return receipt
