@@ -42,7 +42,8 @@ def register_complaint(call: ServiceCall) -> dict[str, Any]:
 
     The number is ``<prefix>-<yyyymmdd>-<nnnn>``: the date of acceptance in the branch's zone
     and the day's gap-free sequence (``tasks.records.next_number``, in the command's
-    transaction, so a rolled-back intake gives its number back).
+    transaction, so a rolled-back intake gives its number back), or the number a website
+    complaint reserved when it was submitted (``reserved_complaint_no``).
     """
     zone = cfg.branch_zone(call.config)
     types = list(call.task_data.get("complaint_types") or [])
@@ -51,8 +52,12 @@ def register_complaint(call: ServiceCall) -> dict[str, Any]:
         urgent_because.append("escalation_risk")  # A3: create the order quickly
     kind = deadlines.URGENT if urgent_because else deadlines.ORDINARY
     accepted = call.now.astimezone(zone)
+    # A website complaint reserved its number when the customer submitted it (A5).
+    number = call.task_data.get("reserved_complaint_no") or records.next_number(
+        call.connection, cfg.number_prefix(call.config), accepted
+    )
     return {
-        "complaint_no": records.next_number(call.connection, cfg.number_prefix(call.config), accepted),
+        "complaint_no": number,
         "accepted_at": accepted.isoformat(),
         "order_type": kind,
         "urgent_because": urgent_because,

@@ -45,8 +45,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.errors import EngineError
-from engine.models import UTCDateTime
+from engine.models import Deployment, UTCDateTime
 from engine.store import Store
+from tasks import config as cfg
+from tasks import records
 from web.auth import public
 
 bp = Blueprint("public", __name__)
@@ -153,16 +155,17 @@ def complain():
         values, errors = validate(request.form, categories)
         status = 422
         if not errors:
-            receipt = _submit(values, version)
-            if receipt is None:
+            submitted = _submit(values, version)
+            if submitted is None:
                 message = gettext(
                     "Too many complaints from this connection: please try again in an hour or call us."
                 )
                 errors, status = {"_form": message}, 429
-            elif receipt == "":
+            elif submitted == "":
                 return _unavailable()
             else:
-                return render_template("public_received.html", receipt=receipt), 201
+                receipt, number = submitted
+                return render_template("public_received.html", receipt=receipt, number=number), 201
     return (
         render_template("public_complain.html", values=values, errors=errors, categories=categories),
         status,
@@ -174,8 +177,14 @@ def _unavailable():
     return render_template("public_unavailable.html", message=message), 503
 
 
-def _submit(values: dict[str, str], version: int) -> str | None:
-    """Start the complaint: its receipt; None when the address is over its limit, "" on failure."""
+def _submit(values: dict[str, str], version: int) -> tuple[str, str] | str | None:
+    """Start the complaint: ``(receipt, complaint number)``; None over the limit, "" on failure.
+
+    The number is reserved now (tasks.records.next_number) and handed to the process,
+    which registers the complaint under it after the A5 verification call, so the
+    customer leaves with the number the complaint will keep. A submission that turns
+    out to repeat a complaint still in progress (T2) gives its number up.
+    """
     engine = _engine()
     now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
     receipt = new_receipt()
@@ -186,14 +195,19 @@ def _submit(values: dict[str, str], version: int) -> str | None:
         session.add(submission)
         session.flush()
         submission_id = submission.id
+        config = engine.runtime(_deployment_id(session, version)).config
+        number = records.next_number(
+            session.connection(), cfg.number_prefix(config), now.astimezone(cfg.branch_zone(config))
+        )
     data = {
         "channel": CHANNEL,
         "submitted_via": SUBMITTED_VIA,
         "website_receipt": receipt,
+        "reserved_complaint_no": number,
         **{name: value for name, value in values.items() if value},
     }
     try:
-        result = engine.start(actor=SUBMITTED_VIA, data=data, version=version)
+        result = engine.start(actor=SUBMITTED_VIA, data=data, version=version, business_key=number)
     except EngineError:
         current_app.logger.exception("website complaint: the procedure could not start")
         with engine.writer() as session, session.begin():
@@ -205,4 +219,8 @@ def _submit(values: dict[str, str], version: int) -> str | None:
             .where(WebsiteSubmission.id == submission_id)
             .values(instance_id=result.instance_id)
         )
-    return receipt
+    return receipt, number
+
+
+def _deployment_id(session, version: int) -> int:
+    return session.scalar(select(Deployment.id).where(Deployment.version == version))

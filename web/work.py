@@ -17,6 +17,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import InboxFilter, inbox
 from engine.models import HumanTask
@@ -180,6 +181,8 @@ def task_page(task_id: str):
             values=display_values(schema, values),
             errors=errors,
             context=_context(engine, row.instance_id),
+            history=views.history(engine, row.instance_id)[-12:],
+            linked=_linked_complaint(engine, row.instance_id),
             evidence=evidence,
             colleagues=colleagues,
             draft_saved_at=draft_saved_at,
@@ -315,6 +318,28 @@ def _may_see(row) -> bool:
     if row.assignee is not None:
         return row.assignee == current_user.username
     return row.candidate_group in current_user.groups
+
+
+def _linked_complaint(engine, instance_id: int) -> dict[str, Any] | None:
+    """R1, T2/T3: the earlier complaint this one repeats, with the reply it got.
+
+    One reply script per complaint: whoever replies now must stay consistent with it.
+    """
+    number = engine.instance_data(instance_id).get("repeat_of")
+    if not number:
+        return None
+    with engine.reader() as session:
+        earlier = records.find_by_number(session.connection(), str(number))
+    if earlier is None:
+        return None
+    data = engine.instance_data(earlier.instance_id)
+    return {
+        "number": earlier.number,
+        "instance_id": earlier.instance_id,
+        "status": earlier.status,
+        "outcome": earlier.outcome,
+        "reply_text": data.get("reply_text"),
+    }
 
 
 def _context(engine, instance_id: int) -> list[tuple[str, Any]]:

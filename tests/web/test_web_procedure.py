@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,35 @@ def accounts_client(app, engine, username, groups):
     client = app.test_client()
     log_in(client, username, "password-1")
     return client
+
+
+def test_a_repeat_complaints_task_shows_the_earlier_complaint_and_its_reply(app, engine):
+    """R1, T3: the reply to a repeat must be consistent with the earlier one, so it is shown."""
+    earlier = engine.start(actor="ivy").instance_id
+    support.complete(engine, earlier, "task_record_complaint", support.record())
+    for element, data in (
+        ("task_review_dispatch", support.dispatch()),
+        ("task_handle_order", support.work_order_reply()),
+        ("task_review_reply", support.review()),
+        ("task_reply_customer", support.customer_reply(reply_text="Port replaced; sorry for the wait")),
+        ("task_return_visit", support.return_visit()),
+    ):
+        support.complete(engine, earlier, element, data)
+    with engine.reader() as session:
+        number = records.complaint_of_instance(session.connection(), earlier).number
+    repeat = engine.start(actor="ivy").instance_id
+    support.complete(
+        engine,
+        repeat,
+        "task_record_complaint",
+        support.record(
+            repeat_of=number,
+            complaint_types=["repeat"],
+            repeat_reason="Dropped again",
+        ),
+    )
+    [review] = engine.open_tasks(repeat)
+    dora = accounts_client(app, engine, "dora", ["cs_center"])
+    page = dora.get(f"/tasks/{review.id}").get_data(as_text=True)
+    assert number in page and "Port replaced; sorry for the wait" in page
+    assert re.search(r"<strong>someone</strong> complete\s*<code>task_record_complaint</code>", page)
