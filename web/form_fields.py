@@ -54,8 +54,8 @@ def _field(name: str, spec: Mapping[str, Any], required: bool) -> Field:
         return Field(name, label, help_text, kind, required)
     widget = {"date": "date", "date-time": "datetime", "email": "email"}.get(spec.get("format", ""), "text")
     max_length = spec.get("maxLength")
-    if widget == "text" and (max_length is None or max_length > LONG_TEXT):
-        widget = "textarea"
+    if widget == "text" and "pattern" not in spec and (max_length is None or max_length > LONG_TEXT):
+        widget = "textarea"  # free text; a patterned value (a phone, a code) stays one line
     return Field(name, label, help_text, widget, required, max_length=max_length)
 
 

@@ -85,7 +85,7 @@ def test_a_submission_starts_a_website_complaint_whose_intake_task_is_prefilled(
     ivy = app.test_client()
     log_in(ivy, "ivy", "password-1")
     page = ivy.get(f"/tasks/{intake.id}").get_data(as_text=True)
-    assert ">138 0013 8000</textarea>" in page  # the contact phone
+    assert re.search(r'<input id="f-customer_phone" name="customer_phone" value="138 0013 8000"', page)
     assert '<option value="internet" selected>' in page
     assert '<option value="internet_broadband" selected>' in page
     assert "No broadband signal for three days</textarea>" in page
