@@ -52,3 +52,27 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+STAFF = (  # the people of the procedure tests (password "password-1")
+    ("ivy", ["intake"], ["agent"]),
+    ("dora", ["cs_center"], ["agent"]),
+    ("ned", ["dept:network"], ["agent"]),
+    ("sue", ["supervisor"], ["supervisor"]),
+)
+
+
+@pytest.fixture
+def procedure_app(make_app, clock):
+    """The app with the real procedure (bpmn/) deployed and one person per main group."""
+    from engine.bundle import load_bundle
+    from tests.web.support import BPMN
+    from web import accounts
+
+    app = make_app(CLOCK=clock)
+    engine = app.extensions["process_engine"]
+    engine.deploy(load_bundle(BPMN), actor="owner")
+    with engine.writer() as session, session.begin():
+        for username, groups, roles in STAFF:
+            accounts.create_user(session, username, "password-1", username.title(), groups, roles)
+    return app

@@ -8,7 +8,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from engine.bundle import load_bundle
-from web import accounts, api_tokens
+from tests.web.support import api_caller
+from web import accounts
 
 BUNDLE = Path(__file__).with_name("bundles") / "forms"
 
@@ -29,22 +30,7 @@ def engine(app):
     return app.extensions["process_engine"]
 
 
-def api(app, username):
-    """A client whose requests carry a fresh token of ``username``."""
-    engine = app.extensions["process_engine"]
-    with engine.writer() as session, session.begin():
-        token = api_tokens.issue_token(session, username, "tests")
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
-
-    class Caller:
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=headers, **kw)
-
-        def post(self, path, **kw):
-            return client.post(f"/api/v1{path}", headers=headers, **kw)
-
-    return Caller()
+api = api_caller
 
 
 def a_task(engine) -> str:

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
-from engine.bundle import load_bundle
 from engine.models import Instance
 from tests.procedure import support
-from web import accounts, api_tokens
-
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+from tests.web.support import api_caller
 
 
 @pytest.fixture
-def app(make_app, clock):
-    app = make_app(CLOCK=clock)
-    engine = app.extensions["process_engine"]
-    engine.deploy(load_bundle(BPMN), actor="owner")
-    with engine.writer() as session, session.begin():
-        accounts.create_user(session, "ivy", "password-1", "Ivy", ["intake"], ["agent"])
-        accounts.create_user(session, "dora", "password-1", "Dora", ["cs_center"], ["agent"])
-        accounts.create_user(session, "ned", "password-1", "Ned", ["dept:network"], ["agent"])
-        accounts.create_user(session, "sue", "password-1", "Sue", ["supervisor"], ["supervisor"])
-    return app
+def app(procedure_app):
+    return procedure_app
 
 
 @pytest.fixture
@@ -33,21 +20,7 @@ def engine(app):
     return app.extensions["process_engine"]
 
 
-def api(app, username):
-    engine = app.extensions["process_engine"]
-    with engine.writer() as session, session.begin():
-        token = api_tokens.issue_token(session, username, "tests")
-    client = app.test_client()
-    headers = {"Authorization": f"Bearer {token}"}
-
-    class Caller:
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=headers, **kw)
-
-        def post(self, path, **kw):
-            return client.post(f"/api/v1{path}", headers=headers, **kw)
-
-    return Caller()
+api = api_caller
 
 
 def instances(engine) -> int:

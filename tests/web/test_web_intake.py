@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from engine.bundle import load_bundle
 from tasks import records
 from tests.procedure import support
-from tests.web.support import csrf_token, log_in
-from web import accounts
+from tests.web.support import client_of, csrf_token
 
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 PHONE = "13800138000"
 
 
 @pytest.fixture
-def app(make_app, clock):
-    app = make_app(CLOCK=clock)
-    engine = app.extensions["process_engine"]
-    engine.deploy(load_bundle(BPMN), actor="owner")
-    with engine.writer() as session, session.begin():
-        accounts.create_user(session, "ivy", "password-1", "Ivy", ["intake"], ["agent"])
-        accounts.create_user(session, "dora", "password-1", "Dora", ["cs_center"], ["agent"])
-    return app
+def app(procedure_app):
+    return procedure_app
 
 
 @pytest.fixture
 def engine(app):
     return app.extensions["process_engine"]
-
-
-def client_of(app, username):
-    client = app.test_client()
-    log_in(client, username, "password-1")
-    return client
 
 
 def number_of(engine, instance_id: int) -> str:

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from engine.bundle import load_bundle
 from tasks import records
 from tests.procedure import support
-from tests.web.support import csrf_token, log_in
-from web import accounts, api_tokens
-
-BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+from tests.web.support import client_of, csrf_token
+from web import api_tokens
 
 
 @pytest.fixture
-def app(make_app, clock):
-    app = make_app(CLOCK=clock)
-    engine = app.extensions["process_engine"]
-    engine.deploy(load_bundle(BPMN), actor="owner")
-    with engine.writer() as session, session.begin():
-        accounts.create_user(session, "ivy", "password-1", "Ivy", ["intake"], ["agent"])
-        accounts.create_user(session, "ned", "password-1", "Ned", ["dept:network"], ["agent"])
-    return app
+def app(procedure_app):
+    return procedure_app
 
 
 @pytest.fixture
@@ -59,8 +49,7 @@ def test_a_repeat_call_completed_through_the_api_reminds_the_running_complaint(a
 def test_a_department_records_that_it_told_the_customer_the_progress(app, engine):
     """L1: the progress reply reaches the complaint and counts as its first reply."""
     running, _ = running_complaint(engine)
-    ned = app.test_client()
-    log_in(ned, "ned", "password-1")
+    ned = client_of(app, "ned")
     token = csrf_token(ned, f"/instances/{running}")
     told = {"note": "Engineer booked for tomorrow", "csrf_token": token}
     assert ned.post(f"/instances/{running}/progress", data=told).status_code == 302
@@ -71,8 +60,7 @@ def test_a_department_records_that_it_told_the_customer_the_progress(app, engine
 
 def test_the_inbox_row_shows_the_complaints_customer_channel_flags_and_stage(app, engine):
     running, number = running_complaint(engine)
-    ned = app.test_client()
-    log_in(ned, "ned", "password-1")
+    ned = client_of(app, "ned")
     page = ned.get("/inbox").get_data(as_text=True)
     row = page[page.index(number) :]
     row = row[: row.index("</tr>")]
@@ -94,7 +82,7 @@ def test_the_inbox_finds_complaints_by_phone_and_by_type(app, engine):
         "task_record_complaint",
         support.record(customer_phone="13911112222", complaint_types=["major"], separate_matter=True),
     )
-    dispatcher = accounts_client(app, engine, "dora", ["cs_center"])
+    dispatcher = client_of(app, "dora")
     with engine.reader() as session:
         major_number = records.complaint_of_instance(session.connection(), major).number
         ordinary_number = records.complaint_of_instance(session.connection(), ordinary).number
@@ -105,14 +93,6 @@ def test_the_inbox_finds_complaints_by_phone_and_by_type(app, engine):
     by_phone = dispatcher.get("/inbox?q=139-1111-2222").get_data(as_text=True)
     assert major_number in by_phone and ordinary_number not in by_phone
     assert dispatcher.get("/inbox?type=nonsense").status_code == 400
-
-
-def accounts_client(app, engine, username, groups):
-    with engine.writer() as session, session.begin():
-        accounts.create_user(session, username, "password-1", username.title(), groups, ["agent"])
-    client = app.test_client()
-    log_in(client, username, "password-1")
-    return client
 
 
 def test_a_repeat_complaints_task_shows_the_earlier_complaint_and_its_reply(app, engine):
@@ -141,7 +121,7 @@ def test_a_repeat_complaints_task_shows_the_earlier_complaint_and_its_reply(app,
         ),
     )
     [review] = engine.open_tasks(repeat)
-    dora = accounts_client(app, engine, "dora", ["cs_center"])
+    dora = client_of(app, "dora")
     page = dora.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert number in page and "Port replaced; sorry for the wait" in page
     assert re.search(r"<strong>someone</strong> complete\s*<code>task_record_complaint</code>", page)
