@@ -7,6 +7,7 @@ Who may look: supervisors, process owners and admins; otherwise whoever worked o
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -35,6 +36,7 @@ def instance_page(instance_id: int):
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at)
         ).all()
         breaches = records.breaches_of(session.connection(), instance_id)
+        complaint = records.complaint_of_instance(session.connection(), instance_id)
     states = views.element_states(engine, instance_id)
     overdue = sorted(
         {task.element_id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now}
@@ -44,6 +46,7 @@ def instance_page(instance_id: int):
         instance=instance,
         tasks=tasks,
         breaches=breaches,
+        clocks=_clocks(complaint),
         firings=views.timer_firings(engine, instance_id),
         history=views.history(engine, instance_id),
         now=now,
@@ -84,6 +87,32 @@ def instance_diagram(instance_id: int):
     except NotFound:
         abort(404)
     return Response(xml, mimetype="application/xml")
+
+
+def _clocks(complaint) -> list[dict]:
+    """L7: every deadline of the complaint record with its due instant and outcome."""
+    if complaint is None:
+        return []
+    summary = json.loads(complaint.deadlines or "{}")
+    clocks = []
+    for name, entry in sorted(summary.items()):
+        if "due" not in entry:
+            continue  # E3 lists extensions, shown with the L4 clock they moved
+        clocks.append(
+            {
+                "clock": name,
+                "due": _instant(entry.get("due")),
+                "done_at": _instant(entry.get("done_at")),
+                "met": entry.get("met"),
+                "late_by_s": entry.get("late_by_s"),
+                "breached": entry.get("breached", False),
+            }
+        )
+    return clocks
+
+
+def _instant(value):
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _viewable(instance_id: int) -> Instance:

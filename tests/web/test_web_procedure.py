@@ -125,3 +125,20 @@ def test_a_repeat_complaints_task_shows_the_earlier_complaint_and_its_reply(app,
     page = dora.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert number in page and "Port replaced; sorry for the wait" in page
     assert re.search(r"<strong>someone</strong> complete\s*<code>task_record_complaint</code>", page)
+
+
+def test_the_complaint_page_lists_every_clock_with_its_outcome(app, engine, clock):
+    """L7: L2 met or missed by how much, L4 still running, each with its due instant."""
+    from datetime import timedelta
+
+    instance_id = engine.start(actor="ivy").instance_id
+    support.complete(engine, instance_id, "task_record_complaint", support.record())
+    clock.advance(timedelta(hours=3))  # L2 (2 hours) missed by one hour
+    engine.fire_all_due()
+    support.complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    page = client_of(app, "sue").get(f"/instances/{instance_id}").get_data(as_text=True)
+    table = page[page.index('class="clocks"') : page.index("</table>", page.index('class="clocks"'))]
+    l2 = table[table.index("<strong>L2</strong>") : table.index("</tr>", table.index("<strong>L2</strong>"))]
+    assert "missed by 60 min" in l2
+    l4 = table[table.index("<strong>L4</strong>") : table.index("</tr>", table.index("<strong>L4</strong>"))]
+    assert "running" in l4
