@@ -286,8 +286,7 @@ def _apply_one(engine, instance_id: int, source: Runtime, target: Runtime, actor
             },
         )
     if next_timer_at is not None:
-        for listener in engine._timer_listeners:
-            listener(next_timer_at)
+        engine.announce_timer(next_timer_at)
     return _report(instance, plan, "migrated")
 
 

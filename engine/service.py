@@ -339,6 +339,11 @@ class ProcessEngine:
         """``listener(due)`` is called after every commit that leaves an instance timer due at ``due``."""
         self._timer_listeners.append(listener)
 
+    def announce_timer(self, due: datetime) -> None:
+        """Tell the listeners (the scheduler) that a commit left a timer due at ``due``."""
+        for listener in self._timer_listeners:
+            listener(due)
+
     def _fire_instance(self, store: Store, instance: InstanceRow, now: datetime):
         runtime = self.runtime(instance.deployment_id)
         workflow = self._load(store, instance, runtime)
@@ -553,8 +558,7 @@ class ProcessEngine:
         if instance.status == "running":  # an ended instance takes no more commands
             self._workflows.put(instance.id, instance.version, workflow)
         if saved.next_timer_at not in (None, _UNCHANGED):
-            for listener in self._timer_listeners:
-                listener(saved.next_timer_at)
+            self.announce_timer(saved.next_timer_at)
         return CommandResult(
             instance_id=instance.id,
             status=instance.status,

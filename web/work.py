@@ -164,6 +164,7 @@ def task_page(task_id: str):
             values, _ = parse_submission(schema, _MultiDictOf(typed), current_app.config["DISPLAY_TZ"])
         else:
             values = intake.prefilled(engine, row, schema)  # e.g. what a website submission holds
+    data = engine.instance_data(row.instance_id)  # loaded once for the context panels
     with engine.reader() as session:
         evidence = task_extras.evidence_of(session, row.instance_id)
         colleagues = (
@@ -180,9 +181,9 @@ def task_page(task_id: str):
             fields=fields_of(schema),
             values=display_values(schema, values),
             errors=errors,
-            context=_context(engine, row.instance_id),
+            context=_context(data),
             history=views.history(engine, row.instance_id)[-12:],
-            linked=_linked_complaint(engine, row.instance_id),
+            linked=_linked_complaint(engine, data),
             evidence=evidence,
             colleagues=colleagues,
             draft_saved_at=draft_saved_at,
@@ -320,31 +321,30 @@ def _may_see(row) -> bool:
     return row.candidate_group in current_user.groups
 
 
-def _linked_complaint(engine, instance_id: int) -> dict[str, Any] | None:
+def _linked_complaint(engine, data: dict[str, Any]) -> dict[str, Any] | None:
     """R1, T2/T3: the earlier complaint this one repeats, with the reply it got.
 
     One reply script per complaint: whoever replies now must stay consistent with it.
     """
-    number = engine.instance_data(instance_id).get("repeat_of")
+    number = data.get("repeat_of")
     if not number:
         return None
     with engine.reader() as session:
         earlier = records.find_by_number(session.connection(), str(number))
     if earlier is None:
         return None
-    data = engine.instance_data(earlier.instance_id)
+    earlier_data = engine.instance_data(earlier.instance_id)
     return {
         "number": earlier.number,
         "instance_id": earlier.instance_id,
         "status": earlier.status,
         "outcome": earlier.outcome,
-        "reply_text": data.get("reply_text"),
+        "reply_text": earlier_data.get("reply_text"),
     }
 
 
-def _context(engine, instance_id: int) -> list[tuple[str, Any]]:
+def _context(data: dict[str, Any]) -> list[tuple[str, Any]]:
     """The complaint so far, as the process data has it (plain values only)."""
-    data = engine.instance_data(instance_id)
     return [
         (key, value) for key, value in sorted(data.items()) if isinstance(value, str | int | float | bool)
     ]
