@@ -95,13 +95,12 @@ def _excerpt(engine, instance_id: int) -> str:
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
-def prefilled(engine, row, schema: dict[str, Any]) -> dict[str, Any]:
+def prefilled(row, data: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """The intake form's fields that the complaint's data already holds (a website submission).
 
     Only for the open intake task; any other task opens empty as before.
     """
     if row.element_id != INTAKE_ELEMENT or row.status != "open":
         return {}
-    data = engine.instance_data(row.instance_id)
     fields = schema.get("properties") or {}
     return {name: value for name, value in data.items() if name in fields and value not in (None, "")}

@@ -156,15 +156,15 @@ def task_page(task_id: str):
                 return redirect(url_for("work.inbox_page"))
             except ProcessError as failed:
                 errors = {"_form": f"the procedure could not continue: {failed}"}
-    elif row.status == "open":
+    data = engine.instance_data(row.instance_id)  # loaded once: pre-filling and the context panels
+    if request.method != "POST" and row.status == "open":
         with engine.reader() as session:
             draft = task_extras.load_draft(session, task_id, current_user.username)
         if draft is not None:
             typed, draft_saved_at = draft
             values, _ = parse_submission(schema, _MultiDictOf(typed), current_app.config["DISPLAY_TZ"])
         else:
-            values = intake.prefilled(engine, row, schema)  # e.g. what a website submission holds
-    data = engine.instance_data(row.instance_id)  # loaded once for the context panels
+            values = intake.prefilled(row, data, schema)  # e.g. what a website submission holds
     with engine.reader() as session:
         evidence = task_extras.evidence_of(session, row.instance_id)
         colleagues = (
