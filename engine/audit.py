@@ -45,16 +45,7 @@ def append(
         prev_hash=previous,
     )
     event.hash = event_hash(event)
-    store.insert_audit_event(
-        id=event.id,
-        at=event.at,
-        actor=event.actor,
-        command=event.command,
-        instance_id=event.instance_id,
-        detail=event.detail,
-        prev_hash=event.prev_hash,
-        hash=event.hash,
-    )
+    store.insert_audit_event(event)
     return event
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from engine.models import END_OF_TIME
+from engine.models import END_OF_TIME, AuditEvent
 
 
 class StaleInstance(Exception):
@@ -371,14 +371,20 @@ class Store:
             self._one("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
         )
 
-    def insert_audit_event(self, **values: Any) -> None:
-        values["at"] = self._instant(values["at"])
+    def insert_audit_event(self, event: AuditEvent) -> None:
         self._run(
             "INSERT INTO audit_events (id, at, actor, command, instance_id, detail, prev_hash, hash) "
             "VALUES (:id, :at, :actor, :command, :instance_id, :detail, :prev_hash, :hash)",
-            **values,
+            id=event.id,
+            at=self._instant(event.at),
+            actor=event.actor,
+            command=event.command,
+            instance_id=event.instance_id,
+            detail=event.detail,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
         )
-        self._run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=values["hash"])
+        self._run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=event.hash)
 
     # ------------------------------------------------------------------ plumbing
 
