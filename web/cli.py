@@ -235,6 +235,19 @@ def users_token(username: str, label: str) -> None:
     click.echo(token)
 
 
+@users_group.command("email")
+@click.argument("username")
+@click.argument("address", required=False, default="")
+def users_email(username: str, address: str) -> None:
+    """Send USERNAME's notifications also to ADDRESS by e-mail (no ADDRESS: stop); needs SMTP_HOST."""
+    from web import notifications
+
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        notifications.set_address(session, username, address or None)
+    click.echo(f"{username}: e-mail copies {'to ' + address if address else 'off'}")
+
+
 @main.group("versions", invoke_without_command=True)
 @click.pass_context
 def versions_group(context: click.Context) -> None:
