@@ -48,6 +48,7 @@ from web import accounts, mail
 log = logging.getLogger(__name__)
 
 SUPERVISOR_ROLE = "supervisor"
+RESCHEDULE_DELAY = timedelta(seconds=2)
 PAGE_SIZE = 50
 
 bp = Blueprint("notifications", __name__)
@@ -303,15 +304,20 @@ class WarningScheduler:
             )
 
     def _timers_changed(self, due: datetime) -> None:
-        """A command left a new timer: a guarded task may have appeared, so look again (off-thread)."""
-        if self._scheduler.running:
-            self._scheduler.add_job(
-                self.reschedule,
-                "date",
-                id="warnings-reschedule",
-                replace_existing=True,
-                misfire_grace_time=None,
-            )
+        """A command left a new timer: a guarded task may have appeared, so look again.
+
+        Off the command's thread, and at most one pending look per two seconds: a burst of
+        commands costs one query, and a warning is never more than that late for it.
+        """
+        if not self._scheduler.running or self._scheduler.get_job("warnings-reschedule") is not None:
+            return
+        self._scheduler.add_job(
+            self.reschedule,
+            "date",
+            run_date=datetime.now(UTC) + RESCHEDULE_DELAY,
+            id="warnings-reschedule",
+            misfire_grace_time=None,
+        )
 
 
 def start_scheduler(app: Flask) -> WarningScheduler:
