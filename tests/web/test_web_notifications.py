@@ -241,3 +241,23 @@ def test_the_scheduler_wakes_at_the_next_warning_instant_and_sweeps(procedure_ap
     clock.set(at(27, 10, 30))
     assert scheduler.run() == 1
     assert scheduler.wake_at == at(28, 3)  # next: L1, 18 h after receipt
+
+
+def test_complaints_serve_sweeps_on_start_and_knows_the_next_instant(procedure_app, make_app, clock):
+    """SCHEDULER on (as `complaints serve` runs): a warning due while no node ran is sent at start."""
+    import time
+
+    engine = procedure_app.extensions["process_engine"]
+    recorded(engine)
+    clock.set(at(27, 10, 31))
+    served = make_app(SCHEDULER=True, CLOCK=clock)
+    warner = served.extensions["warning_scheduler"]
+    try:
+        waited = 0.0
+        while not rows(served) and waited < 10:  # the start-up sweep runs on the scheduler's thread
+            time.sleep(0.05)
+            waited += 0.05
+        assert [row.username for row in rows(served)] == ["dora", "sue"]
+        assert warner.wake_at == at(28, 3)  # the L1 warning is the next instant ahead
+    finally:
+        served.extensions.pop("warning_scheduler").shutdown()
