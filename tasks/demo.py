@@ -542,7 +542,9 @@ def _take_step(engine: Any, story: Story, now: datetime, report: DemoReport) -> 
 def _closed_complaint_to_repeat(engine: Any, story: Story) -> records.Complaint | None:
     """T3: a closed complaint of a customer who has nothing open now."""
     with engine.reader() as session:
-        busy = select(records.Complaint.customer_phone).where(records.Complaint.status == "open")
+        busy = select(records.Complaint.customer_phone).where(
+            records.Complaint.status == "open", records.Complaint.customer_phone.is_not(None)
+        )
         candidates = list(
             session.scalars(
                 select(records.Complaint)

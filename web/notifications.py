@@ -100,7 +100,11 @@ class NotificationAddress(Base):
 def sweep(engine: Any, now: datetime, *, smtp: mail.SmtpSettings | None = None) -> int:
     """Send every warning whose instant has come and that was not sent yet; returns how many."""
     sent = 0
-    for clock in warnings.about_to_breach(engine, now):
+    due = warnings.about_to_breach(engine, now)
+    already = _sent_keys(engine, {clock.instance_id for clock in due})
+    for clock in due:
+        if clock.key in already:  # the common case: read, not another write transaction
+            continue
         created = _record(engine, clock, now)
         if created is None:
             continue
@@ -108,6 +112,18 @@ def sweep(engine: Any, now: datetime, *, smtp: mail.SmtpSettings | None = None) 
         if smtp is not None:
             _email(engine, smtp, clock, created)
     return sent
+
+
+def _sent_keys(engine: Any, instance_ids: set[int]) -> set[tuple[int, str, datetime]]:
+    if not instance_ids:
+        return set()
+    with engine.reader() as session:
+        rows = session.execute(
+            select(BreachWarning.instance_id, BreachWarning.clock, BreachWarning.due_at).where(
+                BreachWarning.instance_id.in_(instance_ids)
+            )
+        )
+        return {(row.instance_id, row.clock, row.due_at) for row in rows}
 
 
 def _record(engine: Any, clock: warnings.RunningClock, now: datetime) -> list[tuple[int, str]] | None:
@@ -224,7 +240,8 @@ def compose_email(clock: warnings.RunningClock) -> tuple[str, str]:
 
 def set_address(session: Any, username: str, email: str | None) -> None:
     """Where ``username``'s e-mail copies go; None or empty stops them."""
-    accounts.find_user(session, username) or _no_user(username)
+    if accounts.find_user(session, username) is None:
+        raise accounts.AccountError("username", f"no user named {username!r}")
     existing = session.get(NotificationAddress, username)
     if not email:
         if existing is not None:
@@ -236,10 +253,6 @@ def set_address(session: Any, username: str, email: str | None) -> None:
         session.add(NotificationAddress(username=username, email=email))
     else:
         existing.email = email
-
-
-def _no_user(username: str):
-    raise accounts.AccountError("username", f"no user named {username!r}")
 
 
 # ----------------------------------------------------------------------------- the scheduler

@@ -254,7 +254,7 @@ def test_complaints_serve_sweeps_on_start_and_knows_the_next_instant(procedure_a
     warner = served.extensions["warning_scheduler"]
     try:
         waited = 0.0
-        while not rows(served) and waited < 10:  # the start-up sweep runs on the scheduler's thread
+        while warner.wake_at is None and waited < 10:  # the start-up sweep runs on the scheduler's thread
             time.sleep(0.05)
             waited += 0.05
         assert [row.username for row in rows(served)] == ["dora", "sue"]
