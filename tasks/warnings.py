@@ -1,4 +1,4 @@
-"""Which clock is about to breach: warnings before a deadline passes (L1, L2, L4, R4, T7; L7).
+"""Which clock is about to breach: warnings before a deadline passes (L1, L2, L4, R4, L6, T7; L7).
 
 A clock runs from a start to a due instant; it is *about to breach* once the configured
 fraction of that span has passed (``[warnings]`` in procedure.toml, default 0.75, one
@@ -15,6 +15,12 @@ Where the clocks come from (no workflow is loaded):
   an E5 return re-opens the handling task with the deadline set at dispatch, and its
   span must not shrink to the rework. An E3 extension moves the due instant: a new
   clock (new key) starting when the task was entered again.
+* **L6 call-back window** (R6): an unreached customer gets further attempts within 48 hours
+  of the first one (``contact_due = due_in("PT48H")`` in ``task_reply_customer``'s
+  postScript; :data:`CONTACT_WINDOW` mirrors it). The retry task has no timer, so the clock
+  runs from the completion of the reply attempt that opened the attempts (the latest
+  ``task_reply_customer`` completed before the open ``task_retry_contact``) while that
+  retry task is open, and warns its owner.
 * **L1 first reply**: no task guards it. It runs from the instance start for 24 hours
   (``tasks.records.first_reply_due``) while the complaint record is open and has no
   ``first_reply_at``. Its owner is whoever recorded the complaint (A1).
@@ -30,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -50,6 +56,9 @@ CLOCK_OF_ELEMENT: dict[str, str] = {
 }
 FIRST_REPLY_CLOCK = "L1"
 INTAKE_ELEMENT = "task_record_complaint"
+CONTACT_CLOCK = "L6"
+CONTACT_WINDOW = timedelta(hours=48)  # R6: the diagram's contact_due = due_in("PT48H")
+REPLY_ELEMENT, RETRY_ELEMENT = "task_reply_customer", "task_retry_contact"
 # Names a [warnings] override may use: the clocks above, or a rule-id-like name for a clock
 # a later version adds (an element without a name in CLOCK_OF_ELEMENT uses its element id).
 _CLOCK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
@@ -100,7 +109,7 @@ def config_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key, value in table.items():
         path = f"{CONFIG_TABLE}.{key}"
         if key != "default" and not _CLOCK_NAME.fullmatch(key):
-            problems.append((path, f"{key!r} is not a clock name (e.g. L1, L2, L4, R4, T7) or 'default'"))
+            problems.append((path, f"{key!r} is not a clock name (e.g. L1, L2, L4, R4, L6, T7) or 'default'"))
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append((path, f"must be a number between 0 and 1 (a share of the span), not {value!r}"))
@@ -116,7 +125,11 @@ def running_clocks(engine: Any, now: datetime) -> list[RunningClock]:
     """Every clock that runs at ``now`` and has not passed its due instant, with its warning instant."""
     with engine.reader() as session:
         connection = session.connection()
-        found = _task_clocks(engine, connection, now) + _first_reply_clocks(engine, connection, now)
+        found = (
+            _task_clocks(engine, connection, now)
+            + _first_reply_clocks(engine, connection, now)
+            + _contact_window_clocks(engine, connection, now)
+        )
     return sorted(found, key=lambda clock: (clock.warn_at, clock.instance_id, clock.clock))
 
 
@@ -205,6 +218,46 @@ def _first_reply_clocks(engine: Any, connection: Any, now: datetime) -> list[Run
             _clock(
                 row.instance_id, row.number, FIRST_REPLY_CLOCK, row.created_at, due_at, share,
                 None, owner or row.started_by, group,
+            )
+        )
+    return clocks
+
+
+def _contact_window_clocks(engine: Any, connection: Any, now: datetime) -> list[RunningClock]:
+    reply = HumanTask.__table__.alias("reply_attempt")
+    first_attempt = (
+        select(func.max(reply.c.completed_at))
+        .where(
+            reply.c.instance_id == HumanTask.instance_id,
+            reply.c.element_id == REPLY_ELEMENT,
+            reply.c.status == "completed",
+            reply.c.completed_at <= HumanTask.created_at,
+        )
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        select(
+            HumanTask.id,
+            HumanTask.instance_id,
+            HumanTask.assignee,
+            HumanTask.candidate_group,
+            first_attempt.label("start"),
+            Instance.business_key,
+            Instance.deployment_id,
+        )
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .where(HumanTask.status == "open", HumanTask.element_id == RETRY_ELEMENT)
+        .where(Instance.status == "running")
+    )
+    clocks = []
+    for row in rows:
+        if row.start is None or row.start + CONTACT_WINDOW <= now:
+            continue
+        share = fraction(engine.runtime(row.deployment_id).config, CONTACT_CLOCK)
+        clocks.append(
+            _clock(
+                row.instance_id, row.business_key, CONTACT_CLOCK, row.start, row.start + CONTACT_WINDOW,
+                share, row.id, row.assignee, row.candidate_group,
             )
         )
     return clocks

@@ -102,6 +102,27 @@ def test_l1_first_reply_warns_the_recorder_until_a_first_reply_is_recorded(engin
     assert clocks(engine, at(28, 3), "L1") == []
 
 
+def test_l6_call_back_window_warns_from_the_first_attempt_while_attempts_go_on(engine, clock):
+    """R6/L6: unreached at Saturday 10:00 -> 48 h for the further attempts -> warning at 36 h
+    (Sunday 22:00) to the department, also after a further attempt re-opens the retry task."""
+    instance_id = recorded(engine)
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    clock.set(at(28, 10))
+    unreached = support.customer_reply(customer_reached=False, attempt_note="关机 Phone off")
+    complete(engine, instance_id, "task_reply_customer", unreached)
+    clock.set(at(28, 13))
+    complete(engine, instance_id, "task_retry_contact", {"customer_reached": False, "attempt_note": "仍关机"})
+    assert clocks(engine, at(29, 21, 59, 59), "L6") == []
+    [l6] = clocks(engine, at(29, 22), "L6")
+    assert (l6.start, l6.due_at, l6.candidate_group) == (at(28, 10), at(30, 10), support.DEPARTMENT)
+    clock.set(at(28, 16))
+    complete(engine, instance_id, "task_retry_contact", {"customer_reached": True, "attempt_note": "接通"})
+    assert clocks(engine, at(29, 22), "L6") == []  # reached: the window closed
+
+
 def test_warnings_config_overrides_per_clock_and_is_checked_at_deploy(engine, clock, tmp_path):
     folder = tmp_path / "bundle"
     shutil.copytree(BUNDLE, folder)
