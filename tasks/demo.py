@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from engine.clock import FrozenClock
-from engine.models import Instance
+from engine.models import HumanTask, Instance
 from tasks import records
 from tasks.config import branch_zone
 
@@ -470,6 +470,7 @@ def run_demo(
     _advance(engine, clock, end)
     clock.set(end)
     engine.fire_all_due()
+    report.commands += _claim_some(engine, random.Random(seed))
     _tally(engine, report)
     report.seconds = time.perf_counter() - began
     return report
@@ -537,6 +538,22 @@ def _take_step(engine: Any, story: Story, now: datetime, report: DemoReport) -> 
     if step.mark:
         report.paths[step.mark] += 1
     return 1
+
+
+def _claim_some(engine: Any, rng: random.Random, share: float = 0.4) -> int:
+    """Leave the inboxes as people leave them: some open tasks claimed by their group's agent."""
+    with engine.reader() as session:
+        rows = session.execute(
+            select(HumanTask.id, HumanTask.candidate_group)
+            .where(HumanTask.status == "open", HumanTask.assignee.is_(None))
+            .order_by(HumanTask.created_at, HumanTask.id)
+        ).all()
+    claimed = 0
+    for task_id, group in rows:
+        if group in ACTORS and rng.random() < share:
+            engine.claim(task_id, actor=ACTORS[group], actor_groups=[group])
+            claimed += 1
+    return claimed
 
 
 def _closed_complaint_to_repeat(engine: Any, story: Story) -> records.Complaint | None:
