@@ -16,8 +16,8 @@ complaint (T3), batch (T4) and escalated (T5-T7) complaints; resolutions at firs
 returned replies (E5), extensions (E3), late steps that breach L2, L4 or R4, dissatisfied return
 visits (V1/H3: a second dispatch, or an unreasonable customer), unreachable customers (R6).
 
-**Which form gets which data** is in one place, :class:`Forms`: when a form or a validator
-changes, that is the class to adjust.
+**Which form gets which data** is in one place, ``tasks/demo_forms.py``: when a form or a
+validator changes, that is the module to adjust.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 
 from engine.clock import FrozenClock
 from engine.models import HumanTask, Instance
+from tasks import demo_forms as forms
 from tasks import records
 from tasks.config import branch_zone
 
@@ -46,11 +47,10 @@ MAX_DAYS = 60
 ACTORS = {
     "intake": "intake",
     "cs_center": "dispatcher",
-    "dept:network": "network",
+    "dept:network": forms.DEDICATED_REPLIER,  # the department agent also replies to major complaints
     "supervisor": "supervisor",
     "escalation_desk": "escalation",
 }
-DEDICATED_REPLIER = ACTORS["dept:network"]  # R2/R5: the major complaint's named replier
 
 KINDS = {"ordinary": 55, "major": 6, "repeat": 10, "batch": 12, "escalated": 17}
 PATHS = {
@@ -78,162 +78,6 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 class DemoError(ValueError):
     """Bad arguments, a database that is not empty, or a step the procedure refused."""
-
-
-# ----------------------------------------------------------------------------- the forms
-
-
-class Forms:
-    """What each user task's form receives, by element id: THE place to adjust when forms change."""
-
-    @staticmethod
-    def record(story: Story, now: datetime, repeat_of: records.Complaint | None) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "channel": story.channel,
-            "customer_name": story.customer,
-            "customer_phone": story.phone,
-            "business_category": story.rng.choice(
-                ["internet_broadband", "fixed_phone", "cards_caller_registration"]
-            ),
-            "nature_category": story.rng.choice(["installation_relocation", "staff_service", "other"]),
-            "complaint_types": [story.kind],
-            "description": story.rng.choice(
-                [
-                    "宽带频繁掉线 Broadband keeps dropping",
-                    "装机预约未上门 Installer missed the appointment",
-                    "话费多扣 Charged twice this month",
-                    "营业员态度差 Rude staff at the counter",
-                    "固话无拨号音 No dial tone on the landline",
-                ]
-            ),
-            "first_contact_resolved": story.path == "first_contact",
-        }
-        a5 = {
-            "visit": {"customer_confirmed": True},
-            "letter": {"document_archive_ref": f"LT-{story.index:05d}"},
-            "fax": {"document_archive_ref": f"FX-{story.index:05d}"},
-            "email": {"details_verified": True},
-            "internet": {"details_verified": True},
-        }
-        data.update(a5.get(story.channel, {}))
-        if story.path == "first_contact":
-            data.update(
-                first_contact_resolution="当场解释并处理 Explained and fixed on the call",
-                customer_accepted=True,
-            )
-        if story.kind == "batch":
-            data["batch_tag"] = story.batch_tag
-        if story.kind == "escalated":
-            data["outside_deadline"] = (now + timedelta(days=3)).isoformat(timespec="minutes")
-        if repeat_of is not None:
-            data.update(
-                customer_phone=repeat_of.customer_phone,
-                customer_name=repeat_of.customer_name,
-                repeat_of=repeat_of.number,
-                repeat_reason="问题再次出现 The problem came back",
-            )
-        return data
-
-    @staticmethod
-    def dispatch(story: Story) -> dict[str, Any]:
-        data = {"department": "network", "review_note": "记录完整 Record complete"}
-        if story.kind == "major":
-            data.update(
-                reported_upward_to="分管副总 Deputy general manager",
-                emergency_script="已关注，正在全力处理 We are on it",
-                handling_plan="网络部牵头 Network department leads",
-                dedicated_replier=DEDICATED_REPLIER,
-            )
-        return data
-
-    @staticmethod
-    def handling(story: Story) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "cause": "分光器端口故障 Faulty splitter port",
-            "handling_process": "更换端口并上门调试 Port replaced, tested on site",
-            "handling_final": True,
-            "result": "已恢复 Service restored",
-            "service_restored": True,
-            "concentrated": False,
-            "customer_attitude": "认可 Accepts the result",
-        }
-        if story.kind == "escalated":  # E1, E2, H7
-            data.update(
-                company_responsible=True,
-                responsible_department="网络部 Network",
-                handling_summary="更换端口 Port replaced",
-                earlier_authority_complaint=False,
-                miit_feedback_form=f"FB-{story.index:05d}",
-            )
-        return data
-
-    @staticmethod
-    def extension_request(handling_due: datetime) -> dict[str, Any]:
-        return {
-            "request_extension": True,
-            "extension_progress": "已更换光猫，待线路改造 Modem replaced, line rework pending",
-            "extension_reason": "需要物业审批 Needs the landlord's permit",
-            "extension_until": (handling_due + timedelta(days=1)).isoformat(timespec="minutes"),
-        }
-
-    @staticmethod
-    def extension_decision(approved: bool) -> dict[str, Any]:
-        if approved:
-            return {"extension_approved": True}
-        return {"extension_approved": False, "extension_note": "理由不充分 Not enough reason"}
-
-    @staticmethod
-    def review(qualified: bool) -> dict[str, Any]:
-        if qualified:
-            return {"reply_qualified": True}
-        return {"reply_qualified": False, "return_reason": "未说明恢复时间 Restoration time missing"}
-
-    @staticmethod
-    def reply(reached: bool) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "reply_text": "您反映的问题已处理，给您带来不便深表歉意 It is fixed; we apologise",
-            "reply_method": "phone",
-            "customer_reached": reached,
-        }
-        if not reached:
-            data["attempt_note"] = "关机 Phone off"
-        return data
-
-    @staticmethod
-    def retry(last: bool) -> dict[str, Any]:
-        data: dict[str, Any] = {"customer_reached": False, "attempt_note": "仍无法接通 Still unreachable"}
-        if last:
-            data.update(declare_unreachable=True, unreachable_outcome="短信告知处理结果 Result sent by SMS")
-        return data
-
-    @staticmethod
-    def return_visit(satisfied: bool) -> dict[str, Any]:
-        if satisfied:
-            return {"satisfied": True, "customer_opinion": "满意 Satisfied"}
-        return {
-            "satisfied": False,
-            "customer_opinion": "仍不满意 Still unhappy",
-            "dissatisfaction_reason": "问题反复 It keeps coming back",
-        }
-
-    @staticmethod
-    def analysis(judgement: str) -> dict[str, Any]:
-        data = {
-            "customer_calmed": True,
-            "analysis": "端口仍不稳定 The port still drops",
-            "judgement": judgement,
-        }
-        if judgement == "unreasonable":
-            data["unreasonable_grounds"] = "要求超出服务协议 Demands beyond the service agreement"
-        return data
-
-    @staticmethod
-    def report_outside() -> dict[str, Any]:
-        return {
-            "materials_reviewed": True,
-            "submitted_to": "工信部 MIIT",
-            "submission_summary": "已核实处理，客户认可 Verified and solved, customer accepts",
-        }
 
 
 # ----------------------------------------------------------------------------- stories
@@ -351,17 +195,17 @@ def _steps(story: Story) -> list[Step]:
         else _minutes(rng, 10, 90)
     )
     steps.append(
-        Step(dispatch_delay, "task_review_dispatch", lambda *_: Forms.dispatch(story), path if late else None)
+        Step(dispatch_delay, "task_review_dispatch", lambda *_: forms.dispatch(story), path if late else None)
     )
     if rng.random() < 0.85:  # L1: the department tells the customer how far it has got
         steps.append(Step(_minutes(rng, 20, 240), "message:progress_reply"))
     steps += _handling(story, second=False)
     if path == "rework":
         steps.append(
-            Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: Forms.review(False), "rework")
+            Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(False), "rework")
         )
         steps += _handling(story, second=True)
-    steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: Forms.review(True)))
+    steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(True)))
     steps += _reply_and_visit(story)
     return steps
 
@@ -371,26 +215,26 @@ def _handling(story: Story, *, second: bool) -> list[Step]:
     urgent = story.kind != "ordinary"
     if path == "late_handling" and not second:
         delay = _minutes(rng, 26 * 60, 30 * 60) if urgent else _minutes(rng, 50 * 60, 56 * 60)
-        return [Step(delay, "task_handle_order", lambda *_: Forms.handling(story), "late_handling")]
+        return [Step(delay, "task_handle_order", lambda *_: forms.handling(story), "late_handling")]
     delay = _minutes(rng, 60, 15 * 60) if urgent or second else _minutes(rng, 120, 30 * 60)
     if path == "extension" and not second:
         approved = rng.random() < 0.8
 
         def request(engine: Any, instance_id: int, now: datetime) -> dict[str, Any]:
             due = datetime.fromisoformat(engine.instance_data(instance_id)["handling_due"])
-            return Forms.extension_request(due)
+            return forms.extension_request(due)
 
         return [
             Step(delay, "task_handle_order", request, "extension"),
             Step(
                 _minutes(rng, 15, 180),
                 "task_decide_extension",
-                lambda *_: Forms.extension_decision(approved),
+                lambda *_: forms.extension_decision(approved),
                 "extension_approved" if approved else "extension_refused",
             ),
-            Step(_minutes(rng, 120, 15 * 60), "task_handle_order", lambda *_: Forms.handling(story)),
+            Step(_minutes(rng, 120, 15 * 60), "task_handle_order", lambda *_: forms.handling(story)),
         ]
-    return [Step(delay, "task_handle_order", lambda *_: Forms.handling(story))]
+    return [Step(delay, "task_handle_order", lambda *_: forms.handling(story))]
 
 
 def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
@@ -399,32 +243,32 @@ def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
     reply_delay = _minutes(rng, 5 * 60, 9 * 60) if late else _minutes(rng, 15, 90)
     if path == "unreachable" and not round_two:
         return [
-            Step(reply_delay, "task_reply_customer", lambda *_: Forms.reply(False)),
-            Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: Forms.retry(False)),
-            Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: Forms.retry(False)),
-            Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: Forms.retry(True), "unreachable"),
+            Step(reply_delay, "task_reply_customer", lambda *_: forms.reply(False)),
+            Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: forms.retry(False)),
+            Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: forms.retry(False)),
+            Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: forms.retry(True), "unreachable"),
         ]
-    steps = [Step(reply_delay, "task_reply_customer", lambda *_: Forms.reply(True), path if late else None)]
+    steps = [Step(reply_delay, "task_reply_customer", lambda *_: forms.reply(True), path if late else None)]
     visit = _minutes(rng, 60, 20 * 60)
     dissatisfied = path.startswith("dissatisfied") and not round_two
-    steps.append(Step(visit, "task_return_visit", lambda *_: Forms.return_visit(not dissatisfied)))
+    steps.append(Step(visit, "task_return_visit", lambda *_: forms.return_visit(not dissatisfied)))
     if dissatisfied:
         judgement = "not_solved" if path == "dissatisfied_redispatch" else "unreasonable"
         steps.append(
             Step(
                 _minutes(rng, 30, 300),
                 "task_analyse_dissatisfaction",
-                lambda *_: Forms.analysis(judgement),
+                lambda *_: forms.analysis(judgement),
                 path,
             )
         )
         if judgement == "not_solved":
             steps += _handling(story, second=True)
-            steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: Forms.review(True)))
+            steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(True)))
             steps += _reply_and_visit(story, round_two=True)
         return steps
     if story.kind == "escalated":  # T7: the desk reports back to the outside unit before closing
-        steps.append(Step(_minutes(rng, 60, 300), "task_report_outside", lambda *_: Forms.report_outside()))
+        steps.append(Step(_minutes(rng, 60, 300), "task_report_outside", lambda *_: forms.report_outside()))
     return steps
 
 
@@ -515,7 +359,7 @@ def _take_step(engine: Any, story: Story, now: datetime, report: DemoReport) -> 
         repeat_of = _closed_complaint_to_repeat(engine, story) if story.kind == "repeat" else None
         if story.kind == "repeat" and repeat_of is None:
             story.kind = "ordinary"  # nobody to repeat yet: an ordinary complaint
-        data = Forms.record(story, now, repeat_of)
+        data = forms.record(story, now, repeat_of)
         if story.kind == "repeat":
             data["complaint_types"] = ["repeat"]
         report.kinds[story.kind] += 1
