@@ -187,6 +187,18 @@ def _task_clocks(engine: Any, connection: Any, now: datetime) -> list[RunningClo
 
 
 def _first_reply_clocks(engine: Any, connection: Any, now: datetime) -> list[RunningClock]:
+    intake = HumanTask.__table__.alias("intake_task")
+
+    def of_intake(column):
+        return (
+            select(column)
+            .where(intake.c.instance_id == records.Complaint.instance_id)
+            .where(intake.c.element_id == INTAKE_ELEMENT)
+            .order_by(intake.c.created_at)
+            .limit(1)
+            .scalar_subquery()
+        )
+
     rows = connection.execute(
         select(
             records.Complaint.instance_id,
@@ -194,6 +206,8 @@ def _first_reply_clocks(engine: Any, connection: Any, now: datetime) -> list[Run
             Instance.created_at,
             Instance.deployment_id,
             Instance.started_by,
+            of_intake(intake.c.completed_by).label("recorded_by"),
+            of_intake(intake.c.candidate_group).label("intake_group"),
         )
         .join(Instance, Instance.id == records.Complaint.instance_id)
         .where(
@@ -205,19 +219,12 @@ def _first_reply_clocks(engine: Any, connection: Any, now: datetime) -> list[Run
     )
     clocks = []
     for row in rows:
-        intake = connection.execute(
-            select(HumanTask.completed_by, HumanTask.candidate_group)
-            .where(HumanTask.instance_id == row.instance_id, HumanTask.element_id == INTAKE_ELEMENT)
-            .order_by(HumanTask.created_at)
-            .limit(1)
-        ).first()
-        owner, group = (intake.completed_by, intake.candidate_group) if intake else (None, None)
         share = fraction(engine.runtime(row.deployment_id).config, FIRST_REPLY_CLOCK)
         due_at = row.created_at + records.FIRST_REPLY_WITHIN
         clocks.append(
             _clock(
                 row.instance_id, row.number, FIRST_REPLY_CLOCK, row.created_at, due_at, share,
-                None, owner or row.started_by, group,
+                None, row.recorded_by or row.started_by, row.intake_group,
             )
         )
     return clocks
