@@ -72,6 +72,8 @@ FieldErrors = dict[str, str]
 Validator = Callable[[TaskInput], FieldErrors | None]
 Operation = Callable[[ServiceCall], Any]
 ProjectionHook = Callable[[Projection], None]
+# Deploy-time check of the domain's own procedure.toml tables: (dotted key path, message) pairs.
+ConfigCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
 
 
 @dataclass
@@ -80,6 +82,7 @@ class HandlerRegistry:
     operations: dict[str, Operation] = field(default_factory=dict)
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
     projections: list[ProjectionHook] = field(default_factory=list)
+    config_checks: list[ConfigCheck] = field(default_factory=list)
 
     def validator(self, name: str) -> Callable[[Validator], Validator]:
         """Register a user-task validator: it returns ``{field: message}`` or nothing."""
@@ -93,6 +96,12 @@ class HandlerRegistry:
         """Register a hook that keeps domain rows in step with every command (same transaction)."""
         self.projections.append(hook)
         return hook
+
+    def config_check(self, check: ConfigCheck) -> ConfigCheck:
+        """Register a check of the domain's config tables, run at deploy before anything is stored."""
+        if check not in self.config_checks:
+            self.config_checks.append(check)
+        return check
 
     def function(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a helper callable from diagram expressions (conditions, timers, scripts)."""

@@ -335,6 +335,7 @@ def compile_bundle(
 
     main_process = _check_main_process(bundle, config, report, docs)
     calendars = _check_calendars(bundle, config, report)
+    _check_domain_config(bundle, config, handlers, report)
     if not report.problems and main_process not in specs:  # defensive: parsed, yet no spec
         report.add(CONFIG_NAME, None, None, f"main_process '{main_process}' could not be parsed")
 
@@ -994,6 +995,21 @@ def _check_calendars(
     except Exception as error:  # noqa: BLE001 - a bad config must not crash a deployment
         report.add(CONFIG_NAME, None, None, f"the calendars cannot be read: {error}")
     return {}
+
+
+def _check_domain_config(
+    bundle: Bundle, config: dict[str, Any] | None, handlers: HandlerRegistry, report: _Report
+) -> None:
+    """The domain's own tables (registered checks), each problem at its key's line."""
+    if config is None or not handlers.config_checks:
+        return
+    lines = _toml_lines(bundle)
+    for check in handlers.config_checks:
+        for path, message in check(config):
+            key = tuple(path.split("."))
+            while key and key not in lines:
+                key = key[:-1]
+            report.add(CONFIG_NAME, lines.get(key) if key else None, None, f"[{path}] {message}")
 
 
 def _calendar_line(lines: Mapping[tuple[str, ...], int], calendar: str, field: str) -> int | None:

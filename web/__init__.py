@@ -87,6 +87,9 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(intake.bp)  # /intake/lookup: T2/T3 while the phone is typed
     app.register_blueprint(public.bp)  # /complain: the website channel, no account (A5)
     app.register_blueprint(admin.bp)  # /admin: versions, migration
+    from web import notifications
+
+    notifications.init_app(app)  # /notifications and the bell: warnings before a breach
     csrf.exempt(api.bp)  # token-authenticated: no cookies, so no cross-site requests to forge
     app.register_blueprint(api.bp)
 
@@ -112,10 +115,15 @@ def _start_scheduler(app: Flask) -> None:
     scheduler = TimerScheduler(app.extensions["process_engine"])
     scheduler.start()
     app.extensions["timer_scheduler"] = scheduler
+    from web.notifications import start_scheduler
+
+    warner = start_scheduler(app)  # warnings before a breach: every minute and at the next instant
 
     def stop() -> None:
         if app.extensions.pop("timer_scheduler", None) is not None:
             scheduler.shutdown()
+        if app.extensions.pop("warning_scheduler", None) is not None:
+            warner.shutdown()
 
     atexit.register(stop)
 

@@ -128,8 +128,14 @@ def fire_timers() -> None:
     is_flag=True,
     help="Create the demo accounts (password 'demo'): for trying the product only.",
 )
+@click.option(
+    "--demo-complaints",
+    type=click.IntRange(0),
+    default=0,
+    help="Run this many demo complaints through the procedure, only into a database without any.",
+)
 @click.option("--actor", default="admin", show_default=True, help="Who deploys (audit log).")
-def setup(bundle_path: Path | None, demo_users: bool, actor: str) -> None:
+def setup(bundle_path: Path | None, demo_users: bool, demo_complaints: int, actor: str) -> None:
     """Migrate the schema, deploy a bundle, create demo users; running it again changes nothing."""
     engine = build_engine()
     with _database_errors():
@@ -147,6 +153,53 @@ def setup(bundle_path: Path | None, demo_users: bool, actor: str) -> None:
                 click.echo(f"demo users created: {names} (password {accounts.DEMO_PASSWORD!r})")
             else:
                 click.echo("demo users already present")
+    if demo_complaints:
+        _seed_demo_once(engine, demo_complaints)
+
+
+def _seed_demo_once(engine, count: int) -> None:
+    """`make run`: a living system on first start; a database with complaints is left alone."""
+    from sqlalchemy import select
+
+    from engine.models import Instance
+
+    with _database_errors(), engine.reader() as session:
+        present = session.scalar(select(Instance.id).limit(1)) is not None
+    if present:
+        click.echo("demo complaints: the database has complaints already, none added")
+        return
+    _run_demo(count, seed=1, days=7)
+
+
+@main.command()
+@click.option("--complaints", "count", type=int, default=60, show_default=True, help="How many complaints.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same complaints and paths.")
+@click.option("--days", type=float, default=7, show_default=True, help="Length of the simulated period.")
+def demo(count: int, seed: int, days: float) -> None:
+    """Run demo complaints through the real procedure in simulated time ending now (empty database only)."""
+    _run_demo(count, seed, days)
+
+
+def _run_demo(count: int, seed: int, days: float) -> None:
+    from datetime import UTC
+
+    from engine.clock import FrozenClock
+    from tasks import demo as demo_data
+
+    try:
+        demo_data.check_arguments(count, days)
+    except demo_data.DemoError as error:
+        _fail(str(error))
+    end = datetime.now(UTC)
+    clock = FrozenClock(end)
+    engine = build_engine(clock=clock)
+    with _database_errors(), _engine_errors():
+        try:
+            report = demo_data.run_demo(engine, clock, complaints=count, seed=seed, end=end, days=days)
+        except demo_data.DemoError as error:
+            _fail(str(error))
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.command()
@@ -233,6 +286,19 @@ def users_token(username: str, label: str) -> None:
         except ValueError as error:
             _fail(str(error))
     click.echo(token)
+
+
+@users_group.command("email")
+@click.argument("username")
+@click.argument("address", required=False, default="")
+def users_email(username: str, address: str) -> None:
+    """Send USERNAME's notifications also to ADDRESS by e-mail (no ADDRESS: stop); needs SMTP_HOST."""
+    from web import notifications
+
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        notifications.set_address(session, username, address or None)
+    click.echo(f"{username}: e-mail copies {'to ' + address if address else 'off'}")
 
 
 @main.group("versions", invoke_without_command=True)

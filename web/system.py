@@ -16,7 +16,7 @@ from engine.db import make_db_engine, make_session_factories
 from engine.service import ProcessEngine
 from tasks.records import MIGRATIONS as TASKS_MIGRATIONS
 from tasks.registry import REGISTRY
-from web import api_tokens, login_limits, public, task_extras  # noqa: F401  (their tables join Base.metadata)
+from web import api_tokens, login_limits, notifications, public, task_extras  # noqa: F401  (tables join Base.metadata)
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/complaints.sqlite3"
 

@@ -20,14 +20,14 @@ from sqlalchemy import select
 from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import InboxFilter, inbox
-from engine.models import HumanTask
-from tasks import records, repeats
+from engine.models import HumanTask, Instance
+from tasks import records, repeats, warnings
+from tasks.warnings import DEFAULT_FRACTION
 from web import accounts, intake, task_extras
 from web.form_fields import display_values, fields_of, parse_submission
 
 bp = Blueprint("work", __name__)
 
-ABOUT_TO_BREACH = 0.75  # share of a deadline's span after which a task is flagged
 INTAKE_GROUP = "intake"
 
 
@@ -65,13 +65,22 @@ def inbox_page():
         complaints = records.complaints_of_instances(
             session.connection(), [row.instance_id for row in page.rows]
         )
+        versions = dict(
+            session.execute(
+                select(Instance.id, Instance.deployment_id).where(
+                    Instance.id.in_({row.instance_id for row in page.rows})
+                )
+            ).all()
+        )
     return render_template(
         "inbox.html",
         page=page,
         complaints=complaints,
         wanted=wanted,
         now=now,
-        urgency=lambda row: urgency(row.created_at, row.due_at, now),
+        urgency=lambda row: urgency(
+            row.created_at, row.due_at, now, _warning_fraction(engine, versions.get(row.instance_id), row)
+        ),
         time_left=lambda row: time_left(row.due_at, now),
         may_start=INTAKE_GROUP in groups,
         kind=kind,
@@ -350,16 +359,25 @@ def _context(data: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
-def urgency(created_at: datetime, due_at: datetime | None, now: datetime) -> str:
-    """``overdue``, ``soon`` (75 % of the span used) or ``""``: how the row is highlighted."""
+def urgency(
+    created_at: datetime, due_at: datetime | None, now: datetime, about_to_breach: float = DEFAULT_FRACTION
+) -> str:
+    """``overdue``, ``soon`` (the configured share of the span used, [warnings]) or ``""``."""
     if due_at is None:
         return ""
     if now >= due_at:
         return "overdue"
     span = (due_at - created_at).total_seconds()
-    if span > 0 and (now - created_at).total_seconds() / span >= ABOUT_TO_BREACH:
+    if span > 0 and (now - created_at).total_seconds() / span >= about_to_breach:
         return "soon"
     return ""
+
+
+def _warning_fraction(engine, deployment_id: int | None, row) -> float:
+    """The ``[warnings]`` share of the version the row's instance runs on (tasks.warnings)."""
+    if deployment_id is None:
+        return DEFAULT_FRACTION
+    return warnings.fraction(engine.runtime(deployment_id).config, warnings.clock_of(row.element_id))
 
 
 def time_left(due_at: datetime | None, now: datetime) -> str:

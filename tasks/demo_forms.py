@@ -1,0 +1,165 @@
+"""What each user task's form receives in the demo (``tasks/demo.py``), by element: THE place to adjust.
+
+When the proc branch (or a process owner) changes a form or a validator, the demo's data for
+that task is here and only here; a refused step names the complaint and the element.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tasks import records
+    from tasks.demo import Story
+
+DEDICATED_REPLIER = "network"  # R2/R5: the major complaint's named replier (a department agent)
+
+
+def record(story: Story, now: datetime, repeat_of: records.Complaint | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "channel": story.channel,
+        "customer_name": story.customer,
+        "customer_phone": story.phone,
+        "business_category": story.rng.choice(
+            ["internet_broadband", "fixed_phone", "cards_caller_registration"]
+        ),
+        "nature_category": story.rng.choice(["installation_relocation", "staff_service", "other"]),
+        "complaint_types": [story.kind],
+        "description": story.rng.choice(
+            [
+                "宽带频繁掉线 Broadband keeps dropping",
+                "装机预约未上门 Installer missed the appointment",
+                "话费多扣 Charged twice this month",
+                "营业员态度差 Rude staff at the counter",
+                "固话无拨号音 No dial tone on the landline",
+            ]
+        ),
+        "first_contact_resolved": story.path == "first_contact",
+    }
+    a5 = {
+        "visit": {"customer_confirmed": True},
+        "letter": {"document_archive_ref": f"LT-{story.index:05d}"},
+        "fax": {"document_archive_ref": f"FX-{story.index:05d}"},
+        "email": {"details_verified": True},
+        "internet": {"details_verified": True},
+    }
+    data.update(a5.get(story.channel, {}))
+    if story.path == "first_contact":
+        data.update(
+            first_contact_resolution="当场解释并处理 Explained and fixed on the call",
+            customer_accepted=True,
+        )
+    if story.kind == "batch":
+        data["batch_tag"] = story.batch_tag
+    if story.kind == "escalated":
+        data["outside_deadline"] = (now + timedelta(days=3)).isoformat(timespec="minutes")
+    if repeat_of is not None:
+        data.update(
+            customer_phone=repeat_of.customer_phone,
+            customer_name=repeat_of.customer_name,
+            repeat_of=repeat_of.number,
+            repeat_reason="问题再次出现 The problem came back",
+        )
+    return data
+
+
+def dispatch(story: Story) -> dict[str, Any]:
+    data = {"department": "network", "review_note": "记录完整 Record complete"}
+    if story.kind == "major":
+        data.update(
+            reported_upward_to="分管副总 Deputy general manager",
+            emergency_script="已关注，正在全力处理 We are on it",
+            handling_plan="网络部牵头 Network department leads",
+            dedicated_replier=DEDICATED_REPLIER,
+        )
+    return data
+
+
+def handling(story: Story) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "cause": "分光器端口故障 Faulty splitter port",
+        "handling_process": "更换端口并上门调试 Port replaced, tested on site",
+        "handling_final": True,
+        "result": "已恢复 Service restored",
+        "service_restored": True,
+        "concentrated": False,
+        "customer_attitude": "认可 Accepts the result",
+    }
+    if story.kind == "escalated":  # E1, E2, H7
+        data.update(
+            company_responsible=True,
+            responsible_department="网络部 Network",
+            handling_summary="更换端口 Port replaced",
+            earlier_authority_complaint=False,
+            miit_feedback_form=f"FB-{story.index:05d}",
+        )
+    return data
+
+
+def extension_request(handling_due: datetime) -> dict[str, Any]:
+    return {
+        "request_extension": True,
+        "extension_progress": "已更换光猫，待线路改造 Modem replaced, line rework pending",
+        "extension_reason": "需要物业审批 Needs the landlord's permit",
+        "extension_until": (handling_due + timedelta(days=1)).isoformat(timespec="minutes"),
+    }
+
+
+def extension_decision(approved: bool) -> dict[str, Any]:
+    if approved:
+        return {"extension_approved": True}
+    return {"extension_approved": False, "extension_note": "理由不充分 Not enough reason"}
+
+
+def review(qualified: bool) -> dict[str, Any]:
+    if qualified:
+        return {"reply_qualified": True}
+    return {"reply_qualified": False, "return_reason": "未说明恢复时间 Restoration time missing"}
+
+
+def reply(reached: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "reply_text": "您反映的问题已处理，给您带来不便深表歉意 It is fixed; we apologise",
+        "reply_method": "phone",
+        "customer_reached": reached,
+    }
+    if not reached:
+        data["attempt_note"] = "关机 Phone off"
+    return data
+
+
+def retry(last: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"customer_reached": False, "attempt_note": "仍无法接通 Still unreachable"}
+    if last:
+        data.update(declare_unreachable=True, unreachable_outcome="短信告知处理结果 Result sent by SMS")
+    return data
+
+
+def return_visit(satisfied: bool) -> dict[str, Any]:
+    if satisfied:
+        return {"satisfied": True, "customer_opinion": "满意 Satisfied"}
+    return {
+        "satisfied": False,
+        "customer_opinion": "仍不满意 Still unhappy",
+        "dissatisfaction_reason": "问题反复 It keeps coming back",
+    }
+
+
+def analysis(judgement: str) -> dict[str, Any]:
+    data = {
+        "customer_calmed": True,
+        "analysis": "端口仍不稳定 The port still drops",
+        "judgement": judgement,
+    }
+    if judgement == "unreasonable":
+        data["unreasonable_grounds"] = "要求超出服务协议 Demands beyond the service agreement"
+    return data
+
+
+def report_outside() -> dict[str, Any]:
+    return {
+        "materials_reviewed": True,
+        "submitted_to": "工信部 MIIT",
+        "submission_summary": "已核实处理，客户认可 Verified and solved, customer accepts",
+    }

@@ -1,0 +1,412 @@
+"""In-app notifications of clocks about to breach (L7 warnings), and their e-mail copies.
+
+The sweep (:func:`sweep`, a plain function of ``now``) asks ``tasks.warnings`` which clocks
+have reached their warning instant and, for each, records a ``breach_warnings`` row whose
+key ``(instance, clock, due)`` is unique: when two nodes sweep at once, one insert wins
+and the other does nothing, so each warning goes out once. An E3 extension moves the due
+instant, which is a new key and so a new warning. The same transaction writes one
+``notifications`` row per recipient: the task's assignee (unclaimed: every member of its
+candidate group; L1: whoever recorded the complaint) and every supervisor.
+
+E-mail copies go out after the commit, only when SMTP is configured (``web.mail``) and the
+person has an address (``complaints users email NAME ADDRESS``). A failing SMTP server is
+written on the notification (``email_status``) and logged; the in-app notification stays
+and the sweep carries on.
+
+:class:`WarningScheduler` runs the sweep in ``complaints serve``: every minute, and at the
+earliest warning instant ahead (recomputed after every sweep and whenever a command leaves
+a new timer, which is when a guarded task appears), so a warning is not a minute late.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext
+from flask_login import current_user
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+from engine.models import UTCDateTime
+from tasks import warnings
+from web import accounts, mail
+
+log = logging.getLogger(__name__)
+
+SUPERVISOR_ROLE = "supervisor"
+RESCHEDULE_DELAY = timedelta(seconds=2)
+PAGE_SIZE = 50
+
+bp = Blueprint("notifications", __name__)
+
+
+class BreachWarning(Base):
+    """One warning per clock and due instant: the unique key makes a sweep idempotent."""
+
+    __tablename__ = "breach_warnings"
+    __table_args__ = (UniqueConstraint("instance_id", "clock", "due_at", name="uq_breach_warnings_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    clock: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    warning_id: Mapped[int] = mapped_column(ForeignKey("breach_warnings.id"))
+    instance_id: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    clock: Mapped[str] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_status: Mapped[str | None] = mapped_column(String(300))
+
+
+class NotificationAddress(Base):
+    """Where a person's e-mail copies go (accounts know no addresses of their own)."""
+
+    __tablename__ = "notification_addresses"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+
+def sweep(engine: Any, now: datetime, *, smtp: mail.SmtpSettings | None = None) -> int:
+    """Send every warning whose instant has come and that was not sent yet; returns how many."""
+    sent = 0
+    due = warnings.about_to_breach(engine, now)
+    already = _sent_keys(engine, {clock.instance_id for clock in due})
+    for clock in due:
+        if clock.key in already:  # the common case: read, not another write transaction
+            continue
+        created = _record(engine, clock, now)
+        if created is None:
+            continue
+        sent += 1
+        if smtp is not None:
+            _email(engine, smtp, clock, created)
+    return sent
+
+
+def _sent_keys(engine: Any, instance_ids: set[int]) -> set[tuple[int, str, datetime]]:
+    if not instance_ids:
+        return set()
+    with engine.reader() as session:
+        rows = session.execute(
+            select(BreachWarning.instance_id, BreachWarning.clock, BreachWarning.due_at).where(
+                BreachWarning.instance_id.in_(instance_ids)
+            )
+        )
+        return {(row.instance_id, row.clock, row.due_at) for row in rows}
+
+
+def _record(engine: Any, clock: warnings.RunningClock, now: datetime) -> list[tuple[int, str]] | None:
+    """Store the warning and its notifications in one transaction; None if it was sent before."""
+    with engine.writer() as session, session.begin():
+        connection = session.connection()
+        warning_id = connection.execute(
+            _insert_ignoring_duplicates(connection)(BreachWarning)
+            .values(
+                instance_id=clock.instance_id,
+                clock=clock.clock,
+                due_at=clock.due_at,
+                warn_at=clock.warn_at,
+                warned_at=now,
+                task_id=clock.task_id,
+            )
+            .on_conflict_do_nothing(index_elements=["instance_id", "clock", "due_at"])
+            .returning(BreachWarning.id)
+        ).scalar()
+        if warning_id is None:
+            return None
+        created = []
+        for username in recipients(session, clock):
+            notification_id = connection.execute(
+                insert(Notification)
+                .values(
+                    username=username,
+                    warning_id=warning_id,
+                    instance_id=clock.instance_id,
+                    business_key=clock.business_key,
+                    clock=clock.clock,
+                    due_at=clock.due_at,
+                    task_id=clock.task_id,
+                    created_at=now,
+                )
+                .returning(Notification.id)
+            ).scalar_one()
+            created.append((notification_id, username))
+    return created
+
+
+def _insert_ignoring_duplicates(connection: Any):
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
+def recipients(session: Any, clock: warnings.RunningClock) -> list[str]:
+    """The owner (assignee, else the candidate group's members) and every supervisor."""
+    if clock.assignee:
+        owners = [clock.assignee]
+    elif clock.candidate_group:
+        owners = [user.username for user in accounts.users_in_group(session, clock.candidate_group)]
+    else:
+        owners = []
+    supervisors = session.scalars(
+        select(accounts.User.username)
+        .join(accounts.UserRole)
+        .where(accounts.UserRole.role == SUPERVISOR_ROLE, accounts.User.active.is_(True))
+        .order_by(accounts.User.username)
+    )
+    return list(dict.fromkeys([*owners, *supervisors]))
+
+
+def _email(engine: Any, smtp: mail.SmtpSettings, clock: warnings.RunningClock, created) -> None:
+    with engine.reader() as session:
+        addresses = dict(
+            session.execute(
+                select(NotificationAddress.username, NotificationAddress.email).where(
+                    NotificationAddress.username.in_([username for _, username in created])
+                )
+            ).all()
+        )
+    subject, body = compose_email(clock)
+    for notification_id, username in created:
+        address = addresses.get(username)
+        if not address:
+            continue
+        try:
+            mail.send(smtp, address, subject, body)
+            status = f"sent to {address}"
+        except mail.MailError as error:
+            log.warning("warning e-mail to %s failed: %s", address, error)
+            status = f"failed: {error}"[:300]
+        with engine.writer() as session, session.begin():
+            session.execute(
+                update(Notification).where(Notification.id == notification_id).values(email_status=status)
+            )
+
+
+def compose_email(clock: warnings.RunningClock) -> tuple[str, str]:
+    """Subject and body in Chinese, then English (an e-mail has no browser preference)."""
+    subjects, bodies = [], []
+    for language in ("zh", "en"):
+        with force_locale(language):
+            values = {
+                "clock": clock.clock,
+                "number": clock.business_key or f"#{clock.instance_id}",
+                "due": clock.due_at.astimezone(UTC).isoformat(timespec="minutes"),
+                "percent": round(clock.fraction * 100),
+            }
+            subjects.append(gettext("Deadline %(clock)s of %(number)s is about to pass", **values))
+            bodies.append(
+                gettext(
+                    "%(percent)s %% of the time of deadline %(clock)s of complaint %(number)s has passed; "
+                    "it is due at %(due)s.",
+                    **values,
+                )
+            )
+    return " / ".join(subjects), "\n\n".join(bodies) + "\n"
+
+
+def set_address(session: Any, username: str, email: str | None) -> None:
+    """Where ``username``'s e-mail copies go; None or empty stops them."""
+    if accounts.find_user(session, username) is None:
+        raise accounts.AccountError("username", f"no user named {username!r}")
+    existing = session.get(NotificationAddress, username)
+    if not email:
+        if existing is not None:
+            session.delete(existing)
+        return
+    if "@" not in email or any(ch.isspace() for ch in email) or len(email) > 254:
+        raise accounts.AccountError("email", f"{email!r} is not an e-mail address")
+    if existing is None:
+        session.add(NotificationAddress(username=username, email=email))
+    else:
+        existing.email = email
+
+
+# ----------------------------------------------------------------------------- the scheduler
+
+
+class WarningScheduler:
+    """Runs :func:`sweep` every minute and at the earliest warning instant ahead."""
+
+    def __init__(self, app: Flask, *, sweep_seconds: float = 60.0) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._app = app
+        self._engine = app.extensions["process_engine"]
+        self._sweep_seconds = sweep_seconds
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._lock = threading.Lock()
+        self.wake_at: datetime | None = None
+        self._engine.add_timer_listener(self._timers_changed)
+
+    def start(self) -> None:
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self.run, "interval", seconds=self._sweep_seconds, id="warnings", max_instances=1, coalesce=True
+        )
+        self._scheduler.add_job(self.run, "date", id="warnings-now", misfire_grace_time=None)
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def run(self) -> int:
+        if not self._lock.acquire(blocking=False):
+            return 0
+        try:
+            with self._app.app_context():
+                now = self._engine.clock.now()
+                return sweep(self._engine, now, smtp=mail.settings_from())
+        except Exception:  # the scheduler thread must survive a database hiccup
+            log.exception("warning sweep failed; the next sweep retries")
+            return 0
+        finally:
+            self._lock.release()
+            self.reschedule()
+
+    def reschedule(self) -> None:
+        """Wake at the earliest warning instant ahead (recomputed from the database)."""
+        try:
+            ahead = warnings.next_warning_at(self._engine, self._engine.clock.now())
+        except Exception:  # noqa: BLE001 - the minute sweep covers it
+            log.exception("could not compute the next warning instant")
+            return
+        self.wake_at = ahead
+        if ahead is not None and self._scheduler.running:
+            self._scheduler.add_job(
+                self.run,
+                "date",
+                run_date=ahead + timedelta(milliseconds=1),
+                id="warnings-wake",
+                replace_existing=True,
+                misfire_grace_time=None,
+                max_instances=2,
+            )
+
+    def _timers_changed(self, due: datetime) -> None:
+        """A command left a new timer: a guarded task may have appeared, so look again.
+
+        Off the command's thread, and at most one pending look per two seconds: a burst of
+        commands costs one query, and a warning is never more than that late for it.
+        """
+        if not self._scheduler.running or self._scheduler.get_job("warnings-reschedule") is not None:
+            return
+        self._scheduler.add_job(
+            self.reschedule,
+            "date",
+            run_date=datetime.now(UTC) + RESCHEDULE_DELAY,
+            id="warnings-reschedule",
+            misfire_grace_time=None,
+        )
+
+
+def start_scheduler(app: Flask) -> WarningScheduler:
+    scheduler = WarningScheduler(app)
+    scheduler.start()
+    app.extensions["warning_scheduler"] = scheduler
+    return scheduler
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.context_processor(_unread_count)
+
+
+def _unread_count() -> dict[str, Any]:
+    if not current_user.is_authenticated:
+        return {}
+    engine = current_app.extensions["process_engine"]
+    with engine.reader() as session:
+        count = session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.username == current_user.username, Notification.read_at.is_(None)
+            )
+        )
+    return {"unread_notifications": count or 0}
+
+
+@bp.get("/notifications")
+def notifications_page():
+    engine = current_app.extensions["process_engine"]
+    with engine.reader() as session:
+        rows = list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.username == current_user.username)
+                .order_by(
+                    Notification.read_at.is_not(None), Notification.created_at.desc(), Notification.id.desc()
+                )
+                .limit(PAGE_SIZE)
+            )
+        )
+        session.expunge_all()
+    return render_template("notifications.html", rows=rows, now=engine.clock.now())
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+def mark_read(notification_id: int):
+    engine = current_app.extensions["process_engine"]
+    with engine.writer() as session, session.begin():
+        row = session.get(Notification, notification_id)
+        if row is None:
+            abort(404)
+        if row.username != current_user.username:
+            abort(403)
+        if row.read_at is None:
+            row.read_at = engine.clock.now()
+    return redirect(_next_or_list())
+
+
+@bp.post("/notifications/read-all")
+def mark_all_read():
+    engine = current_app.extensions["process_engine"]
+    with engine.writer() as session, session.begin():
+        session.execute(
+            update(Notification)
+            .where(Notification.username == current_user.username, Notification.read_at.is_(None))
+            .values(read_at=engine.clock.now())
+        )
+    return redirect(url_for("notifications.notifications_page"))
+
+
+def _next_or_list() -> str:
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("notifications.notifications_page")
