@@ -20,7 +20,7 @@
     if (!root || typeof BpmnJS === "undefined") { return; }
     var state = { files: {}, diagram: null, revision: null, dirty: false, problems: [], editable: false,
                   current: null, filling: false };
-    var modeler = new BpmnJS({ container: el("canvas"), keyboard: { bindTo: document } });
+    var modeler = new BpmnJS({ container: el("canvas") });
     var moddle = modeler.get("moddle");
     var modeling = modeler.get("modeling");
     var canvas = modeler.get("canvas");
