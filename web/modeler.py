@@ -212,7 +212,7 @@ def save(draft_id: int):
     _draft_or_404(draft_id)
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("files"), dict):
-        return jsonify(error=gettext("files: send a JSON object {\"files\": {path: text}}")), 400
+        return jsonify(error=gettext('files: send a JSON object {"files": {path: text}}')), 400
     files = payload["files"]
     if not all(isinstance(text, str) for text in files.values()):
         return jsonify(error=gettext("files: every file must be text")), 400
@@ -279,4 +279,3 @@ def deploy(draft_id: int):
     if older < 1:
         return redirect(url_for("admin.versions_page"))
     return redirect(url_for("admin.versions_page", **{"from": older, "to": outcome.version}))
-

@@ -84,7 +84,9 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     # The admin deploys it and sees what changed.
     log_in(page, base, "admin")
     page.goto(f"{base}/modeler")
-    page.locator("#drafts tr", has_text="dispatch within 3 hours").get_by_role("button", name="Deploy").click()
+    page.locator("#drafts tr", has_text="dispatch within 3 hours").get_by_role(
+        "button", name="Deploy"
+    ).click()
     page.wait_for_selector("text=Deployed as v2")
     assert "dispatch_deadlines.ordinary: 'PT2H' -> 'PT3H'" in page.text_content("#diff-config")
     assert "No element changed" in page.text_content("#diff-elements")  # bpmn-js kept every element

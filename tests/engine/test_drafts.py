@@ -69,7 +69,10 @@ def test_a_stale_save_is_a_conflict_and_loses_nothing_saved(engine):
     )
     with pytest.raises(Conflict, match="saved by ann"):
         drafts.save_draft(
-            engine, draft.id, edited(draft.bundle, "main.bpmn", TIMER, '"PT5H"'), actor="bob",
+            engine,
+            draft.id,
+            edited(draft.bundle, "main.bpmn", TIMER, '"PT5H"'),
+            actor="bob",
             expected_revision=1,
         )
     assert drafts.get_draft(engine, draft.id).bundle == first.bundle
