@@ -242,3 +242,37 @@ def test_a_draft_needs_a_title(app):
     page = owner.post("/modeler/drafts", data={"title": " ", "csrf_token": token}, follow_redirects=True)
     assert "title: give the draft a title" in page.get_data(as_text=True)
     assert draft_count(app) == 0
+
+
+# --------------------------------------------------------------------------- the page and the CLI
+
+
+def test_the_editor_page_serves_bpmn_js_from_the_app_itself(app):
+    owner = person(app, "owner")
+    draft_id = new_draft(owner)
+    page = owner.get(f"/modeler/drafts/{draft_id}").get_data(as_text=True)
+    assert 'src="/static/vendor/bpmn-js/bpmn-modeler.production.min.js"' in page
+    assert "//cdn" not in page and "unpkg" not in page
+    assert owner.get("/static/vendor/bpmn-js/bpmn-modeler.production.min.js").status_code == 200
+    owner.get("/language/zh")
+    assert "保存并校验" in owner.get(f"/modeler/drafts/{draft_id}").get_data(as_text=True)
+
+
+def test_complaints_deploy_draft_and_drafts(app, run):
+    engine = app.extensions["process_engine"]
+    draft = drafts.create_draft(engine, actor="owner", title="L2 in 3 hours")
+    files = {path: data.decode() for path, data in draft.bundle.files.items()}
+    drafts.save_draft(
+        engine, draft.id, {p: t.encode() for p, t in with_dispatch(files, "PT3H").items()}, actor="owner"
+    )
+
+    result = run("deploy", "--draft", str(draft.id))
+    assert result.exit_code == 1 and "only a submitted draft is deployed" in result.output
+    drafts.submit_draft(engine, draft.id, actor="owner")
+    listed = run("drafts")
+    assert f"#{draft.id}  submitted  from v1  problems 0  saved by owner  L2 in 3 hours" in listed.output
+    result = run("deploy", "--draft", str(draft.id), "--actor", "ada")
+    assert result.exit_code == 0 and "deployed as version 2" in result.output
+    assert f"#{draft.id}  deployed -> v2" in run("drafts").output
+    assert run("deploy").exit_code == 1 and "give either PATH or --draft ID" in run("deploy").output
+    assert "no draft 99" in run("deploy", "--draft", "99").output

@@ -306,7 +306,7 @@
         pinProblems();
         setState(state.problems.length ? root.dataset.textProblems : root.dataset.textSaved,
                  state.problems.length ? "flash-error" : "flash");
-        el("draft-status").textContent = answer.body.status;
+        el("draft-status").textContent = root.dataset.textEditing;  // a save takes a draft back to editing
         return true;
       }).catch(function (error) {
         setState(root.dataset.textFailed + " " + error.message, "flash-error");
