@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) $(ASSETS)
 
 # Front-end libraries come from npm (package-lock.json) and are served by the app itself.
-$(ASSETS): package.json package-lock.json
+$(ASSETS): package.json package-lock.json Makefile
 	@command -v npm >/dev/null || { echo "needs Node.js and npm"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf web/static/vendor && mkdir -p web/static/vendor/bpmn-js

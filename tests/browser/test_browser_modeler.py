@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from engine import drafts
 from tests.browser.test_browser_login import log_in
 from tests.procedure import support
 
@@ -102,3 +103,32 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     accepted, due = accepted_and_dispatch_due(engine, running)
     assert due - accepted == timedelta(hours=2)
     assert engine.instance(fresh).deployment_id != engine.instance(running).deployment_id
+
+
+def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(page, live_app, shoot):
+    """A validator typed on a task without one becomes a new property; an unknown name is pinned."""
+    task = "task_handle_reminder"
+    log_in(page, live_app.config["BASE_URL"], "owner")
+    page.goto(f"{live_app.config['BASE_URL']}/modeler")
+    page.get_by_label("Title").first.fill("Reminders get a validator")
+    page.get_by_role("button", name="Create draft").click()
+    page.wait_for_selector("#modeler[data-ready='true']")
+    page.get_by_label("Find element").fill(task)
+    page.get_by_label("Find element").press("Enter")
+    assert page.text_content("#prop-id") == task
+    assert page.input_value("#prop-validator") == ""
+    assert page.input_value("#prop-form") == "handle_reminder.json"
+    page.fill("#prop-validator", "no_such_check")
+    page.get_by_role("button", name="Save and validate").click()
+    page.wait_for_selector(f".problem-badge[data-element-id='{task}']")
+    assert "validator 'no_such_check' is not registered" in page.text_content("#problem-list")
+    shoot("unknown-validator-pinned")
+
+    page.locator(f"#problem-list li[data-element-id='{task}']").click()  # the problem leads to its element
+    assert page.text_content("#prop-id") == task
+    assert page.input_value("#prop-validator") == "no_such_check"  # the panel reads it from the diagram
+    page.fill("#prop-validator", "")
+    page.get_by_role("button", name="Save and validate").click()
+    page.wait_for_selector("#modeler[data-problems='0']")
+    [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
+    assert draft.problems == [] and b"no_such_check" not in draft.bundle.files["complaint.bpmn"]

@@ -216,6 +216,7 @@ def test_submit_refuses_an_invalid_draft_then_the_admin_deploys_the_fixed_one(ap
         "Deployed as v2" in page
         and "dispatch_deadlines.ordinary: &#39;PT2H&#39; -&gt; &#39;PT3H&#39;" in page
     )
+    assert 'href="/admin/versions?from=1&amp;to=2#diff-elements">against v1</a>' in page
     with engine.reader() as session:
         assert session.scalar(select(func.max(Deployment.version))) == 2
     assert drafts.get_draft(engine, draft_id).deployed_version == 2

@@ -72,6 +72,7 @@
       }).then(function (result) {
         root.dataset.warnings = String(result.warnings.length);
         canvas.zoom("fit-viewport");
+        listElements();
         showPanel(null);
         pinProblems();
       });
@@ -270,14 +271,36 @@
 
     function goTo(problem) {
       var ready = problem.file === state.diagram ? Promise.resolve() : openDiagram(problem.file);
-      ready.then(function () {
-        var element = registry.get(problem.element_id);
-        if (element) {
-          selection.select(element);
-          canvas.scrollToElement(element);
-        }
+      ready.then(function () { focus(registry.get(problem.element_id)); });
+    }
+
+    // Select an element and centre it (scrolling it merely into view may leave it under the palette).
+    function focus(element) {
+      if (!element) { return; }
+      selection.select(element);
+      var box = canvas.viewbox();
+      var middle = element.waypoints ? element.waypoints[0] : { x: element.x + element.width / 2, y: element.y + element.height / 2 };
+      canvas.viewbox({ x: middle.x - box.width / 2, y: middle.y - box.height / 2, width: box.width, height: box.height });
+    }
+
+    function listElements() {
+      var names = el("element-names");
+      names.textContent = "";
+      registry.getAll().forEach(function (element) {
+        var bo = element.businessObject;
+        if (!bo || !bo.id || element.type === "label") { return; }
+        names.appendChild(new Option(bo.name ? bo.id + " — " + bo.name : bo.id, bo.id));
       });
     }
+
+    el("find-element").addEventListener("change", function (event) {
+      var wanted = event.target.value.trim();
+      var element = registry.get(wanted) || registry.filter(function (candidate) {
+        var name = candidate.businessObject && candidate.businessObject.name;
+        return candidate.type !== "label" && name && name.toLowerCase().indexOf(wanted.toLowerCase()) >= 0;
+      })[0];
+      focus(element);
+    });
 
     // ------------------------------------------------------------------ saving
 
