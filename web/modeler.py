@@ -153,6 +153,14 @@ def upload():
     return redirect(url_for("modeler.editor", draft_id=draft.id))
 
 
+@bp.errorhandler(413)
+def upload_too_large(_error):
+    """Back to the page with the reason (rendering it here would read the refused form again)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    flash(gettext("file: the upload is larger than %(limit)s bytes", limit=limit), "error")
+    return redirect(url_for("modeler.index"), 303)
+
+
 def _uploaded_bundle(file) -> tuple[Any, int | None]:
     name = file.filename.replace("\\", "/").rsplit("/", 1)[-1]
     data = file.stream.read(MAX_ZIP_BYTES + 1)

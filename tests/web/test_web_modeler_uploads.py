@@ -239,3 +239,11 @@ def _with_diagram(diagram: str) -> bytes:
         for path, data in load_bundle(BUNDLES / "camunda").files.items():
             archive.writestr(path, diagram.encode() if path.endswith(".bpmn") else data)
     return buffer.getvalue()
+
+
+def test_an_upload_over_the_request_limit_gets_the_page_with_a_clear_error(app, owner):
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # the same check as the 25 MiB default, smaller
+    response = upload(owner, "bundle.zip", b"PK" + b"\0" * (65 * 1024))
+    assert response.status_code == 303 and response.headers["Location"] == "/modeler"
+    assert "file: the upload is larger than 65536 bytes" in owner.get("/modeler").get_data(as_text=True)
+    assert stored(app) == (0, 1)
