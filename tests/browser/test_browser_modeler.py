@@ -132,3 +132,38 @@ def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(pag
     page.wait_for_selector("#modeler[data-problems='0']")
     [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
     assert draft.problems == [] and b"no_such_check" not in draft.bundle.files["complaint.bpmn"]
+    page.fill("#new-prop-name", "priority")
+    page.fill("#new-prop-value", "10")
+    page.get_by_role("button", name="Add", exact=True).click()
+    assert page.input_value("#prop-others input[data-property='priority']") == "10"
+    page.get_by_role("button", name="Save and validate").click()
+    page.wait_for_selector("#modeler[data-revision='4']")
+    [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
+    assert draft.problems == [] and b'name="priority" value="10"' in draft.bundle.files["complaint.bpmn"]
+
+
+def test_a_new_department_lane_is_refused_until_its_group_is_set_in_the_panel(page, live_app, shoot):
+    """The department lane renamed for billing: the lint names the lane; the panel writes its [lanes] line."""
+    lane, billing = "lane_department", "处理部门（计费）Handling department (billing)"
+    log_in(page, live_app.config["BASE_URL"], "owner")
+    page.goto(f"{live_app.config['BASE_URL']}/modeler")
+    page.get_by_label("Title").first.fill("Billing handles the department lane")
+    page.get_by_role("button", name="Create draft").click()
+    page.wait_for_selector("#modeler[data-ready='true']")
+    page.get_by_label("Find element").fill(lane)
+    page.get_by_label("Find element").press("Enter")
+    assert page.input_value("#prop-group") == "dept:network"
+    page.fill("#prop-name", billing)
+    page.get_by_role("button", name="Save and validate").click()
+    page.wait_for_selector(f".problem-badge[data-element-id='{lane}']")
+    assert "is not in [lanes] of procedure.toml" in page.text_content("#problem-list")
+    shoot("unmapped-lane-pinned")
+
+    page.locator(f"#problem-list li[data-element-id='{lane}']").first.click()
+    page.fill("#prop-group", "dept:billing")
+    assert f'"{billing}" = "dept:billing"' in page.input_value("#config")
+    page.get_by_role("button", name="Save and validate").click()
+    page.wait_for_selector("#modeler[data-problems='0']")
+    [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
+    assert f'"{billing}" = "dept:billing"'.encode() in draft.bundle.files["procedure.toml"]
+    shoot("lane-mapped")

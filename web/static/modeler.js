@@ -143,6 +143,7 @@
       if (bo.$instanceOf("bpmn:ScriptTask")) { kinds.push("script"); }
       if (bo.$instanceOf("bpmn:SequenceFlow")) { kinds.push("flow"); }
       if (bo.$instanceOf("bpmn:Lane")) { kinds.push("lane"); }
+      if (bo.$instanceOf("bpmn:Activity")) { kinds.push("task"); }
       if (timerOf(bo)) { kinds.push("timer"); }
       return kinds;
     }
@@ -150,14 +151,78 @@
     function laneGroup(name) {
       var config = state.files["procedure.toml"] || "";
       var section = /^\[lanes\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(config);
-      if (!section) { return name + " (no [lanes] table: the lane name is the group)"; }
+      if (!section) { return ""; }
       var lines = section[1].split("\n");
       for (var i = 0; i < lines.length; i += 1) {
         var match = /^\s*"((?:[^"\\]|\\.)*)"\s*=\s*"([^"]*)"/.exec(lines[i]);
         if (match && match[1] === name) { return match[2]; }
       }
-      return "— (not in [lanes]: add it to procedure.toml)";
+      return "";
     }
+
+    // The lane's line in [lanes]: replaced when there, added (with the table if need be) when not.
+    function setLaneGroup(name, group) {
+      var config = state.files["procedure.toml"] || "";
+      var key = JSON.stringify(name);
+      var line = key + " = " + JSON.stringify(group);
+      var lines = config.split("\n");
+      var start = lines.findIndex(function (l) { return /^\s*\[lanes\]\s*(#.*)?$/.test(l); });
+      if (start < 0) {
+        config = config.replace(/\n*$/, "\n\n[lanes]\n" + line + "\n");
+      } else {
+        var end = start + 1;
+        while (end < lines.length && !/^\s*\[/.test(lines[end])) { end += 1; }
+        var found = -1;
+        for (var i = start + 1; i < end; i += 1) {
+          var match = /^\s*"((?:[^"\\]|\\.)*)"\s*=/.exec(lines[i]);
+          if (match && match[1] === name) { found = i; }
+        }
+        if (found >= 0) {
+          var comment = /"\s*(#.*)$/.exec(lines[found]);
+          lines[found] = line + (comment ? "  " + comment[1] : "");
+        } else {
+          var last = end;
+          while (last > start + 1 && !lines[last - 1].trim()) { last -= 1; }
+          lines.splice(last, 0, line);
+        }
+        config = lines.join("\n");
+      }
+      state.files["procedure.toml"] = config;
+      el("config").value = config;
+    }
+
+    var KNOWN_PROPERTIES = ["formJsonSchemaFilename", "validator"];
+
+    function showOtherProperties(bo) {
+      var box = el("prop-others");
+      box.textContent = "";
+      var props = extension(bo, "properties", false);
+      ((props && props.$children) || []).forEach(function (child) {
+        if (KNOWN_PROPERTIES.indexOf(child.name) >= 0) { return; }
+        var label = document.createElement("label");
+        label.className = "property";
+        label.textContent = child.name + " ";
+        var input = document.createElement("input");
+        input.type = "text";
+        input.value = child.value || "";
+        input.dataset.property = child.name;
+        input.addEventListener("input", function () {
+          setProperty(bo, child.name, input.value);
+          markDirty();
+        });
+        label.appendChild(input);
+        box.appendChild(label);
+      });
+    }
+
+    el("add-prop").addEventListener("click", function () {
+      var name = el("new-prop-name").value.trim();
+      if (!state.current || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) { return; }
+      setProperty(state.current.businessObject, name, el("new-prop-value").value);
+      el("new-prop-name").value = el("new-prop-value").value = "";
+      showOtherProperties(state.current.businessObject);
+      markDirty();
+    });
 
     function showPanel(element) {
       state.current = element;
@@ -198,7 +263,8 @@
         el("prop-condition").value = (bo.conditionExpression && bo.conditionExpression.body) || "";
       }
       if (kinds.indexOf("script") >= 0) { el("prop-script").value = bo.script || ""; }
-      if (kinds.indexOf("lane") >= 0) { el("prop-group").textContent = laneGroup(bo.name || ""); }
+      if (kinds.indexOf("lane") >= 0) { el("prop-group").value = laneGroup(bo.name || ""); }
+      if (kinds.indexOf("task") >= 0) { showOtherProperties(bo); }
       state.filling = false;
     }
 
@@ -234,6 +300,7 @@
       bo.conditionExpression = value.trim() ? expression(value) : undefined;
     });
     onField("prop-script", function (bo, value) { bo.script = value; });
+    onField("prop-group", function (bo, value) { setLaneGroup(bo.name || "", value.trim()); });
 
     modeler.on("selection.changed", function (event) { showPanel(event.newSelection[0] || null); });
     modeler.on("commandStack.changed", markDirty);
