@@ -272,7 +272,12 @@ def deploy_draft(engine, draft_id: int, *, actor: str):
     outcome = engine.deploy(view.bundle, actor=actor)
     now = engine.clock.now()
     with engine.writer() as session, session.begin():
-        row = session.get(Draft, draft_id)
+        row = session.get(Draft, draft_id, with_for_update=True)
+        if row.revision != view.revision:
+            raise Conflict(
+                f"v{outcome.version} holds draft {draft_id} as it was submitted, but {row.updated_by} "
+                f"saved the draft meanwhile: it stays {row.status} with the newer changes"
+            )
         row.status = DEPLOYED
         row.deployed_version = outcome.version
         row.deployed_at, row.deployed_by = now, actor

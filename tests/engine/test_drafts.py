@@ -123,3 +123,21 @@ def test_unknown_draft_and_missing_title(engine):
     assert refused.value.field == "title"
     with pytest.raises(drafts.DraftError, match="no deployed version 7"):
         drafts.create_draft(engine, actor="owner", title="x", base_version=7)
+
+
+def test_a_save_during_deployment_keeps_the_newer_draft_and_says_which_content_was_deployed(engine):
+    draft = drafts.create_draft(engine, actor="owner", title="race")
+    drafts.submit_draft(engine, draft.id, actor="owner")
+    newer = edited(draft.bundle, "main.bpmn", TIMER, '"PT6H"')
+    deploy = engine.deploy
+
+    def deploy_while_the_owner_saves(bundle, *, actor):
+        outcome = deploy(bundle, actor=actor)
+        drafts.save_draft(engine, draft.id, newer, actor="owner")
+        return outcome
+
+    engine.deploy = deploy_while_the_owner_saves
+    with pytest.raises(Conflict, match="v1 holds draft .* as it was submitted, but owner saved"):
+        drafts.deploy_draft(engine, draft.id, actor="admin")
+    after = drafts.get_draft(engine, draft.id)
+    assert after.status == drafts.EDITING and dict(after.bundle.files) == newer
