@@ -167,3 +167,25 @@ def test_a_new_department_lane_is_refused_until_its_group_is_set_in_the_panel(pa
     [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
     assert f'"{billing}" = "dept:billing"'.encode() in draft.bundle.files["procedure.toml"]
     shoot("lane-mapped")
+
+
+def test_a_refused_upload_lists_each_problem_by_element_and_stores_nothing(page, live_app, shoot):
+    from tests.web.test_web_modeler_uploads import BUNDLES, zipped
+
+    log_in(page, live_app.config["BASE_URL"], "owner")
+    page.goto(f"{live_app.config['BASE_URL']}/modeler")
+    page.set_input_files(
+        "input[name=file]",
+        files=[{"name": "refund.zip", "mimeType": "application/zip", "buffer": zipped(BUNDLES / "bizagi")}],
+    )
+    page.get_by_role("button", name="Upload", exact=True).click()
+    problems = page.locator("#upload-problems li")
+    problems.first.wait_for()
+    assert problems.count() == 2
+    assert "Id_l0000000-0000-4000-8000-000000000002" in problems.nth(0).text_content()
+    assert "user task has no form" in problems.nth(1).text_content()
+    assert (
+        page.locator("#drafts").count() == 0
+        and drafts.list_drafts(live_app.extensions["process_engine"]) == []
+    )
+    shoot("upload-refused")
