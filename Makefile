@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP) $(ASSETS)
 
 # Front-end libraries come from npm (package-lock.json) and are served by the app itself.
-$(ASSETS): package.json package-lock.json
+$(ASSETS): package.json package-lock.json Makefile
 	@command -v npm >/dev/null || { echo "needs Node.js and npm"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf web/static/vendor && mkdir -p web/static/vendor/bpmn-js
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js web/static/vendor/bpmn-js/
+	cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js web/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/* web/static/vendor/bpmn-js/
 	touch $(ASSETS)
 

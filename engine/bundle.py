@@ -131,17 +131,22 @@ class Bundle:
 
 
 def load_bundle(path: str | Path) -> Bundle:
-    """Read a bundle folder or a bundle .zip."""
+    """Read a bundle folder, a bundle .zip, or one .bpmn file (a bundle of that diagram alone)."""
     path = Path(path)
     try:
         if path.is_dir():
             return _bundle_from_folder(path)
+        if path.is_file() and path.suffix.lower() == BPMN_SUFFIX:
+            with path.open("rb") as stream:
+                content = stream.read(MAX_FILE_BYTES + 1)
+            _check_file_size(path.name, len(content))
+            return Bundle({path.name: content})
         if path.is_file():
             size = path.stat().st_size
             if size > MAX_ZIP_BYTES:
                 raise BundleError(f"{path.name}: the file is {size} bytes, more than {MAX_ZIP_BYTES}")
             if not zipfile.is_zipfile(path):
-                raise BundleError(f"{path.name}: not a folder and not a zip archive")
+                raise BundleError(f"{path.name}: not a folder, a zip archive or a .bpmn file")
             return _bundle_from_zip(path.read_bytes(), path.name)
     except OSError as error:
         raise BundleError(f"{path}: cannot be read ({error.strerror or error})") from error

@@ -202,3 +202,27 @@ class InstanceMigration(Base):
     migrated_by: Mapped[str] = mapped_column(String(200))
     reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reverted_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Draft(Base):
+    """A bundle being edited (engine.drafts): kept whole, valid or not, until it is deployed."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="editing", index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    bundle_zip: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    problems_json: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    deployed_version: Mapped[int | None] = mapped_column(Integer)
+    deployed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deployed_by: Mapped[str | None] = mapped_column(String(200))

@@ -325,6 +325,8 @@ def compile_bundle(
 
     ui_forms: set[str] = set()
     for doc in docs:
+        _check_supported(doc, report)
+        _check_lanes(doc, report, config)
         _check_diagram(doc, report)
         _check_expressions(doc, report, reserved)
         ui_forms |= _check_tasks(doc, report, bundle, handlers, reserved)
@@ -414,6 +416,43 @@ def _element_at(doc: _Document, path: str | None, line: int | None) -> Any:
 
 
 # --------------------------------------------------------------------------- diagram
+
+
+# Elements other modelers draw that this engine cannot run, with what to use instead.
+_UNSUPPORTED = {
+    f"{{{BPMN_NS}}}complexGateway": "use an exclusive, inclusive or parallel gateway with conditions",
+    f"{{{BPMN_NS}}}businessRuleTask": "bundles carry no DMN decisions: use a script or service task",
+    f"{{{BPMN_NS}}}choreographyTask": "choreographies are not executable",
+    f"{{{BPMN_NS}}}subChoreography": "choreographies are not executable",
+    f"{{{BPMN_NS}}}callChoreography": "choreographies are not executable",
+}
+
+
+def _check_supported(doc: _Document, report: _Report) -> None:
+    """Elements SpiffWorkflow 3.2 cannot execute, named plainly (its own message is "no support")."""
+    for element in doc.root.iter(*_UNSUPPORTED):
+        instead = _UNSUPPORTED[element.tag]
+        report.lint(doc, element, f"{_kind(element)} is not supported by this engine: {instead}")
+
+
+def _check_lanes(doc: _Document, report: _Report, config: Mapping[str, Any] | None) -> None:
+    """With a ``[lanes]`` table, every lane must be in it: a lane nobody maps offers its tasks to nobody.
+
+    Without the table a lane's name is its candidate group (``Runtime.candidate_group``).
+    """
+    mapped = (config or {}).get("lanes")
+    if not isinstance(mapped, Mapping):
+        return
+    for lane in doc.xpath(".//bpmn:lane"):
+        name = lane.get("name") or ""
+        if name not in mapped:
+            known = ", ".join(sorted(mapped)) or "none"
+            report.lint(
+                doc,
+                lane,
+                f"lane '{name}' is not in [lanes] of {CONFIG_NAME}, so no group would be offered "
+                f"its tasks (known lanes: {known})",
+            )
 
 
 def _check_diagram(doc: _Document, report: _Report) -> None:

@@ -75,7 +75,20 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["process_engine"] = process_engine
 
     csrf.init_app(app)
-    from web import admin, api, auth, health, i18n, instance_page, intake, overview, public, work
+    from web import (
+        admin,
+        api,
+        auth,
+        health,
+        i18n,
+        instance_page,
+        intake,
+        modeler,
+        notifications,
+        overview,
+        public,
+        work,
+    )
 
     auth.init_app(app)
     i18n.init_app(app)
@@ -87,9 +100,8 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(intake.bp)  # /intake/lookup: T2/T3 while the phone is typed
     app.register_blueprint(public.bp)  # /complain: the website channel, no account (A5)
     app.register_blueprint(admin.bp)  # /admin: versions, migration
-    from web import notifications
-
     notifications.init_app(app)  # /notifications and the bell: warnings before a breach
+    app.register_blueprint(modeler.bp)  # /modeler: drafts, upload, submit, deploy
     csrf.exempt(api.bp)  # token-authenticated: no cookies, so no cross-site requests to forge
     app.register_blueprint(api.bp)
 

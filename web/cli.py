@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit, migration, versions
+from engine import audit, drafts, migration, versions
 from engine.bundle import BundleError, load_bundle
 from engine.calendar import CalendarConfigError, calendars_from_config, parse_duration
 from engine.deployments import bundle_config, latest_deployment
@@ -49,15 +49,43 @@ def validate(path: Path) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--draft", "draft_id", type=int, default=None, help="Deploy this submitted draft instead.")
 @click.option("--actor", default="admin", show_default=True, help="Who deploys (audit log).")
-def deploy(path: Path, actor: str) -> None:
-    """Validate a bundle and store it as a new version (unchanged content: no new version)."""
+def deploy(path: Path | None, draft_id: int | None, actor: str) -> None:
+    """Validate a bundle (PATH, or a submitted --draft) and store it as a new version.
+
+    Unchanged content creates no new version.
+    """
     engine = build_engine()
-    _compile_or_exit(engine, path)
-    outcome = engine.deploy(load_bundle(path), actor=actor)
+    if (path is None) == (draft_id is None):
+        _fail("give either PATH or --draft ID")
+    if draft_id is not None:
+        with _database_errors(), _engine_errors(), _invalid_bundle():
+            outcome = drafts.deploy_draft(engine, draft_id, actor=actor)
+    else:
+        _compile_or_exit(engine, path)
+        outcome = engine.deploy(load_bundle(path), actor=actor)
     state = "deployed as" if outcome.created else "unchanged, already"
     click.echo(f"{state} version {outcome.version} ({outcome.content_hash[:12]})")
+
+
+@main.command("drafts")
+def drafts_list() -> None:
+    """Drafts made in the modeler: id, status, base version, problems, title."""
+    engine = build_engine()
+    with _database_errors():
+        listed = drafts.list_drafts(engine)
+    for draft in listed:
+        problems = "?" if draft.problems is None else str(len(draft.problems))
+        base = f"v{draft.base_version}" if draft.base_version else "-"
+        became = f" -> v{draft.deployed_version}" if draft.deployed_version else ""
+        click.echo(
+            f"#{draft.id}  {draft.status}{became}  from {base}  problems {problems}  "
+            f"saved by {draft.updated_by}  {draft.title}"
+        )
+    if not listed:
+        click.echo("no drafts: process owners make them at /modeler")
 
 
 @main.command()
@@ -400,6 +428,16 @@ def _database_errors():
     except SQLAlchemyError as error:
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         _fail(f"database {database_url()}: {cause} (is it reachable? run `complaints migrate`)")
+
+
+@contextmanager
+def _invalid_bundle():
+    try:
+        yield
+    except BundleInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(str(problem), err=True)
+        _fail(f"{len(invalid.problems)} problem(s): nothing was stored")
 
 
 def _deploy_or_exit(engine, path: Path, actor: str):
