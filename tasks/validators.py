@@ -148,19 +148,20 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
 
 @REGISTRY.validator("dispatch_order")
 def dispatch_order(task: TaskInput) -> Errors | None:
-    """L2, L4, T6, T1, R2, R5: the dispatcher sends the order to a configured handling department.
+    """L2, L4, T6, T1, T4, R2, R5: the dispatcher sends the order to a configured handling department.
 
-    The handling lane of this version serves the department group ``dept:network``; the
-    chosen department must map to a group that a handling lane serves, so an order can
-    never be dispatched to a department nobody would be offered it in.
+    The department's group (``[departments.<code>] group``) is then offered the department
+    lane's tasks; a department without a group cannot be chosen.
 
     T1: a major complaint is reported upward at once (to whom), gets an emergency response
-    script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, the only
-    person who may then complete the reply to the customer (``customer_reply``).
+    script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, to whom
+    the reply task is assigned and who alone may complete it (``customer_reply``). T4: a
+    batch complaint gets one dedicated handler, to whom the work order is assigned.
     """
     values, config = task.submitted, task.config
     errors: Errors = {}
-    if "major" in (task.task_data.get("complaint_types") or []):
+    types = task.task_data.get("complaint_types") or []
+    if "major" in types:
         for field, rule, what in (
             (
                 "reported_upward_to",
@@ -173,16 +174,14 @@ def dispatch_order(task: TaskInput) -> Errors | None:
         ):
             if not _text(values, field):
                 errors[field] = f"{rule}: a major complaint needs {what}"
+    if "batch" in types and not _text(values, "batch_handler"):
+        errors["batch_handler"] = "T4: a batch complaint needs one dedicated handler (user name)"
     departments = cfg.table(config, "departments")
     code = values.get("department")
     if code not in departments:
         errors["department"] = f"L4: unknown department {code!r} (configured: {', '.join(departments)})"
-    else:
-        group = departments[code].get("group")
-        if group not in set(config.get("lanes", {}).values()):
-            errors["department"] = (
-                f"L4: department {code!r} (group {group!r}) has no handling lane in this version yet"
-            )
+    elif not str((departments[code] or {}).get("group") or "").strip():
+        errors["department"] = f"L4: department {code!r} has no group in [departments.{code}]"
     return errors or None
 
 

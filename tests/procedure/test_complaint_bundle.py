@@ -323,6 +323,42 @@ def test_docs_rules_table_lists_every_rule_with_a_status():
         assert re.search(r"\b(done|partly|not yet|no system step)\b", line), f"{rule}: no status"
 
 
+TEST_REFERENCE = re.compile(r"`(test_\w+\.py::test_\w+)`")
+
+
+def rules_without_tests(doc: str) -> list[str]:
+    """Rule ids whose row names no test in its last column, unless marked "no system step"."""
+    missing = []
+    for line in doc.splitlines():
+        match = re.match(r"^\|\s*\*{0,2}([A-Z]\d)\*{0,2}\s*\|", line)
+        if not match or "no system step" in line:
+            continue
+        tests_column = line.rstrip().rstrip("|").rsplit("|", 1)[-1]
+        if not TEST_REFERENCE.search(tests_column):
+            missing.append(match.group(1))
+    return missing
+
+
+def test_every_rule_id_names_a_test_unless_no_system_step():
+    assert rules_without_tests(RULES_DOC) == []
+
+
+def test_the_rule_test_guard_fails_on_a_row_without_a_test():
+    """The guard itself: a row with an empty test column, or a test named only in another
+    column, is reported; a conduct rule marked "no system step" is not."""
+    doc = "\n".join(
+        [
+            "| Rule | Status | Diagram | Handlers | Tests |",
+            "|---|---|---|---|---|",
+            "| A1 | done | `task_x` | `f()` | `test_main_path.py::test_a` |",
+            "| A2 | not yet | | | |",
+            "| A3 | partly: see `test_main_path.py::test_b` | `task_x` | | |",
+            "| A4 | no system step: a conduct rule | | | |",
+        ]
+    )
+    assert rules_without_tests(doc) == ["A2", "A3"]
+
+
 def _test_names() -> set[str]:
     names = set()
     for path in Path(__file__).parent.glob("test_*.py"):

@@ -151,7 +151,12 @@ def test_h1_urgent_complaint_sorts_first_and_gets_the_shorter_deadlines(engine, 
     assert data["registration"]["urgent_because"] == ["batch", "major"]
 
     clock.set(at(27, 9, 20))
-    complete(engine, instance_id, "task_review_dispatch", support.dispatch(**support.major_plan()))
+    complete(
+        engine,
+        instance_id,
+        "task_review_dispatch",
+        support.dispatch(batch_handler="zhao.batch", **support.major_plan()),
+    )
     handling = open_task(engine, instance_id, "task_handle_order")
     assert (handling.due_at, handling.priority) == (at(28, 9, 20), 10)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import InvalidInput
+from engine.errors import Forbidden, InvalidInput
 from tests.procedure import support
 from tests.procedure.support import (
     DEPARTMENT,
@@ -44,6 +44,14 @@ def test_t1_r2_r5_major_complaint_plan_and_only_the_dedicated_replier_replies(en
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
     complete(engine, instance_id, "task_review_reply", support.review())
     reply = open_task(engine, instance_id, "task_reply_customer")
+    assert (reply.candidate_group, reply.assignee) == (DEPARTMENT, "li.replier")  # R5: assigned to them
+    with pytest.raises(Forbidden):
+        engine.complete_task(
+            reply.id, actor="someone.else", data=support.customer_reply(), actor_groups=[DEPARTMENT]
+        )
+    # Released and taken by a colleague, the reply is still refused: the validator checks too.
+    engine.unclaim(reply.id, actor="li.replier")
+    engine.claim(reply.id, actor="someone.else", actor_groups=[DEPARTMENT])
     with pytest.raises(InvalidInput) as refused:
         engine.complete_task(
             reply.id, actor="someone.else", data=support.customer_reply(), actor_groups=[DEPARTMENT]
@@ -51,6 +59,7 @@ def test_t1_r2_r5_major_complaint_plan_and_only_the_dedicated_replier_replies(en
     assert refused.value.field_errors["reply_text"] == (
         "R2/R5: this major complaint is replied to by its dedicated replier li.replier"
     )
+    engine.assign(reply.id, actor="supervisor", assignee="li.replier")
     engine.complete_task(
         reply.id, actor="li.replier", data=support.customer_reply(), actor_groups=[DEPARTMENT]
     )
