@@ -66,6 +66,10 @@ STAGES: dict[str, str] = {
     "task_handle_order": "handling",
     "task_review_reply": "reply_review",
     "task_reply_customer": "reply",
+    "task_review_written_specialist": "written_reply_review",
+    "task_review_written_legal": "written_reply_review",
+    "task_approve_written_reply": "written_reply_approval",
+    "task_send_written_reply": "reply",
     "task_return_visit": "return_visit",
     "task_analyse_dissatisfaction": "dissatisfaction_analysis",
 }

@@ -335,13 +335,15 @@ def reply_review(task: TaskInput) -> Errors | None:
 
 @REGISTRY.validator("customer_reply")
 def customer_reply(task: TaskInput) -> Errors | None:
-    """R1, R2, R4, R5, R6: the department replies to the customer, or records it could not reach them.
+    """R1, R2, R3, R4, R5, R6: the department replies to the customer, or records it could not reach them.
 
     The reply given is recorded (R1). A major complaint's reply is given by its dedicated
     replier named at dispatch (R2, R5): nobody else may complete the task. A customer who
     could not be reached (phone off, suspended, no other contact) needs a note of the
     attempt; the R6 attempts follow
-    (``task_retry_contact``, validator ``contact_attempt``).
+    (``task_retry_contact``, validator ``contact_attempt``). A written or e-mail reply (R3) is a
+    draft at this point: it is reviewed and approved before it is sent, so "reached" does
+    not apply to it.
     """
     values = task.submitted
     errors: Errors = {}
@@ -350,8 +352,37 @@ def customer_reply(task: TaskInput) -> Errors | None:
         errors["reply_text"] = f"R2/R5: this major complaint is replied to by its dedicated replier {replier}"
     if "reply_text" in values and not _text(values, "reply_text"):
         errors["reply_text"] = "R1: record the reply given to the customer"
-    if values.get("customer_reached") is False and not _text(values, "attempt_note"):
+    spoken = values.get("reply_method") not in WRITTEN_REPLY_METHODS
+    if spoken and not isinstance(values.get("customer_reached"), bool):
+        errors["customer_reached"] = "R4/R6: say whether the customer was reached by phone or in person"
+    if spoken and values.get("customer_reached") is False and not _text(values, "attempt_note"):
         errors["attempt_note"] = "R6: record the attempt (phone off, suspended, no other contact)"
+    return errors or None
+
+
+# R3: replies the customer receives in writing; they are reviewed and approved before sending.
+WRITTEN_REPLY_METHODS = frozenset({"written", "email"})
+
+
+@REGISTRY.validator("written_reply_review")
+def written_reply_review(task: TaskInput) -> Errors | None:
+    """R3: the specialist department, the legal adviser and the supervisor each approve the
+    written or e-mail reply or return it; a return says why, so the replier can revise it."""
+    if task.submitted.get("review_approved") is False and not _text(task.submitted, "review_note"):
+        return {"review_note": "R3: say why the written reply is returned, so the replier can revise it"}
+    return None
+
+
+@REGISTRY.validator("written_reply_sent")
+def written_reply_sent(task: TaskInput) -> Errors | None:
+    """R3, R5: the approved reply is sent, with its proof (registered-post number, e-mail id),
+    by the dedicated replier if the complaint has one."""
+    errors: Errors = {}
+    replier = task.task_data.get("dedicated_replier")
+    if replier and task.actor != replier:
+        errors["sent_reference"] = f"R2/R5: this complaint's reply is sent by its dedicated replier {replier}"
+    if not _text(task.submitted, "sent_reference"):
+        errors["sent_reference"] = "R3: record how the approved reply was sent (post number or e-mail id)"
     return errors or None
 
 

@@ -81,12 +81,42 @@ def test_bundle_compiles_with_the_real_handlers():
     assert set(compiled.forms) == {path.name for path in (BUNDLE / "forms").glob("*.json")}
 
 
-def test_lanes_are_bilingual_and_map_to_the_five_groups():
+def test_lanes_are_bilingual_and_map_to_the_seven_actor_groups():
     lane_names = {lane.get("name") for lane in xpath(".//bpmn:lane")}
     assert lane_names == set(CONFIG["lanes"])
     assert all(bilingual(name) for name in lane_names)
-    groups = {"intake", "cs_center", "dept:network", "supervisor", "escalation_desk"}
+    groups = {"intake", "cs_center", "dept:network", "supervisor", "escalation_desk", "specialist", "legal"}
     assert set(CONFIG["lanes"].values()) == groups
+
+
+def test_department_lane_tasks_go_to_the_dispatched_departments_group():
+    """L4, T6: one department lane, no copy of a task per department: every task of the lane
+    reads its group from the data; the reminder falls back to the centre before dispatch (T2)."""
+    [lane] = xpath(".//bpmn:lane[@id='lane_department']")
+    refs = {ref.text for ref in lane.findall("bpmn:flowNodeRef", NS)}
+    user_tasks = {task.get("id"): task for task in xpath(".//bpmn:userTask")}
+    groups = {
+        task_id: user_tasks[task_id].xpath(
+            ".//spiffworkflow:property[@name='candidateGroup']/@value", namespaces=NS
+        )
+        for task_id in refs & set(user_tasks)
+    }
+    assert groups == {
+        "task_handle_order": ["department_group"],
+        "task_reply_customer": ["department_group"],
+        "task_retry_contact": ["department_group"],
+        "task_send_written_reply": ["department_group"],
+    }
+    [reminder] = xpath(".//bpmn:userTask[@id='task_handle_reminder']")
+    assert reminder.xpath(".//spiffworkflow:property[@name='candidateGroup']/@value", namespaces=NS) == [
+        'reminder_record.get("department_group") or "cs_center"'
+    ]
+    assert {code: entry["group"] for code, entry in CONFIG["departments"].items()} == {
+        "network": "dept:network",
+        "billing": "dept:billing",
+        "marketing": "dept:marketing",
+        "customer_service": "dept:customer_service",
+    }
 
 
 @pytest.mark.parametrize("tag", ["userTask", "serviceTask", "boundaryEvent", "exclusiveGateway", "endEvent"])
@@ -280,13 +310,17 @@ def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
 
 
 # The loops, each into its merge gateway: back into handling after an E5 return, a V1/H3
-# second dispatch or an E3 decision; another R6 attempt to reach the customer.
+# second dispatch or an E3 decision; another R6 attempt to reach the customer; an R3 review
+# returning a written reply to the replier.
 LOOPS_BACK = {
     "flow_reply_returned": "gw_handling_merge",
     "flow_second_dispatch_back": "gw_handling_merge",
     "flow_extension_back": "gw_handling_merge",
     "flow_extension_refused": "gw_handling_merge",
     "flow_retry_again": "gw_retry_merge",
+    "flow_specialist_returned": "gw_reply_merge",
+    "flow_legal_returned": "gw_reply_merge",
+    "flow_approval_returned": "gw_reply_merge",
 }
 
 
