@@ -148,7 +148,7 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
 
 @REGISTRY.validator("dispatch_order")
 def dispatch_order(task: TaskInput) -> Errors | None:
-    """L2, L4, T6, T1, T4, R2, R5: the dispatcher sends the order to a configured handling department.
+    """L2, L4, T6, T1, T4, H6, R2, R5: the dispatcher sends the order to a configured handling department.
 
     The department's group (``[departments.<code>] group``) is then offered the department
     lane's tasks; a department without a group cannot be chosen.
@@ -156,7 +156,8 @@ def dispatch_order(task: TaskInput) -> Errors | None:
     T1: a major complaint is reported upward at once (to whom), gets an emergency response
     script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, to whom
     the reply task is assigned and who alone may complete it (``customer_reply``). T4: a
-    batch complaint gets one dedicated handler, to whom the work order is assigned.
+    batch complaint gets one dedicated handler, to whom the work order is assigned. H6: a
+    complaint of serious harm or wide social impact is reported upward, coordinated and assessed.
     """
     values, config = task.submitted, task.config
     errors: Errors = {}
@@ -174,6 +175,8 @@ def dispatch_order(task: TaskInput) -> Errors | None:
         ):
             if not _text(values, field):
                 errors[field] = f"{rule}: a major complaint needs {what}"
+    if values.get("serious_impact") is True:
+        _check_serious_impact(errors, values)
     if "batch" in types and not _text(values, "batch_handler"):
         errors["batch_handler"] = "T4: a batch complaint needs one dedicated handler (user name)"
     departments = cfg.table(config, "departments")
@@ -183,6 +186,17 @@ def dispatch_order(task: TaskInput) -> Errors | None:
     elif not str((departments[code] or {}).get("group") or "").strip():
         errors["department"] = f"L4: department {code!r} has no group in [departments.{code}]"
     return errors or None
+
+
+def _check_serious_impact(errors: Errors, values: Mapping[str, Any]) -> None:
+    """H6: serious harm or wide social impact: reported upward level by level, coordinated with
+    regulators, arbitration, legal or media, and the impact assessed."""
+    if not _text(values, "reported_upward_to"):
+        errors["reported_upward_to"] = "H6: a complaint of serious impact is reported upward: to whom"
+    if not values.get("coordinated_with"):
+        errors["coordinated_with"] = "H6: name whom the handling is coordinated with (regulators, ...)"
+    if not _text(values, "impact_assessment"):
+        errors["impact_assessment"] = "H6: assess the impact (who is harmed, how widely, how it may grow)"
 
 
 @REGISTRY.validator("work_order_reply")

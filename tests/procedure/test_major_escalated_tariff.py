@@ -232,3 +232,29 @@ def test_t7_an_ordinary_complaint_closes_without_a_report(engine, clock):
     complete(engine, instance_id, "task_review_reply", support.review())
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())
     assert complete(engine, instance_id, "task_return_visit", support.return_visit()).status == "completed"
+
+
+def test_h6_serious_impact_is_reported_upward_coordinated_and_assessed_at_dispatch(engine, clock):
+    """H6: serious harm or wide social impact: the dispatch names to whom it was reported upward,
+    with whom the handling is coordinated and the impact assessment; nothing is dispatched
+    without them, and they stay in the complaint's data."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_review_dispatch", support.dispatch(serious_impact=True))
+    assert {field: error[:3] for field, error in refused.value.field_errors.items()} == {
+        "reported_upward_to": "H6:",
+        "coordinated_with": "H6:",
+        "impact_assessment": "H6:",
+    }
+    assert open_elements(engine, instance_id) == ["task_review_dispatch"]
+    serious = {
+        "serious_impact": True,
+        "reported_upward_to": "分公司总经理→省公司 Branch GM, then the province",
+        "coordinated_with": ["regulator", "media"],
+        "impact_assessment": "全区断网，媒体已关注 District-wide outage, press interested",
+    }
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch(**serious))
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
+    data = engine.instance_data(instance_id)
+    assert {field: data[field] for field in serious} == serious
