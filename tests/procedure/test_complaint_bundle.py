@@ -103,9 +103,10 @@ def test_department_lane_tasks_go_to_the_dispatched_departments_group():
     }
     assert groups == {
         "task_handle_order": ["department_group"],
-        "task_reply_customer": ["department_group"],
-        "task_retry_contact": ["department_group"],
-        "task_send_written_reply": ["department_group"],
+        # V3: the centre replies to an escalated complaint itself (reply_group), else the department.
+        "task_reply_customer": ["reply_group"],
+        "task_retry_contact": ["reply_group"],
+        "task_send_written_reply": ["reply_group"],
     }
     [reminder] = xpath(".//bpmn:userTask[@id='task_handle_reminder']")
     assert reminder.xpath(".//spiffworkflow:property[@name='candidateGroup']/@value", namespaces=NS) == [

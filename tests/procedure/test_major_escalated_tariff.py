@@ -191,16 +191,25 @@ def test_h2_h5_h4_tariff_dispute_verified_first_compensated_cash_with_a_reason(e
     )
 
 
-def test_t5_t7_e4_escalation_desk_reports_back_before_closing_and_the_deadline_is_measured(engine, clock):
+def test_t5_t7_e4_v3_escalation_desk_reports_back_before_closing_and_the_deadline_is_measured(engine, clock):
     """T5, T7, E4, L7: a satisfied escalated complaint goes to the escalation desk, which reviews
     the materials and submits them to the outside unit; its deadline is a timer (breach recorded)
-    and the submission is measured; then the complaint closes."""
+    and the submission is measured; then the complaint closes. V3: the centre replies to an
+    escalated complaint itself (not the department) and return-visits it."""
     instance_id = escalated(engine)  # outside deadline Saturday 12:00
-    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch(department="billing"))
     support.progress_told(engine, instance_id)
+    assert open_task(engine, instance_id, "task_handle_order").candidate_group == "dept:billing"
     complete(engine, instance_id, "task_handle_order", escalated_reply())
     complete(engine, instance_id, "task_review_reply", support.review())
+    reply = open_task(engine, instance_id, "task_reply_customer")
+    assert reply.candidate_group == "cs_center", "V3: the centre replies to an escalated complaint"
+    with pytest.raises(Forbidden):
+        engine.complete_task(
+            reply.id, actor="bill", data=support.customer_reply(), actor_groups=["dept:billing"]
+        )
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    assert open_task(engine, instance_id, "task_return_visit").candidate_group == "cs_center"
     complete(engine, instance_id, "task_return_visit", support.return_visit())
     report = open_task(engine, instance_id, "task_report_outside")
     assert (report.candidate_group, report.due_at) == ("escalation_desk", at(28, 12))
