@@ -233,6 +233,83 @@ def test_t5_t7_e4_v3_escalation_desk_reports_back_before_closing_and_the_deadlin
     assert complaint_row(engine, instance_id).outcome == "closed"
 
 
+SUBMISSION = {
+    "materials_reviewed": True,
+    "submitted_to": "工信部 MIIT",
+    "submission_summary": "处理结果及客户态度 Result and the customer's position",
+}
+
+
+def escalated_at_reply(engine, clock) -> int:
+    """An escalated complaint whose reply the centre accepted on Friday at 11:00."""
+    instance_id = escalated(engine)  # outside deadline Saturday 12:00
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    complete(engine, instance_id, "task_handle_order", escalated_reply())
+    clock.set(at(27, 11))
+    complete(engine, instance_id, "task_review_reply", support.review())
+    return instance_id
+
+
+def test_t7_an_escalated_complaint_of_an_unreasonable_customer_is_reported_back_before_closing(engine, clock):
+    """T7, H3: the customer stays dissatisfied and is judged unreasonable: the escalation desk
+    still reports back to the outside unit (on time: T7 met), then the complaint closes
+    closed_dissatisfied with the judgement."""
+    instance_id = escalated_at_reply(engine, clock)
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit(satisfied=False))
+    complete(
+        engine,
+        instance_id,
+        "task_analyse_dissatisfaction",
+        support.analysis("unreasonable", unreasonable_grounds="要求赔偿十倍 Demands tenfold compensation"),
+    )
+    report = open_task(engine, instance_id, "task_report_outside")
+    assert (report.candidate_group, report.due_at) == ("escalation_desk", at(28, 12))
+    assert complaint_row(engine, instance_id).status == "open", "not closed before the report"
+
+    clock.set(at(28, 11))
+    assert complete(engine, instance_id, "task_report_outside", SUBMISSION).status == "completed"
+    data = engine.instance_data(instance_id)
+    assert (data["deadlines"]["T7"]["met"], data["closure"]["outcome"], data["closure"]["judgement"]) == (
+        True,
+        "closed_dissatisfied",
+        "unreasonable",
+    )
+    assert complaint_row(engine, instance_id).outcome == "closed_dissatisfied"
+
+
+def test_t7_an_escalated_complaint_of_an_unreachable_customer_is_reported_back_before_closing(engine, clock):
+    """T7, R6: the customer cannot be reached after the further attempts: the escalation desk
+    reports back (late: T7 missed by 24 h, the breach recorded at the outside deadline), then
+    the complaint closes closed_unreachable."""
+    instance_id = escalated_at_reply(engine, clock)
+    unreached = {"customer_reached": False, "attempt_note": "关机 Phone off"}
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply(**unreached))
+    for hour in (14, 17, 20):
+        clock.set(at(27, hour))
+        complete(engine, instance_id, "task_retry_contact", unreached)
+    clock.set(at(28, 9))
+    complete(
+        engine,
+        instance_id,
+        "task_retry_contact",
+        {**unreached, "declare_unreachable": True, "unreachable_outcome": "短信告知 Result sent by SMS"},
+    )
+    assert open_elements(engine, instance_id) == ["task_report_outside"]
+    clock.set(at(28, 12, 0, 1))
+    engine.fire_all_due()
+    assert [b["clock"] for b in breaches(engine, instance_id)] == ["T7"]
+
+    clock.set(at(29, 12))
+    assert complete(engine, instance_id, "task_report_outside", SUBMISSION).status == "completed"
+    data = engine.instance_data(instance_id)
+    assert (data["deadlines"]["T7"]["late_by_s"], data["closure"]["outcome"]) == (
+        86400.0,
+        "closed_unreachable",
+    )
+    assert complaint_row(engine, instance_id).outcome == "closed_unreachable"
+
+
 def test_t7_an_ordinary_complaint_closes_without_a_report(engine, clock):
     instance_id = engine.start(actor="agent").instance_id
     complete(engine, instance_id, "task_record_complaint", support.record())
