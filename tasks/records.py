@@ -62,6 +62,8 @@ MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 STAGES: dict[str, str] = {
     "task_record_complaint": "intake",
     "task_review_dispatch": "dispatch",
+    "task_approve_plan": "plan_approval",
+    "task_revise_plan": "plan_revision",
     "task_decide_extension": "extension_requested",
     "task_handle_order": "handling",
     "task_review_reply": "reply_review",

@@ -199,6 +199,27 @@ def _check_serious_impact(errors: Errors, values: Mapping[str, Any]) -> None:
         errors["impact_assessment"] = "H6: assess the impact (who is harmed, how widely, how it may grow)"
 
 
+@REGISTRY.validator("plan_approval")
+def plan_approval(task: TaskInput) -> Errors | None:
+    """T1: the supervisor approves a major complaint's plan and reports it on to the next level
+    (level by level), or refuses it saying what to change."""
+    values = task.submitted
+    if values.get("plan_approved") is True and not _text(values, "reported_onward_to"):
+        return {"reported_onward_to": "T1: report the major complaint on to the next level: to whom"}
+    if values.get("plan_approved") is False and not _text(values, "approval_note"):
+        return {"approval_note": "T1: say what to change in the plan"}
+    return None
+
+
+@REGISTRY.validator("plan_revision")
+def plan_revision(task: TaskInput) -> Errors | None:
+    """T1: a revised plan must differ from the refused one."""
+    before = str(task.task_data.get("handling_plan") or "").strip()
+    if _text(task.submitted, "handling_plan") and _text(task.submitted, "handling_plan") == before:
+        return {"handling_plan": "T1: the plan is unchanged; revise it as the supervisor asked"}
+    return None
+
+
 @REGISTRY.validator("work_order_reply")
 def work_order_reply(task: TaskInput) -> Errors | None:
     """W1-W5, E1, E2, H2, H5, H7, E3: the department's work-order reply, or its extension request.

@@ -67,6 +67,16 @@ def major_plan(replier: str = "li.replier") -> dict[str, Any]:
     }
 
 
+def plan_approved(**changes: Any) -> dict[str, Any]:
+    """T1: the supervisor approves a major complaint's plan and reports it on (level by level)."""
+    data: dict[str, Any] = {
+        "plan_approved": True,
+        "reported_onward_to": "省公司客服部 Provincial customer service",
+    }
+    data.update(changes)
+    return data
+
+
 def dispatch(**changes: Any) -> dict[str, Any]:
     data = {"department": "network", "review_note": "记录完整 Record complete"}
     data.update(changes)

@@ -312,7 +312,7 @@ def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
 
 # The loops, each into its merge gateway: back into handling after an E5 return, a V1/H3
 # second dispatch or an E3 decision; another R6 attempt to reach the customer; an R3 review
-# returning a written reply to the replier.
+# returning a written reply to the replier; a revised T1 plan back to the supervisor.
 LOOPS_BACK = {
     "flow_reply_returned": "gw_handling_merge",
     "flow_second_dispatch_back": "gw_handling_merge",
@@ -322,6 +322,7 @@ LOOPS_BACK = {
     "flow_specialist_returned": "gw_reply_merge",
     "flow_legal_returned": "gw_reply_merge",
     "flow_approval_returned": "gw_reply_merge",
+    "flow_plan_revised": "gw_plan_merge",
 }
 
 

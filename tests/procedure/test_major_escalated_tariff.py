@@ -10,7 +10,9 @@ import pytest
 from engine.errors import Forbidden, InvalidInput
 from tests.procedure import support
 from tests.procedure.support import (
+    CS_CENTER,
     DEPARTMENT,
+    SUPERVISOR,
     at,
     breaches,
     complaint_row,
@@ -24,8 +26,9 @@ OUTSIDE = "2026-11-28T12:00+08:00"
 
 
 def test_t1_r2_r5_major_complaint_plan_and_only_the_dedicated_replier_replies(engine, clock):
-    """T1: report upward, response script, handling plan at dispatch; R2/R5: the named replier
-    is the only one who may complete the reply to the customer."""
+    """T1: report upward, response script, handling plan at dispatch; the supervisor approves the
+    plan (or it is revised) and reports it on to the next level before the order goes out;
+    R2/R5: the named replier is the only one who may complete the reply to the customer."""
     instance_id = engine.start(actor="agent").instance_id
     complete(engine, instance_id, "task_record_complaint", support.record(complaint_types=["major"]))
     with pytest.raises(InvalidInput) as refused:
@@ -38,9 +41,50 @@ def test_t1_r2_r5_major_complaint_plan_and_only_the_dedicated_replier_replies(en
     }
     assert refused.value.field_errors["emergency_script"].startswith("T1:")
 
+    clock.set(at(27, 9, 10))
     complete(
         engine, instance_id, "task_review_dispatch", support.dispatch(**support.major_plan("li.replier"))
     )
+    # T1: the supervisor approves the plan before the order goes out, and reports it on.
+    approval = open_task(engine, instance_id, "task_approve_plan")
+    assert (approval.candidate_group, approval.priority) == (SUPERVISOR, 10)
+    assert complaint_row(engine, instance_id).stage == "plan_approval"
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_approve_plan", {"plan_approved": False})
+    assert refused.value.field_errors["approval_note"].startswith("T1:")
+    clock.set(at(27, 9, 15))
+    complete(
+        engine,
+        instance_id,
+        "task_approve_plan",
+        {"plan_approved": False, "approval_note": "补充备用方案 Add a fallback"},
+    )
+    revise = open_task(engine, instance_id, "task_revise_plan")
+    assert revise.candidate_group == CS_CENTER
+    with pytest.raises(InvalidInput) as refused:
+        complete(
+            engine, instance_id, "task_revise_plan", {"handling_plan": support.major_plan()["handling_plan"]}
+        )
+    assert refused.value.field_errors["handling_plan"].startswith("T1:")
+    complete(
+        engine,
+        instance_id,
+        "task_revise_plan",
+        {"handling_plan": "网络部牵头，备用光缆 Network leads, spare fibre"},
+    )
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_approve_plan", {"plan_approved": True})
+    assert refused.value.field_errors["reported_onward_to"].startswith("T1:")
+    clock.set(at(27, 9, 40))
+    complete(engine, instance_id, "task_approve_plan", support.plan_approved())
+    data = engine.instance_data(instance_id)
+    assert [(a["approved"], a["at"]) for a in data["plan_approvals"]] == [
+        (False, iso(27, 9, 15)),
+        (True, iso(27, 9, 40)),
+    ]
+    assert data["deadlines"]["L2"]["met"] is True, "L2 is the centre's review, within 30 minutes"
+    handling = open_task(engine, instance_id, "task_handle_order")
+    assert handling.due_at == at(28, 9, 40), "L4: 24 h from the approved dispatch"
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
     complete(engine, instance_id, "task_review_reply", support.review())
     reply = open_task(engine, instance_id, "task_reply_customer")

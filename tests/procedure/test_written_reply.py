@@ -34,6 +34,8 @@ def accepted_reply(engine, clock, **record) -> int:
     if "major" in record.get("complaint_types", []):
         dispatch.update(support.major_plan("li.replier"))
     complete(engine, instance_id, "task_review_dispatch", dispatch)
+    if "major" in record.get("complaint_types", []):
+        complete(engine, instance_id, "task_approve_plan", support.plan_approved())
     clock.set(at(27, 10))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
     clock.set(at(27, 11))
