@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.task import Task
 
 from engine.deployments import Runtime
@@ -103,12 +104,19 @@ def _from_data(task: Task, expression: str | None, runtime: Runtime) -> str | No
     """A group or person the data names (``candidateGroup`` / ``assignee`` properties).
 
     One task can then serve whichever department or person the data chose, instead of a
-    copy of the task per lane. An empty or missing value falls back to the lane's group
-    (candidate group) or leaves the task unclaimed (assignee).
+    copy of the task per lane. An empty value, or a name the data does not have, falls back
+    to the lane's group (candidate group) or leaves the task unclaimed (assignee).
     """
     if not expression:
         return None
-    value = runtime.script_engine.evaluate(task, expression)
+    try:
+        value = runtime.script_engine.evaluate(task, expression)
+    except WorkflowTaskException as error:
+        # A name the data does not have (yet) means "not named": e.g. start data that only
+        # some entries give. Any other failure is a modelling error and surfaces.
+        if error.error_type == "NameError":
+            return None
+        raise
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 

@@ -33,9 +33,14 @@ def _check_code(errors: Errors, values: Mapping[str, Any], field: str, allowed: 
         errors[field] = f"{rule}: {value!r} is not in the configured list ({', '.join(allowed)})"
 
 
+# T5: the group that receives transfers from outside units at its own entry (start data
+# ``received_by``); the web layer starts such complaints for the desk's members.
+ESCALATION_DESK = "escalation_desk"
+
+
 @REGISTRY.validator("complaint_record")
 def complaint_record(task: TaskInput) -> Errors | None:
-    """C1, C2, C3, C5, A2, A5: the intake record.
+    """C1, C2, C3, C5, A2, A5, T5: the intake record.
 
     * C1-C3: channel, business and nature category are codes of the deployed config; every
       complaint has exactly one of each (C4 counts rely on it).
@@ -56,6 +61,8 @@ def complaint_record(task: TaskInput) -> Errors | None:
     * A3: a customer with a record or signs of going over the company's head is reported
       upward at once (``escalation_risk_reported_to``); registration makes the order urgent.
     * T4: a batch complaint carries its batch tag (``batch_tag``), the same on every order.
+    * T5: a complaint the escalation desk received at its own entry (``received_by``) was
+      transferred on an escalation channel.
     * T6: an escalated complaint carries the outside unit's deadline (``outside_deadline``, an
       instant with its offset); the handling deadline written on the order never lies later.
     """
@@ -78,6 +85,11 @@ def complaint_record(task: TaskInput) -> Errors | None:
         errors["complaint_types"] = "C5: 'ordinary' cannot be combined with major, repeat, batch or escalated"
 
     channel = cfg.channel(config, values.get("channel", ""))
+    if task.task_data.get("received_by") == ESCALATION_DESK and not (channel or {}).get("escalation"):
+        errors["channel"] = (
+            "T5: the escalation desk records transfers from outside units: choose the transferring "
+            "channel (MIIT, group company, administration, consumer association, media)"
+        )
     if channel is not None:
         if channel.get("escalation") and "escalated" not in types and "complaint_types" not in errors:
             errors["complaint_types"] = (

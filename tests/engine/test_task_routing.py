@@ -57,3 +57,17 @@ def test_group_and_assignee_expressions_are_compiled_at_deploy(tmp_path):
         element_id="task_approve",
         message="the candidate group expression is not valid Python",
     )
+
+
+def test_a_name_the_data_lacks_means_not_named_but_other_errors_surface(make_engine, tmp_path):
+    """Start data only some entries give (``received_by``): without it, the lane's group."""
+    missing = PRIORITY + '<spiffworkflow:property name="candidateGroup" value="received_by" />'
+    engine = make_engine(engine_test_handlers())
+    engine.deploy(edited_bundle(tmp_path / "a", "main.bpmn", PRIORITY, missing), actor="admin")
+    assert approval_of(engine, 5_000).candidate_group == "manager"
+
+    broken = PRIORITY + '<spiffworkflow:property name="candidateGroup" value="1 / 0" />'
+    engine = make_engine(engine_test_handlers())
+    engine.deploy(edited_bundle(tmp_path / "b", "main.bpmn", PRIORITY, broken), actor="admin")
+    with pytest.raises(Exception, match="Error evaluating expression '1 / 0'"):
+        approval_of(engine, 5_000)

@@ -388,3 +388,36 @@ def test_h6_serious_impact_is_reported_upward_coordinated_and_assessed_at_dispat
     assert open_elements(engine, instance_id) == ["task_handle_order"]
     data = engine.instance_data(instance_id)
     assert {field: data[field] for field in serious} == serious
+
+
+def test_t5_t6_the_escalation_desk_receives_a_transfer_at_its_own_entry(engine, clock):
+    """T5: started from the desk's entry, the record is the desk's task (not intake's) and must
+    be a transfer on an escalation channel; T6: the outside deadline is on the order, which is
+    urgent (30-minute dispatch) and due no later than the outside unit's deadline."""
+    instance_id = engine.start(actor="desk", data={"received_by": "escalation_desk"}).instance_id
+    record = open_task(engine, instance_id, "task_record_complaint")
+    assert record.candidate_group == "escalation_desk"
+    with pytest.raises(Forbidden):
+        engine.complete_task(record.id, actor="ivy", data=support.record(), actor_groups=["intake"])
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_record_complaint", support.record())
+    assert refused.value.field_errors["channel"].startswith("T5:")
+
+    outside = "2026-11-27T20:00:00+08:00"
+    transfer = support.record(
+        channel="consumer_association", complaint_types=["escalated"], outside_deadline=outside
+    )
+    complete(engine, instance_id, "task_record_complaint", transfer, actor="desk")
+    review = open_task(engine, instance_id, "task_review_dispatch")
+    assert (review.candidate_group, review.due_at, review.priority) == (CS_CENTER, at(27, 9, 30), 10)
+    clock.set(at(27, 9, 20))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    handling = open_task(engine, instance_id, "task_handle_order")
+    assert handling.due_at == at(27, 20), "T6: the outside deadline, earlier than 24 h"
+    assert engine.instance_data(instance_id)["handling_due"] == outside
+    assert complaint_row(engine, instance_id).channel == "consumer_association"
+
+
+def test_t5_an_ordinary_start_stays_with_intake(engine):
+    instance_id = engine.start(actor="ivy").instance_id
+    assert open_task(engine, instance_id, "task_record_complaint").candidate_group == "intake"
