@@ -234,7 +234,7 @@ def plan_revision(task: TaskInput) -> Errors | None:
 
 @REGISTRY.validator("work_order_reply")
 def work_order_reply(task: TaskInput) -> Errors | None:
-    """W1-W5, E1, E2, H2, H5, H7, E3: the department's work-order reply, or its extension request.
+    """W1-W5, E1, E2, H2, H5, H7, E3, R1: the department's work-order reply, or its extension request.
 
     A reply needs cause (W1: "unknown" must be said explicitly), handling process and
     whether it is final (W2), result and whether service is restored (W3), customer attitude
@@ -252,7 +252,8 @@ def work_order_reply(task: TaskInput) -> Errors | None:
     body or the consumer association before: then the earlier complaint and the proof that
     the customer accepted it are required (E2). A MIIT transfer needs its feedback form
     reference (H7). A tariff dispute is verified first; an over-charge is compensated, and
-    cash needs a reason (H2, H5). Evidence references (H4) are optional fields.
+    cash needs a reason (H2, H5). Evidence references (H4) are optional fields. R1: a repeat
+    complaint's reply that concludes otherwise than the earlier reply needs a justification.
     """
     values = task.submitted
     errors: Errors = {}
@@ -281,6 +282,8 @@ def work_order_reply(task: TaskInput) -> Errors | None:
         return errors or None
     _check_escalated_reply(errors, values, task.task_data)
     _check_tariff(errors, values)
+    if task.connection is not None:
+        _check_consistent_with_earlier(errors, values, task.task_data, task.connection)
     for field, rule, what in (
         ("cause", "W1", "the cause in detail, or say that it is unknown"),
         ("handling_process", "W2", "what was done and the customer's current service state"),
@@ -339,6 +342,29 @@ def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapp
             )
     if data.get("channel") == "miit" and not _text(values, "miit_feedback_form"):
         errors["miit_feedback_form"] = "H7: a MIIT transfer needs the User Appeal Handling Feedback Form"
+
+
+def _check_consistent_with_earlier(
+    errors: Errors, values: Mapping[str, Any], data: Mapping[str, Any], connection: Any
+) -> None:
+    """R1: a repeat complaint gets a reply consistent with the earlier one. Where this reply
+    concludes otherwise than the earlier complaint's reply on responsibility (E1), over-charge
+    (H2) or the form of compensation (H5), the department justifies the change explicitly."""
+    earlier_number = data.get("repeat_of")
+    earlier = records.find_by_number(connection, str(earlier_number)) if earlier_number else None
+    if earlier is None or _text(values, "consistency_justification"):
+        return
+    before = earlier.conclusion
+    changed = [
+        f"{field} {before[field]!r} -> {values[field]!r}"
+        for field in records.CONCLUSION_FIELDS
+        if field in before and values.get(field) is not None and values[field] != before[field]
+    ]
+    if changed:
+        errors["consistency_justification"] = (
+            f"R1: the reply to the earlier complaint {earlier.number} concluded otherwise "
+            f"({'; '.join(changed)}): justify the change"
+        )
 
 
 def _check_tariff(errors: Errors, values: Mapping[str, Any]) -> None:

@@ -190,3 +190,65 @@ def test_t2_a_reminder_to_a_complaint_that_closed_meanwhile_is_refused(engine, c
     complete(engine, running, "task_return_visit", support.return_visit())
     with pytest.raises(Conflict):
         repeats.deliver_reminder(engine, call, actor="agent")
+
+
+def closed_complaint_with_reply(engine, **reply) -> str:
+    """A complaint handled to the end (satisfied return visit) whose reply concluded ``reply``."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply(**reply))
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit())
+    row = complaint_row(engine, instance_id)
+    assert row.conclusion == {"company_responsible": True}
+    return row.number
+
+
+def test_r1_a_repeat_complaints_reply_contradicting_the_earlier_one_needs_a_justification(engine, clock):
+    """R1: the earlier reply said the company is responsible; the repeat complaint's reply says
+    it is not: refused until the department justifies the change, then kept with it. A reply
+    that agrees needs nothing."""
+    earlier = closed_complaint_with_reply(engine, company_responsible=True)
+    repeat = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        repeat,
+        "task_record_complaint",
+        support.record(repeat_of=earlier, complaint_types=["repeat"], repeat_reason="又断网 It failed again"),
+    )
+    complete(engine, repeat, "task_review_dispatch", support.dispatch())
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, repeat, "task_handle_order", support.work_order_reply(company_responsible=False))
+    assert refused.value.field_errors["consistency_justification"] == (
+        f"R1: the reply to the earlier complaint {earlier} concluded otherwise "
+        "(company_responsible True -> False): justify the change"
+    )
+    assert open_elements(engine, repeat) == ["task_handle_order"]
+    complete(
+        engine,
+        repeat,
+        "task_handle_order",
+        support.work_order_reply(
+            company_responsible=False,
+            consistency_justification="用户自购路由器故障 The customer's own router",
+        ),
+    )
+    assert complaint_row(engine, repeat).conclusion == {"company_responsible": False}
+
+    agreeing = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        agreeing,
+        "task_record_complaint",
+        support.record(
+            customer_phone="13911112222",
+            repeat_of=earlier,
+            complaint_types=["repeat"],
+            repeat_reason="慢 Slow",
+        ),
+    )
+    complete(engine, agreeing, "task_review_dispatch", support.dispatch())
+    complete(engine, agreeing, "task_handle_order", support.work_order_reply(company_responsible=True))
+    assert open_elements(engine, agreeing) == ["task_review_reply"]
