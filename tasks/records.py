@@ -156,6 +156,18 @@ class ComplaintNumber(Base):
 
 
 def record_breach(connection: Any, *, instance_id: int, clock: str, due_at: datetime, at: datetime) -> None:
+    """L7: one row per missed deadline. A task re-entered with the same deadline already past
+    (E5 rework, an R3 draft returned to the replier) fires its timer again at once: that is
+    the same breach, not a second one, so it is not counted twice."""
+    already = connection.execute(
+        select(DeadlineBreach.id).where(
+            DeadlineBreach.instance_id == instance_id,
+            DeadlineBreach.clock == clock,
+            DeadlineBreach.due_at == due_at,
+        )
+    ).first()
+    if already is not None:
+        return
     connection.execute(
         insert(DeadlineBreach).values(
             instance_id=instance_id,
