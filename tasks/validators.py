@@ -60,7 +60,9 @@ def complaint_record(task: TaskInput) -> Errors | None:
       order is opened by oversight. The ``repeat`` flag needs a ``repeat_of`` link.
     * A3: a customer with a record or signs of going over the company's head is reported
       upward at once (``escalation_risk_reported_to``); registration makes the order urgent.
-    * T4: a batch complaint carries its batch tag (``batch_tag``), the same on every order.
+    * T4: a batch complaint carries its batch tag (``batch_tag``), the same on every order, and
+      names the departments told at once for emergency handling (``batch_departments_notified``,
+      codes of ``[departments.*]``): they are informed before the details are recorded.
     * T5: a complaint the escalation desk received at its own entry (``received_by``) was
       transferred on an escalation channel.
     * T6: an escalated complaint carries the outside unit's deadline (``outside_deadline``, an
@@ -126,6 +128,14 @@ def complaint_record(task: TaskInput) -> Errors | None:
         errors["escalation_risk_reported_to"] = "A3: report a customer likely to escalate upward: to whom"
     if "batch" in types and not _text(values, "batch_tag"):
         errors["batch_tag"] = "T4: tag the batch, so every work order of it carries the same tag"
+    if "batch" in types:
+        notified = values.get("batch_departments_notified") or []
+        unknown = [code for code in notified if code not in cfg.table(config, "departments")]
+        if not notified or unknown:
+            errors["batch_departments_notified"] = (
+                "T4: tell the departments concerned at once for emergency handling, and say which"
+                + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+            )
     if task.connection is not None:
         _check_repeat(errors, values, types, task.connection)
     return errors or None

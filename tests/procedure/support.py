@@ -57,6 +57,15 @@ def record(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def batch(tag: str) -> dict[str, Any]:
+    """T4: a batch complaint's intake fields: type, tag, the departments told at once."""
+    return {
+        "complaint_types": ["batch"],
+        "batch_tag": tag,
+        "batch_departments_notified": ["network", "billing"],
+    }
+
+
 def major_plan(replier: str = "li.replier") -> dict[str, Any]:
     """T1, R2/R5: what the centre records when it dispatches a major complaint."""
     return {

@@ -218,6 +218,7 @@ def test_c1_c2_c3_c5_form_lists_equal_the_config_lists():
     assert choices(fields["business_category"]) == labels(CONFIG["business_categories"])
     assert choices(fields["nature_category"]) == labels(CONFIG["nature_categories"])
     assert choices(fields["complaint_types"]["items"]) == labels(CONFIG["complaint_types"])
+    assert choices(fields["batch_departments_notified"]["items"]) == labels(CONFIG["departments"])
     dispatch = json.loads((BUNDLE / "forms" / "review_dispatch.json").read_text(encoding="utf-8"))
     assert choices(dispatch["properties"]["department"]) == labels(CONFIG["departments"])
 

@@ -65,7 +65,7 @@ def test_t4_a_batch_order_goes_to_its_one_dedicated_handler(engine, clock):
         engine,
         instance_id,
         "task_record_complaint",
-        support.record(complaint_types=["batch"], batch_tag="B-OLT-7"),
+        support.record(**support.batch("B-OLT-7")),
     )
     with pytest.raises(Exception) as refused:
         complete(engine, instance_id, "task_review_dispatch", support.dispatch())

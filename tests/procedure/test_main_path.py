@@ -142,7 +142,7 @@ def test_h1_urgent_complaint_sorts_first_and_gets_the_shorter_deadlines(engine, 
         engine,
         instance_id,
         "task_record_complaint",
-        support.record(complaint_types=["major", "batch"], batch_tag="B-1127"),
+        support.record(**{**support.batch("B-1127"), "complaint_types": ["major", "batch"]}),
     )
     review_dispatch = open_task(engine, instance_id, "task_review_dispatch")
     assert review_dispatch.due_at == at(27, 9, 30)

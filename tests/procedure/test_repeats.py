@@ -138,21 +138,30 @@ def test_t3_a_repeat_flag_needs_the_link(engine):
 
 
 def test_t4_batch_complaints_carry_their_tag_on_the_record(engine):
-    """T4: every order of a batch carries the batch tag; batch complaints are urgent (H1)."""
+    """T4: the departments concerned are told at once (which, recorded); every order of a batch
+    carries the batch tag; batch complaints are urgent (H1)."""
     call = engine.start(actor="agent").instance_id
     with pytest.raises(InvalidInput) as refused:
         complete(engine, call, "task_record_complaint", support.record(complaint_types=["batch"]))
     assert refused.value.field_errors["batch_tag"].startswith("T4:")
-    complete(
-        engine, call, "task_record_complaint", support.record(complaint_types=["batch"], batch_tag="B-OLT-7")
-    )
+    assert refused.value.field_errors["batch_departments_notified"].startswith("T4: tell the departments")
+    with pytest.raises(InvalidInput) as refused:
+        complete(
+            engine,
+            call,
+            "task_record_complaint",
+            support.record(complaint_types=["batch"], batch_tag="B-OLT-7", batch_departments_notified=["it"]),
+        )
+    assert any(field.startswith("batch_departments_notified") for field in refused.value.field_errors)
+    complete(engine, call, "task_record_complaint", support.record(**support.batch("B-OLT-7")))
     other = engine.start(actor="agent").instance_id
     complete(
         engine,
         other,
         "task_record_complaint",
-        support.record(customer_phone="13911112222", complaint_types=["batch"], batch_tag="B-OLT-7"),
+        support.record(customer_phone="13911112222", **support.batch("B-OLT-7")),
     )
+    assert engine.instance_data(other)["batch_departments_notified"] == ["network", "billing"]
     rows = [complaint_row(engine, call), complaint_row(engine, other)]
     assert [(row.batch_tag, row.priority) for row in rows] == [("B-OLT-7", "urgent")] * 2
 
