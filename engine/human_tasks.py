@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.task import Task
 
 from engine.deployments import Runtime
@@ -19,6 +20,8 @@ from engine.store import NewTask, Store
 FORM_PROPERTY = "formJsonSchemaFilename"
 VALIDATOR_PROPERTY = "validator"
 PRIORITY_PROPERTY = "priority"
+CANDIDATE_GROUP_PROPERTY = "candidateGroup"
+ASSIGNEE_PROPERTY = "assignee"
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,33 @@ def _new_task(task: Task, runtime: Runtime) -> NewTask:
         element_id=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
         lane=lane,
-        candidate_group=runtime.candidate_group(lane),
+        candidate_group=_from_data(task, properties.get(CANDIDATE_GROUP_PROPERTY), runtime)
+        or runtime.candidate_group(lane),
         form=properties.get(FORM_PROPERTY),
         priority=_priority(task, properties, runtime),
         due_at=min(dues) if dues else None,
+        assignee=_from_data(task, properties.get(ASSIGNEE_PROPERTY), runtime),
     )
+
+
+def _from_data(task: Task, expression: str | None, runtime: Runtime) -> str | None:
+    """A group or person the data names (``candidateGroup`` / ``assignee`` properties).
+
+    One task can then serve whichever department or person the data chose, instead of a
+    copy of the task per lane. An empty value, or a name the data does not have, falls back
+    to the lane's group (candidate group) or leaves the task unclaimed (assignee).
+    """
+    if not expression:
+        return None
+    try:
+        value = runtime.script_engine.evaluate(task, expression)
+    except WorkflowTaskException as error:
+        # A name the data does not have (yet) means "not named": e.g. start data that only
+        # some entries give. Any other failure is a modelling error and surfaces.
+        if error.error_type == "NameError":
+            return None
+        raise
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _priority(task: Task, properties: dict[str, str], runtime: Runtime) -> int:

@@ -66,6 +66,7 @@ class NewTask:
     form: str | None
     priority: int
     due_at: datetime | None
+    assignee: str | None = None
 
 
 class Store:
@@ -254,15 +255,17 @@ class Store:
     def insert_tasks(self, instance_id: int, tasks: Sequence[NewTask], now: datetime) -> None:
         for task in tasks:
             self._run(
-                "INSERT INTO human_tasks (id, instance_id, element_id, name, lane, candidate_group, form, "
-                "status, priority, due_at, due_sort, created_at) VALUES (:id, :instance_id, :element_id, "
-                ":name, :lane, :candidate_group, :form, 'open', :priority, :due_at, :due_sort, :now)",
+                "INSERT INTO human_tasks (id, instance_id, element_id, name, lane, candidate_group, "
+                "assignee, form, status, priority, due_at, due_sort, created_at) VALUES (:id, :instance_id, "
+                ":element_id, :name, :lane, :candidate_group, :assignee, :form, 'open', :priority, :due_at, "
+                ":due_sort, :now)",
                 id=task.id,
                 instance_id=instance_id,
                 element_id=task.element_id,
                 name=task.name,
                 lane=task.lane,
                 candidate_group=task.candidate_group,
+                assignee=task.assignee,
                 form=task.form,
                 priority=task.priority,
                 due_at=self._instant(task.due_at),

@@ -73,6 +73,12 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
 VALIDATOR_PROPERTY = "validator"
 PRIORITY_PROPERTY = "priority"
+# Task properties holding an expression evaluated on the task data when the task opens.
+EXPRESSION_PROPERTIES = {
+    PRIORITY_PROPERTY: "the priority expression",
+    "candidateGroup": "the candidate group expression",
+    "assignee": "the assignee expression",
+}
 
 # Elements that must have a BPMNShape, and those that must have a BPMNEdge.
 _SHAPE_TAGS = frozenset(
@@ -618,8 +624,8 @@ def _check_expressions(doc: _Document, report: _Report, reserved: frozenset[str]
         if value is not None:
             check(parameter, value, "eval", f"service parameter '{parameter.get('id')}'")
     for prop in doc.xpath(".//spiffworkflow:properties/spiffworkflow:property"):
-        if prop.get("name") == PRIORITY_PROPERTY and prop.get("value") is not None:
-            check(prop, prop.get("value"), "eval", "the priority expression")
+        if prop.get("name") in EXPRESSION_PROPERTIES and prop.get("value") is not None:
+            check(prop, prop.get("value"), "eval", EXPRESSION_PROPERTIES[prop.get("name")])
 
     for name, what in (
         ("messagePayload", "the message payload"),

@@ -57,6 +57,17 @@ def channel(config: Mapping[str, Any], code: str) -> Mapping[str, Any] | None:
     return entry if isinstance(entry, Mapping) else None
 
 
+def department_groups(config: Mapping[str, Any]) -> dict[str, str]:
+    """Department code -> the group offered its tasks; a department without a group is a config error."""
+    groups = {}
+    for code, entry in table(config, "departments").items():
+        group = entry.get("group") if isinstance(entry, Mapping) else None
+        if not isinstance(group, str) or not group.strip():
+            raise ConfigError(f"[departments.{code}] has no group")
+        groups[code] = group
+    return groups
+
+
 def priority(config: Mapping[str, Any], kind: str) -> int:
     figures = table(config, "priority")
     if kind not in figures:

@@ -35,10 +35,14 @@ def _param(call: ServiceCall, name: str) -> Any:
 def register_complaint(call: ServiceCall) -> dict[str, Any]:
     """C4, C5, H1, A3: number the complaint, stamp its acceptance, classify its urgency.
 
-    Returns ``{complaint_no, accepted_at, order_type, urgent_because, priority}``:
+    Returns ``{complaint_no, accepted_at, order_type, urgent_because, priority,
+    department_groups}``:
     ``order_type`` is ``"urgent"`` when a type flag is major, repeat, batch or escalated
     (H1), or the customer shows signs of going over the company's head (A3: the order is
     created quickly), and ``priority`` is that order type's figure from ``[priority]``.
+    ``department_groups`` (code -> group, from ``[departments.*]`` of this version) lets the
+    dispatch postScript name the chosen department's group (``department_group``), which the
+    department lane's tasks are offered to (their ``candidateGroup`` property).
 
     The number is ``<prefix>-<yyyymmdd>-<nnnn>``: the date of acceptance in the branch's zone
     and the day's gap-free sequence (``tasks.records.next_number``, in the command's
@@ -62,6 +66,7 @@ def register_complaint(call: ServiceCall) -> dict[str, Any]:
         "order_type": kind,
         "urgent_because": urgent_because,
         "priority": cfg.priority(call.config, kind),
+        "department_groups": cfg.department_groups(call.config),
     }
 
 
@@ -247,8 +252,8 @@ def record_reminder(call: ServiceCall) -> dict[str, Any]:
     """T2: a reminder (催办) reached the running complaint: count it on the complaint record.
 
     Runs first in the reminder event subprocess; returns what the department's reminder task
-    shows: ``{received_at, from_instance, note, customer_phone}`` (from the message payload
-    ``reminder``).
+    shows: ``{received_at, from_instance, note, customer_phone, department_group}`` (from the
+    message payload ``reminder``; the group is the department to remind, empty before dispatch).
     """
     payload = call.task_data.get("reminder") or {}
     records.count_reminder(call.connection, call.instance_id)
@@ -257,6 +262,7 @@ def record_reminder(call: ServiceCall) -> dict[str, Any]:
         "from_instance": payload.get("from_instance"),
         "note": payload.get("note"),
         "customer_phone": payload.get("customer_phone"),
+        "department_group": payload.get("department_group") or "",
     }
 
 

@@ -62,13 +62,23 @@ MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 STAGES: dict[str, str] = {
     "task_record_complaint": "intake",
     "task_review_dispatch": "dispatch",
+    "task_approve_plan": "plan_approval",
+    "task_revise_plan": "plan_revision",
     "task_decide_extension": "extension_requested",
     "task_handle_order": "handling",
     "task_review_reply": "reply_review",
     "task_reply_customer": "reply",
+    "task_review_written_specialist": "written_reply_review",
+    "task_review_written_legal": "written_reply_review",
+    "task_approve_written_reply": "written_reply_approval",
+    "task_send_written_reply": "reply",
     "task_return_visit": "return_visit",
     "task_analyse_dissatisfaction": "dissatisfaction_analysis",
 }
+
+# R1: the work-order reply's conclusions a later reply to the same customer must agree with
+# (E1 responsibility, H2 over-charge, H5 form of compensation).
+CONCLUSION_FIELDS = ("company_responsible", "overcharged", "compensation_form")
 
 # The deadline variables of the process data, by clock (rule id).
 DUE_VARIABLES = {"L2": "dispatch_due", "L4": "handling_due", "R4": "reply_due"}
@@ -116,6 +126,7 @@ class Complaint(Base):
     deadlines: Mapped[str] = mapped_column(Text, default="{}")
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_conclusion: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property
@@ -125,6 +136,11 @@ class Complaint(Base):
     @property
     def deadline_outcomes(self) -> dict[str, Any]:
         return json.loads(self.deadlines or "{}")
+
+    @property
+    def conclusion(self) -> dict[str, Any]:
+        """R1: what the department's reply concluded (``CONCLUSION_FIELDS``), empty before it."""
+        return json.loads(self.reply_conclusion or "{}")
 
 
 class ComplaintNumber(Base):
@@ -140,6 +156,18 @@ class ComplaintNumber(Base):
 
 
 def record_breach(connection: Any, *, instance_id: int, clock: str, due_at: datetime, at: datetime) -> None:
+    """L7: one row per missed deadline. A task re-entered with the same deadline already past
+    (E5 rework, an R3 draft returned to the replier) fires its timer again at once: that is
+    the same breach, not a second one, so it is not counted twice."""
+    already = connection.execute(
+        select(DeadlineBreach.id).where(
+            DeadlineBreach.instance_id == instance_id,
+            DeadlineBreach.clock == clock,
+            DeadlineBreach.due_at == due_at,
+        )
+    ).first()
+    if already is not None:
+        return
     connection.execute(
         insert(DeadlineBreach).values(
             instance_id=instance_id,
@@ -332,6 +360,12 @@ def _stage(connection: Any, instance_id: int, status: str, closure: Mapping[str,
     return "error" if status == "error" else "in_progress"
 
 
+def _reply_conclusion(data: Mapping[str, Any]) -> str | None:
+    """R1: the conclusions the department's work-order reply stated, once it stated any."""
+    found = {field: data[field] for field in CONCLUSION_FIELDS if data.get(field) is not None}
+    return json.dumps(found, ensure_ascii=False, sort_keys=True) if found else None
+
+
 def _first_reply_candidates(data: Mapping[str, Any]) -> list[datetime]:
     """L1: first replies the data shows: the reply attempt, or the resolution at first contact."""
     found = []
@@ -408,6 +442,7 @@ def project_complaint(projection: Any) -> None:
         "closed_at": _instant(closure.get("closed_at")) if closure else None,
         "outcome": closure.get("outcome") if closure else None,
         "deadlines": json.dumps(deadline_summary(data, breached), ensure_ascii=False, sort_keys=True),
+        "reply_conclusion": _reply_conclusion(data),
         "updated_at": projection.now,
     }
     existing = complaint_of_instance(connection, projection.instance_id)

@@ -42,12 +42,17 @@ def deliver_reminder(engine: Any, instance_id: int, *, actor: str) -> int | None
 
     ``engine`` is the ``engine.service.ProcessEngine``. Returns None when the intake was not
     a T2 merge. If the running complaint closed in between, the engine answers
-    ``engine.errors.Conflict`` (the agent then records a T3 complaint instead).
+    ``engine.errors.Conflict`` (the agent then records a T3 complaint instead). The payload
+    names the running complaint's department group (``department_group``), read just before
+    sending: the reminder task is offered to that department, or to the centre while the
+    complaint is not dispatched yet.
     """
     pending = pending_reminder(engine.instance_data(instance_id))
     if pending is None:
         return None
     target, payload = pending
     payload["from_instance"] = instance_id
+    # The event subprocess sees only the message, so it carries the group to remind.
+    payload["department_group"] = engine.instance_data(target).get("department_group") or ""
     engine.send_message(target, REMINDER_MESSAGE, actor=actor, payload=payload)
     return target

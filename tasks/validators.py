@@ -33,9 +33,14 @@ def _check_code(errors: Errors, values: Mapping[str, Any], field: str, allowed: 
         errors[field] = f"{rule}: {value!r} is not in the configured list ({', '.join(allowed)})"
 
 
+# T5: the group that receives transfers from outside units at its own entry (start data
+# ``received_by``); the web layer starts such complaints for the desk's members.
+ESCALATION_DESK = "escalation_desk"
+
+
 @REGISTRY.validator("complaint_record")
 def complaint_record(task: TaskInput) -> Errors | None:
-    """C1, C2, C3, C5, A2, A5: the intake record.
+    """C1, C2, C3, C5, A2, A5, T5: the intake record.
 
     * C1-C3: channel, business and nature category are codes of the deployed config; every
       complaint has exactly one of each (C4 counts rely on it).
@@ -55,7 +60,11 @@ def complaint_record(task: TaskInput) -> Errors | None:
       order is opened by oversight. The ``repeat`` flag needs a ``repeat_of`` link.
     * A3: a customer with a record or signs of going over the company's head is reported
       upward at once (``escalation_risk_reported_to``); registration makes the order urgent.
-    * T4: a batch complaint carries its batch tag (``batch_tag``), the same on every order.
+    * T4: a batch complaint carries its batch tag (``batch_tag``), the same on every order, and
+      names the departments told at once for emergency handling (``batch_departments_notified``,
+      codes of ``[departments.*]``): they are informed before the details are recorded.
+    * T5: a complaint the escalation desk received at its own entry (``received_by``) was
+      transferred on an escalation channel.
     * T6: an escalated complaint carries the outside unit's deadline (``outside_deadline``, an
       instant with its offset); the handling deadline written on the order never lies later.
     """
@@ -78,6 +87,11 @@ def complaint_record(task: TaskInput) -> Errors | None:
         errors["complaint_types"] = "C5: 'ordinary' cannot be combined with major, repeat, batch or escalated"
 
     channel = cfg.channel(config, values.get("channel", ""))
+    if task.task_data.get("received_by") == ESCALATION_DESK and not (channel or {}).get("escalation"):
+        errors["channel"] = (
+            "T5: the escalation desk records transfers from outside units: choose the transferring "
+            "channel (MIIT, group company, administration, consumer association, media)"
+        )
     if channel is not None:
         if channel.get("escalation") and "escalated" not in types and "complaint_types" not in errors:
             errors["complaint_types"] = (
@@ -114,6 +128,14 @@ def complaint_record(task: TaskInput) -> Errors | None:
         errors["escalation_risk_reported_to"] = "A3: report a customer likely to escalate upward: to whom"
     if "batch" in types and not _text(values, "batch_tag"):
         errors["batch_tag"] = "T4: tag the batch, so every work order of it carries the same tag"
+    if "batch" in types:
+        notified = values.get("batch_departments_notified") or []
+        unknown = [code for code in notified if code not in cfg.table(config, "departments")]
+        if not notified or unknown:
+            errors["batch_departments_notified"] = (
+                "T4: tell the departments concerned at once for emergency handling, and say which"
+                + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+            )
     if task.connection is not None:
         _check_repeat(errors, values, types, task.connection)
     return errors or None
@@ -148,19 +170,21 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
 
 @REGISTRY.validator("dispatch_order")
 def dispatch_order(task: TaskInput) -> Errors | None:
-    """L2, L4, T6, T1, R2, R5: the dispatcher sends the order to a configured handling department.
+    """L2, L4, T6, T1, T4, H6, R2, R5: the dispatcher sends the order to a configured handling department.
 
-    The handling lane of this version serves the department group ``dept:network``; the
-    chosen department must map to a group that a handling lane serves, so an order can
-    never be dispatched to a department nobody would be offered it in.
+    The department's group (``[departments.<code>] group``) is then offered the department
+    lane's tasks; a department without a group cannot be chosen.
 
     T1: a major complaint is reported upward at once (to whom), gets an emergency response
-    script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, the only
-    person who may then complete the reply to the customer (``customer_reply``).
+    script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, to whom
+    the reply task is assigned and who alone may complete it (``customer_reply``). T4: a
+    batch complaint gets one dedicated handler, to whom the work order is assigned. H6: a
+    complaint of serious harm or wide social impact is reported upward, coordinated and assessed.
     """
     values, config = task.submitted, task.config
     errors: Errors = {}
-    if "major" in (task.task_data.get("complaint_types") or []):
+    types = task.task_data.get("complaint_types") or []
+    if "major" in types:
         for field, rule, what in (
             (
                 "reported_upward_to",
@@ -173,22 +197,54 @@ def dispatch_order(task: TaskInput) -> Errors | None:
         ):
             if not _text(values, field):
                 errors[field] = f"{rule}: a major complaint needs {what}"
+    if values.get("serious_impact") is True:
+        _check_serious_impact(errors, values)
+    if "batch" in types and not _text(values, "batch_handler"):
+        errors["batch_handler"] = "T4: a batch complaint needs one dedicated handler (user name)"
     departments = cfg.table(config, "departments")
     code = values.get("department")
     if code not in departments:
         errors["department"] = f"L4: unknown department {code!r} (configured: {', '.join(departments)})"
-    else:
-        group = departments[code].get("group")
-        if group not in set(config.get("lanes", {}).values()):
-            errors["department"] = (
-                f"L4: department {code!r} (group {group!r}) has no handling lane in this version yet"
-            )
+    elif not str((departments[code] or {}).get("group") or "").strip():
+        errors["department"] = f"L4: department {code!r} has no group in [departments.{code}]"
     return errors or None
+
+
+def _check_serious_impact(errors: Errors, values: Mapping[str, Any]) -> None:
+    """H6: serious harm or wide social impact: reported upward level by level, coordinated with
+    regulators, arbitration, legal or media, and the impact assessed."""
+    if not _text(values, "reported_upward_to"):
+        errors["reported_upward_to"] = "H6: a complaint of serious impact is reported upward: to whom"
+    if not values.get("coordinated_with"):
+        errors["coordinated_with"] = "H6: name whom the handling is coordinated with (regulators, ...)"
+    if not _text(values, "impact_assessment"):
+        errors["impact_assessment"] = "H6: assess the impact (who is harmed, how widely, how it may grow)"
+
+
+@REGISTRY.validator("plan_approval")
+def plan_approval(task: TaskInput) -> Errors | None:
+    """T1: the supervisor approves a major complaint's plan and reports it on to the next level
+    (level by level), or refuses it saying what to change."""
+    values = task.submitted
+    if values.get("plan_approved") is True and not _text(values, "reported_onward_to"):
+        return {"reported_onward_to": "T1: report the major complaint on to the next level: to whom"}
+    if values.get("plan_approved") is False and not _text(values, "approval_note"):
+        return {"approval_note": "T1: say what to change in the plan"}
+    return None
+
+
+@REGISTRY.validator("plan_revision")
+def plan_revision(task: TaskInput) -> Errors | None:
+    """T1: a revised plan must differ from the refused one."""
+    before = str(task.task_data.get("handling_plan") or "").strip()
+    if _text(task.submitted, "handling_plan") and _text(task.submitted, "handling_plan") == before:
+        return {"handling_plan": "T1: the plan is unchanged; revise it as the supervisor asked"}
+    return None
 
 
 @REGISTRY.validator("work_order_reply")
 def work_order_reply(task: TaskInput) -> Errors | None:
-    """W1-W5, E1, E2, H2, H5, H7, E3: the department's work-order reply, or its extension request.
+    """W1-W5, E1, E2, H2, H5, H7, E3, R1: the department's work-order reply, or its extension request.
 
     A reply needs cause (W1: "unknown" must be said explicitly), handling process and
     whether it is final (W2), result and whether service is restored (W3), customer attitude
@@ -206,7 +262,8 @@ def work_order_reply(task: TaskInput) -> Errors | None:
     body or the consumer association before: then the earlier complaint and the proof that
     the customer accepted it are required (E2). A MIIT transfer needs its feedback form
     reference (H7). A tariff dispute is verified first; an over-charge is compensated, and
-    cash needs a reason (H2, H5). Evidence references (H4) are optional fields.
+    cash needs a reason (H2, H5). Evidence references (H4) are optional fields. R1: a repeat
+    complaint's reply that concludes otherwise than the earlier reply needs a justification.
     """
     values = task.submitted
     errors: Errors = {}
@@ -235,6 +292,8 @@ def work_order_reply(task: TaskInput) -> Errors | None:
         return errors or None
     _check_escalated_reply(errors, values, task.task_data)
     _check_tariff(errors, values)
+    if task.connection is not None:
+        _check_consistent_with_earlier(errors, values, task.task_data, task.connection)
     for field, rule, what in (
         ("cause", "W1", "the cause in detail, or say that it is unknown"),
         ("handling_process", "W2", "what was done and the customer's current service state"),
@@ -295,6 +354,29 @@ def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapp
         errors["miit_feedback_form"] = "H7: a MIIT transfer needs the User Appeal Handling Feedback Form"
 
 
+def _check_consistent_with_earlier(
+    errors: Errors, values: Mapping[str, Any], data: Mapping[str, Any], connection: Any
+) -> None:
+    """R1: a repeat complaint gets a reply consistent with the earlier one. Where this reply
+    concludes otherwise than the earlier complaint's reply on responsibility (E1), over-charge
+    (H2) or the form of compensation (H5), the department justifies the change explicitly."""
+    earlier_number = data.get("repeat_of")
+    earlier = records.find_by_number(connection, str(earlier_number)) if earlier_number else None
+    if earlier is None or _text(values, "consistency_justification"):
+        return
+    before = earlier.conclusion
+    changed = [
+        f"{field} {before[field]!r} -> {values[field]!r}"
+        for field in records.CONCLUSION_FIELDS
+        if field in before and values.get(field) is not None and values[field] != before[field]
+    ]
+    if changed:
+        errors["consistency_justification"] = (
+            f"R1: the reply to the earlier complaint {earlier.number} concluded otherwise "
+            f"({'; '.join(changed)}): justify the change"
+        )
+
+
 def _check_tariff(errors: Errors, values: Mapping[str, Any]) -> None:
     """H2, H5: tariff disputes are verified first; over-charges compensated, cash only with a reason."""
     if values.get("tariff_dispute") is not True:
@@ -336,13 +418,15 @@ def reply_review(task: TaskInput) -> Errors | None:
 
 @REGISTRY.validator("customer_reply")
 def customer_reply(task: TaskInput) -> Errors | None:
-    """R1, R2, R4, R5, R6: the department replies to the customer, or records it could not reach them.
+    """R1, R2, R3, R4, R5, R6: the department replies to the customer, or records it could not reach them.
 
     The reply given is recorded (R1). A major complaint's reply is given by its dedicated
     replier named at dispatch (R2, R5): nobody else may complete the task. A customer who
     could not be reached (phone off, suspended, no other contact) needs a note of the
     attempt; the R6 attempts follow
-    (``task_retry_contact``, validator ``contact_attempt``).
+    (``task_retry_contact``, validator ``contact_attempt``). A written or e-mail reply (R3) is a
+    draft at this point: it is reviewed and approved before it is sent, so "reached" does
+    not apply to it.
     """
     values = task.submitted
     errors: Errors = {}
@@ -351,8 +435,37 @@ def customer_reply(task: TaskInput) -> Errors | None:
         errors["reply_text"] = f"R2/R5: this major complaint is replied to by its dedicated replier {replier}"
     if "reply_text" in values and not _text(values, "reply_text"):
         errors["reply_text"] = "R1: record the reply given to the customer"
-    if values.get("customer_reached") is False and not _text(values, "attempt_note"):
+    spoken = values.get("reply_method") not in WRITTEN_REPLY_METHODS
+    if spoken and not isinstance(values.get("customer_reached"), bool):
+        errors["customer_reached"] = "R4/R6: say whether the customer was reached by phone or in person"
+    if spoken and values.get("customer_reached") is False and not _text(values, "attempt_note"):
         errors["attempt_note"] = "R6: record the attempt (phone off, suspended, no other contact)"
+    return errors or None
+
+
+# R3: replies the customer receives in writing; they are reviewed and approved before sending.
+WRITTEN_REPLY_METHODS = frozenset({"written", "email"})
+
+
+@REGISTRY.validator("written_reply_review")
+def written_reply_review(task: TaskInput) -> Errors | None:
+    """R3: the specialist department, the legal adviser and the supervisor each approve the
+    written or e-mail reply or return it; a return says why, so the replier can revise it."""
+    if task.submitted.get("review_approved") is False and not _text(task.submitted, "review_note"):
+        return {"review_note": "R3: say why the written reply is returned, so the replier can revise it"}
+    return None
+
+
+@REGISTRY.validator("written_reply_sent")
+def written_reply_sent(task: TaskInput) -> Errors | None:
+    """R3, R5: the approved reply is sent, with its proof (registered-post number, e-mail id),
+    by the dedicated replier if the complaint has one."""
+    errors: Errors = {}
+    replier = task.task_data.get("dedicated_replier")
+    if replier and task.actor != replier:
+        errors["sent_reference"] = f"R2/R5: this complaint's reply is sent by its dedicated replier {replier}"
+    if not _text(task.submitted, "sent_reference"):
+        errors["sent_reference"] = "R3: record how the approved reply was sent (post number or e-mail id)"
     return errors or None
 
 

@@ -57,6 +57,15 @@ def record(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def batch(tag: str) -> dict[str, Any]:
+    """T4: a batch complaint's intake fields: type, tag, the departments told at once."""
+    return {
+        "complaint_types": ["batch"],
+        "batch_tag": tag,
+        "batch_departments_notified": ["network", "billing"],
+    }
+
+
 def major_plan(replier: str = "li.replier") -> dict[str, Any]:
     """T1, R2/R5: what the centre records when it dispatches a major complaint."""
     return {
@@ -65,6 +74,16 @@ def major_plan(replier: str = "li.replier") -> dict[str, Any]:
         "handling_plan": "网络部牵头，24小时内恢复 Network leads, restore within 24 h",
         "dedicated_replier": replier,
     }
+
+
+def plan_approved(**changes: Any) -> dict[str, Any]:
+    """T1: the supervisor approves a major complaint's plan and reports it on (level by level)."""
+    data: dict[str, Any] = {
+        "plan_approved": True,
+        "reported_onward_to": "省公司客服部 Provincial customer service",
+    }
+    data.update(changes)
+    return data
 
 
 def dispatch(**changes: Any) -> dict[str, Any]:
@@ -152,9 +171,11 @@ def open_elements(engine, instance_id: int) -> list[str]:
     return sorted(row.element_id for row in engine.open_tasks(instance_id))
 
 
-def complete(engine, instance_id: int, element_id: str, data: dict[str, Any], actor: str = "someone"):
-    """Complete the open task as a member of its candidate group (the web layer's check)."""
+def complete(engine, instance_id: int, element_id: str, data: dict[str, Any], actor: str | None = None):
+    """Complete the open task as a member of its candidate group (the web layer's check), by
+    the person it is assigned to (R5, T4) unless ``actor`` is given."""
     row = open_task(engine, instance_id, element_id)
+    actor = actor or row.assignee or "someone"
     return engine.complete_task(row.id, actor=actor, data=data, actor_groups=[row.candidate_group])
 
 

@@ -81,12 +81,43 @@ def test_bundle_compiles_with_the_real_handlers():
     assert set(compiled.forms) == {path.name for path in (BUNDLE / "forms").glob("*.json")}
 
 
-def test_lanes_are_bilingual_and_map_to_the_five_groups():
+def test_lanes_are_bilingual_and_map_to_the_seven_actor_groups():
     lane_names = {lane.get("name") for lane in xpath(".//bpmn:lane")}
     assert lane_names == set(CONFIG["lanes"])
     assert all(bilingual(name) for name in lane_names)
-    groups = {"intake", "cs_center", "dept:network", "supervisor", "escalation_desk"}
+    groups = {"intake", "cs_center", "dept:network", "supervisor", "escalation_desk", "specialist", "legal"}
     assert set(CONFIG["lanes"].values()) == groups
+
+
+def test_department_lane_tasks_go_to_the_dispatched_departments_group():
+    """L4, T6: one department lane, no copy of a task per department: every task of the lane
+    reads its group from the data; the reminder falls back to the centre before dispatch (T2)."""
+    [lane] = xpath(".//bpmn:lane[@id='lane_department']")
+    refs = {ref.text for ref in lane.findall("bpmn:flowNodeRef", NS)}
+    user_tasks = {task.get("id"): task for task in xpath(".//bpmn:userTask")}
+    groups = {
+        task_id: user_tasks[task_id].xpath(
+            ".//spiffworkflow:property[@name='candidateGroup']/@value", namespaces=NS
+        )
+        for task_id in refs & set(user_tasks)
+    }
+    assert groups == {
+        "task_handle_order": ["department_group"],
+        # V3: the centre replies to an escalated complaint itself (reply_group), else the department.
+        "task_reply_customer": ["reply_group"],
+        "task_retry_contact": ["reply_group"],
+        "task_send_written_reply": ["reply_group"],
+    }
+    [reminder] = xpath(".//bpmn:userTask[@id='task_handle_reminder']")
+    assert reminder.xpath(".//spiffworkflow:property[@name='candidateGroup']/@value", namespaces=NS) == [
+        'reminder_record.get("department_group") or "cs_center"'
+    ]
+    assert {code: entry["group"] for code, entry in CONFIG["departments"].items()} == {
+        "network": "dept:network",
+        "billing": "dept:billing",
+        "marketing": "dept:marketing",
+        "customer_service": "dept:customer_service",
+    }
 
 
 @pytest.mark.parametrize("tag", ["userTask", "serviceTask", "boundaryEvent", "exclusiveGateway", "endEvent"])
@@ -187,6 +218,7 @@ def test_c1_c2_c3_c5_form_lists_equal_the_config_lists():
     assert choices(fields["business_category"]) == labels(CONFIG["business_categories"])
     assert choices(fields["nature_category"]) == labels(CONFIG["nature_categories"])
     assert choices(fields["complaint_types"]["items"]) == labels(CONFIG["complaint_types"])
+    assert choices(fields["batch_departments_notified"]["items"]) == labels(CONFIG["departments"])
     dispatch = json.loads((BUNDLE / "forms" / "review_dispatch.json").read_text(encoding="utf-8"))
     assert choices(dispatch["properties"]["department"]) == labels(CONFIG["departments"])
 
@@ -280,13 +312,18 @@ def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
 
 
 # The loops, each into its merge gateway: back into handling after an E5 return, a V1/H3
-# second dispatch or an E3 decision; another R6 attempt to reach the customer.
+# second dispatch or an E3 decision; another R6 attempt to reach the customer; an R3 review
+# returning a written reply to the replier; a revised T1 plan back to the supervisor.
 LOOPS_BACK = {
     "flow_reply_returned": "gw_handling_merge",
     "flow_second_dispatch_back": "gw_handling_merge",
     "flow_extension_back": "gw_handling_merge",
     "flow_extension_refused": "gw_handling_merge",
     "flow_retry_again": "gw_retry_merge",
+    "flow_specialist_returned": "gw_reply_merge",
+    "flow_legal_returned": "gw_reply_merge",
+    "flow_approval_returned": "gw_reply_merge",
+    "flow_plan_revised": "gw_plan_merge",
 }
 
 
@@ -321,6 +358,42 @@ def test_docs_rules_table_lists_every_rule_with_a_status():
     assert sorted(rows) == sorted(ALL_RULES)
     for rule, line in rows.items():
         assert re.search(r"\b(done|partly|not yet|no system step)\b", line), f"{rule}: no status"
+
+
+TEST_REFERENCE = re.compile(r"`(test_\w+\.py::test_\w+)`")
+
+
+def rules_without_tests(doc: str) -> list[str]:
+    """Rule ids whose row names no test in its last column, unless marked "no system step"."""
+    missing = []
+    for line in doc.splitlines():
+        match = re.match(r"^\|\s*\*{0,2}([A-Z]\d)\*{0,2}\s*\|", line)
+        if not match or "no system step" in line:
+            continue
+        tests_column = line.rstrip().rstrip("|").rsplit("|", 1)[-1]
+        if not TEST_REFERENCE.search(tests_column):
+            missing.append(match.group(1))
+    return missing
+
+
+def test_every_rule_id_names_a_test_unless_no_system_step():
+    assert rules_without_tests(RULES_DOC) == []
+
+
+def test_the_rule_test_guard_fails_on_a_row_without_a_test():
+    """The guard itself: a row with an empty test column, or a test named only in another
+    column, is reported; a conduct rule marked "no system step" is not."""
+    doc = "\n".join(
+        [
+            "| Rule | Status | Diagram | Handlers | Tests |",
+            "|---|---|---|---|---|",
+            "| A1 | done | `task_x` | `f()` | `test_main_path.py::test_a` |",
+            "| A2 | not yet | | | |",
+            "| A3 | partly: see `test_main_path.py::test_b` | `task_x` | | |",
+            "| A4 | no system step: a conduct rule | | | |",
+        ]
+    )
+    assert rules_without_tests(doc) == ["A2", "A3"]
 
 
 def _test_names() -> set[str]:

@@ -284,3 +284,19 @@ def test_l7_every_timer_of_a_closed_complaint_is_gone(engine, clock):
     with engine.reader() as session:
         still_open = session.scalars(select(HumanTask).where(HumanTask.status == "open")).all()
     assert still_open == []
+
+
+def test_l7_a_rework_entered_after_the_deadline_is_one_breach_not_two(engine, clock):
+    """L7, E5: the handling deadline passed, then the reply is returned: the rework task's timer
+    fires again at once for the same deadline; the record keeps one L4 breach."""
+    instance_id = dispatched(engine, clock)
+    clock.set(at(29, 10, 0, 1))
+    engine.fire_all_due()
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review(qualified=False))
+    assert open_task(engine, instance_id, "task_handle_order").due_at == at(29, 10)
+    clock.set(at(29, 10, 5))
+    engine.fire_all_due()
+    assert [(b["clock"], b["due"]) for b in support.breaches(engine, instance_id) if b["clock"] == "L4"] == [
+        ("L4", at(29, 10))
+    ]

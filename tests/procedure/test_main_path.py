@@ -142,7 +142,7 @@ def test_h1_urgent_complaint_sorts_first_and_gets_the_shorter_deadlines(engine, 
         engine,
         instance_id,
         "task_record_complaint",
-        support.record(complaint_types=["major", "batch"], batch_tag="B-1127"),
+        support.record(**{**support.batch("B-1127"), "complaint_types": ["major", "batch"]}),
     )
     review_dispatch = open_task(engine, instance_id, "task_review_dispatch")
     assert review_dispatch.due_at == at(27, 9, 30)
@@ -151,9 +151,17 @@ def test_h1_urgent_complaint_sorts_first_and_gets_the_shorter_deadlines(engine, 
     assert data["registration"]["urgent_because"] == ["batch", "major"]
 
     clock.set(at(27, 9, 20))
-    complete(engine, instance_id, "task_review_dispatch", support.dispatch(**support.major_plan()))
+    complete(
+        engine,
+        instance_id,
+        "task_review_dispatch",
+        support.dispatch(batch_handler="zhao.batch", **support.major_plan()),
+    )
+    assert open_task(engine, instance_id, "task_approve_plan").priority == 10  # T1 first
+    clock.set(at(27, 9, 25))
+    complete(engine, instance_id, "task_approve_plan", support.plan_approved())
     handling = open_task(engine, instance_id, "task_handle_order")
-    assert (handling.due_at, handling.priority) == (at(28, 9, 20), 10)
+    assert (handling.due_at, handling.priority) == (at(28, 9, 25), 10), "L4 from the approved dispatch"
 
 
 def test_v1_h3_dissatisfied_unreasonable_customer_closes_with_the_judgement(engine, clock):

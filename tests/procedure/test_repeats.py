@@ -138,21 +138,30 @@ def test_t3_a_repeat_flag_needs_the_link(engine):
 
 
 def test_t4_batch_complaints_carry_their_tag_on_the_record(engine):
-    """T4: every order of a batch carries the batch tag; batch complaints are urgent (H1)."""
+    """T4: the departments concerned are told at once (which, recorded); every order of a batch
+    carries the batch tag; batch complaints are urgent (H1)."""
     call = engine.start(actor="agent").instance_id
     with pytest.raises(InvalidInput) as refused:
         complete(engine, call, "task_record_complaint", support.record(complaint_types=["batch"]))
     assert refused.value.field_errors["batch_tag"].startswith("T4:")
-    complete(
-        engine, call, "task_record_complaint", support.record(complaint_types=["batch"], batch_tag="B-OLT-7")
-    )
+    assert refused.value.field_errors["batch_departments_notified"].startswith("T4: tell the departments")
+    with pytest.raises(InvalidInput) as refused:
+        complete(
+            engine,
+            call,
+            "task_record_complaint",
+            support.record(complaint_types=["batch"], batch_tag="B-OLT-7", batch_departments_notified=["it"]),
+        )
+    assert any(field.startswith("batch_departments_notified") for field in refused.value.field_errors)
+    complete(engine, call, "task_record_complaint", support.record(**support.batch("B-OLT-7")))
     other = engine.start(actor="agent").instance_id
     complete(
         engine,
         other,
         "task_record_complaint",
-        support.record(customer_phone="13911112222", complaint_types=["batch"], batch_tag="B-OLT-7"),
+        support.record(customer_phone="13911112222", **support.batch("B-OLT-7")),
     )
+    assert engine.instance_data(other)["batch_departments_notified"] == ["network", "billing"]
     rows = [complaint_row(engine, call), complaint_row(engine, other)]
     assert [(row.batch_tag, row.priority) for row in rows] == [("B-OLT-7", "urgent")] * 2
 
@@ -190,3 +199,65 @@ def test_t2_a_reminder_to_a_complaint_that_closed_meanwhile_is_refused(engine, c
     complete(engine, running, "task_return_visit", support.return_visit())
     with pytest.raises(Conflict):
         repeats.deliver_reminder(engine, call, actor="agent")
+
+
+def closed_complaint_with_reply(engine, **reply) -> str:
+    """A complaint handled to the end (satisfied return visit) whose reply concluded ``reply``."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply(**reply))
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit())
+    row = complaint_row(engine, instance_id)
+    assert row.conclusion == {"company_responsible": True}
+    return row.number
+
+
+def test_r1_a_repeat_complaints_reply_contradicting_the_earlier_one_needs_a_justification(engine, clock):
+    """R1: the earlier reply said the company is responsible; the repeat complaint's reply says
+    it is not: refused until the department justifies the change, then kept with it. A reply
+    that agrees needs nothing."""
+    earlier = closed_complaint_with_reply(engine, company_responsible=True)
+    repeat = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        repeat,
+        "task_record_complaint",
+        support.record(repeat_of=earlier, complaint_types=["repeat"], repeat_reason="又断网 It failed again"),
+    )
+    complete(engine, repeat, "task_review_dispatch", support.dispatch())
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, repeat, "task_handle_order", support.work_order_reply(company_responsible=False))
+    assert refused.value.field_errors["consistency_justification"] == (
+        f"R1: the reply to the earlier complaint {earlier} concluded otherwise "
+        "(company_responsible True -> False): justify the change"
+    )
+    assert open_elements(engine, repeat) == ["task_handle_order"]
+    complete(
+        engine,
+        repeat,
+        "task_handle_order",
+        support.work_order_reply(
+            company_responsible=False,
+            consistency_justification="用户自购路由器故障 The customer's own router",
+        ),
+    )
+    assert complaint_row(engine, repeat).conclusion == {"company_responsible": False}
+
+    agreeing = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        agreeing,
+        "task_record_complaint",
+        support.record(
+            customer_phone="13911112222",
+            repeat_of=earlier,
+            complaint_types=["repeat"],
+            repeat_reason="慢 Slow",
+        ),
+    )
+    complete(engine, agreeing, "task_review_dispatch", support.dispatch())
+    complete(engine, agreeing, "task_handle_order", support.work_order_reply(company_responsible=True))
+    assert open_elements(engine, agreeing) == ["task_review_reply"]

@@ -90,10 +90,11 @@ def test_c1_c2_c3_codes_come_from_the_config():
 # ----------------------------------------------------------------------------- dispatch
 
 
-def test_l4_dispatch_to_a_configured_department_with_a_lane():
+def test_l4_dispatch_to_a_configured_department_with_a_group():
     assert errors_of(validators.dispatch_order, support.dispatch()) == {}
-    errors = errors_of(validators.dispatch_order, support.dispatch(department="billing"))
-    assert errors["department"].startswith("L4:")
+    assert errors_of(validators.dispatch_order, support.dispatch(department="billing")) == {}
+    errors = errors_of(validators.dispatch_order, support.dispatch(department="facilities"))
+    assert errors["department"].startswith("L4: unknown department 'facilities'")
 
 
 # ----------------------------------------------------------------------------- W1-W5

@@ -142,3 +142,31 @@ def test_the_complaint_page_lists_every_clock_with_its_outcome(app, engine, cloc
     assert "missed by 60 min" in l2
     l4 = table[table.index("<strong>L4</strong>") : table.index("</tr>", table.index("<strong>L4</strong>"))]
     assert "running" in l4
+
+
+def test_t5_the_escalation_desk_starts_a_transfer_at_its_own_entry(app, engine):
+    """T5: a desk member's new complaint is the desk's record task; other groups may not start one."""
+    from web import accounts
+
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "esme", "password-1", "Esme", ["escalation_desk"], ["agent"])
+    desk = client_of(app, "esme")
+    assert 'action="/complaints/new"' in desk.get("/inbox").get_data(as_text=True)
+    started = desk.post("/complaints/new", data={"csrf_token": csrf_token(desk, "/inbox")})
+    assert started.status_code == 302
+    [row] = [task for task in _all_open(engine) if task.element_id == "task_record_complaint"]
+    assert row.candidate_group == "escalation_desk" and started.location.endswith(f"/tasks/{row.id}")
+    assert desk.get(f"/tasks/{row.id}").status_code == 200
+
+    network = client_of(app, "ned")
+    refused = network.post("/complaints/new", data={"csrf_token": csrf_token(network, "/inbox")})
+    assert refused.status_code == 403
+
+
+def _all_open(engine):
+    from sqlalchemy import select
+
+    from engine.models import HumanTask
+
+    with engine.reader() as session:
+        return session.scalars(select(HumanTask).where(HumanTask.status == "open")).all()
