@@ -47,7 +47,9 @@ MAX_DAYS = 60
 ACTORS = {
     "intake": "intake",
     "cs_center": "dispatcher",
-    "dept:network": forms.DEDICATED_REPLIER,  # the department agent also replies to major complaints
+    **{f"dept:{code}": agent for code, agent in forms.DEPARTMENT_AGENTS.items()},
+    "specialist": "specialist",
+    "legal": "legal",
     "supervisor": "supervisor",
     "escalation_desk": "escalation",
 }
@@ -65,6 +67,8 @@ PATHS = {
     "dissatisfied_unreasonable": 4,  # H3: unreasonable customer
     "unreachable": 7,  # R6
 }
+DEPARTMENTS = {"network": 70, "billing": 30}
+WRITTEN_REPLY_SHARE = 0.15  # R3: replies by e-mail, reviewed before they are sent
 CHANNELS = {"phone": 55, "visit": 10, "letter": 4, "fax": 2, "email": 9, "internet": 20}
 ESCALATION_CHANNELS = {
     "miit": 40,
@@ -103,6 +107,7 @@ class Story:
     channel: str
     customer: str
     phone: str
+    department: str = "network"
     batch_tag: str | None = None
     steps: list[Step] = field(default_factory=list)
     instance_id: int | None = None
@@ -172,6 +177,7 @@ def plan_stories(count: int, *, seed: int, start: datetime, end: datetime, zone:
             phone=f"139{index:08d}",
             batch_tag=f"B-{day:%m%d}-{own.randrange(1, 3)}" if kind == "batch" else None,
         )
+        story.department = _pick(own, DEPARTMENTS)
         story.steps = _steps(story)
         stories.append(story)
     return sorted(stories, key=lambda story: (story.arrival, story.index))
@@ -197,6 +203,8 @@ def _steps(story: Story) -> list[Step]:
     steps.append(
         Step(dispatch_delay, "task_review_dispatch", lambda *_: forms.dispatch(story), path if late else None)
     )
+    if story.kind == "major":  # T1: the supervisor approves the plan before the order goes out
+        steps.append(Step(_minutes(rng, 5, 20), "task_approve_plan", lambda *_: forms.approve_plan()))
     if rng.random() < 0.85:  # L1: the department tells the customer how far it has got
         steps.append(Step(_minutes(rng, 20, 240), "message:progress_reply"))
     steps += _handling(story, second=False)
@@ -247,8 +255,13 @@ def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
             Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: forms.retry(False)),
             Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: forms.retry(False)),
             Step(_minutes(rng, 190, 600), "task_retry_contact", lambda *_: forms.retry(True), "unreachable"),
+            *_report_outside(story),
         ]
-    steps = [Step(reply_delay, "task_reply_customer", lambda *_: forms.reply(True), path if late else None)]
+    if not late and rng.random() < WRITTEN_REPLY_SHARE:
+        steps = _written_reply(story, reply_delay)
+    else:
+        mark = path if late else None
+        steps = [Step(reply_delay, "task_reply_customer", lambda *_: forms.reply(True), mark)]
     visit = _minutes(rng, 60, 20 * 60)
     dissatisfied = path.startswith("dissatisfied") and not round_two
     steps.append(Step(visit, "task_return_visit", lambda *_: forms.return_visit(not dissatisfied)))
@@ -265,11 +278,26 @@ def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
         if judgement == "not_solved":
             steps += _handling(story, second=True)
             steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(True)))
-            steps += _reply_and_visit(story, round_two=True)
-        return steps
-    if story.kind == "escalated":  # T7: the desk reports back to the outside unit before closing
-        steps.append(Step(_minutes(rng, 60, 300), "task_report_outside", lambda *_: forms.report_outside()))
-    return steps
+            return steps + _reply_and_visit(story, round_two=True)
+    return steps + _report_outside(story)
+
+
+def _written_reply(story: Story, delay: timedelta) -> list[Step]:
+    """R3: drafted, reviewed by specialist and legal, approved by the supervisor, then sent."""
+    rng = story.rng
+    reviews = ["task_review_written_specialist", "task_review_written_legal", "task_approve_written_reply"]
+    return [
+        Step(delay, "task_reply_customer", lambda *_: forms.written_reply(), "written_reply"),
+        *(Step(_minutes(rng, 10, 60), element, lambda *_: forms.written_review()) for element in reviews),
+        Step(_minutes(rng, 5, 30), "task_send_written_reply", lambda *_: forms.send_written_reply(story)),
+    ]
+
+
+def _report_outside(story: Story) -> list[Step]:
+    """T7: however an escalated complaint closes, the desk reports back to the outside unit first."""
+    if story.kind != "escalated":
+        return []
+    return [Step(_minutes(story.rng, 60, 300), "task_report_outside", lambda *_: forms.report_outside())]
 
 
 # ----------------------------------------------------------------------------- running them
@@ -351,7 +379,7 @@ def _take_step(engine: Any, story: Story, now: datetime, report: DemoReport) -> 
         engine.send_message(
             story.instance_id,
             step.element.split(":", 1)[1],
-            actor=ACTORS["dept:network"],
+            actor=forms.DEPARTMENT_AGENTS[story.department],
             payload={"note": "正在处理 Being handled"},
         )
         return 1
@@ -370,7 +398,7 @@ def _take_step(engine: Any, story: Story, now: datetime, report: DemoReport) -> 
         open_now = sorted(row.element_id for row in engine.open_tasks(story.instance_id))
         raise DemoError(f"complaint #{story.index} ({story.path}): no open {step.element}; open: {open_now}")
     row = rows[0]
-    actor = ACTORS.get(row.candidate_group or "", "demo")
+    actor = row.assignee or ACTORS.get(row.candidate_group or "", "demo")  # R5/T4 open assigned
     from engine.errors import InvalidInput
 
     try:

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from tasks import records
     from tasks.demo import Story
 
-DEDICATED_REPLIER = "network"  # R2/R5: the major complaint's named replier (a department agent)
+# The department agent of each demo department (`complaints setup --demo-users`): the one who
+# handles and replies, also as a batch's dedicated handler (T4) or a major complaint's replier (R5).
+DEPARTMENT_AGENTS = {"network": "network", "billing": "billing"}
 
 
 def record(story: Story, now: datetime, repeat_of: records.Complaint | None) -> dict[str, Any]:
@@ -50,8 +52,8 @@ def record(story: Story, now: datetime, repeat_of: records.Complaint | None) -> 
             first_contact_resolution="当场解释并处理 Explained and fixed on the call",
             customer_accepted=True,
         )
-    if story.kind == "batch":
-        data["batch_tag"] = story.batch_tag
+    if story.kind == "batch":  # T4: tagged, and the department told at once
+        data.update(batch_tag=story.batch_tag, batch_departments_notified=[story.department])
     if story.kind == "escalated":
         data["outside_deadline"] = (now + timedelta(days=3)).isoformat(timespec="minutes")
     if repeat_of is not None:
@@ -65,15 +67,23 @@ def record(story: Story, now: datetime, repeat_of: records.Complaint | None) -> 
 
 
 def dispatch(story: Story) -> dict[str, Any]:
-    data = {"department": "network", "review_note": "记录完整 Record complete"}
-    if story.kind == "major":
+    agent = DEPARTMENT_AGENTS[story.department]
+    data = {"department": story.department, "review_note": "记录完整 Record complete"}
+    if story.kind == "major":  # T1, R2/R5
         data.update(
             reported_upward_to="分管副总 Deputy general manager",
             emergency_script="已关注，正在全力处理 We are on it",
-            handling_plan="网络部牵头 Network department leads",
-            dedicated_replier=DEDICATED_REPLIER,
+            handling_plan="责任部门牵头 The department concerned leads",
+            dedicated_replier=agent,
         )
+    if story.kind == "batch":  # T4
+        data["batch_handler"] = agent
     return data
+
+
+def approve_plan() -> dict[str, Any]:
+    """T1: the supervisor approves the major complaint's plan and reports it on."""
+    return {"plan_approved": True, "reported_onward_to": "省公司客服部 Provincial customer service"}
 
 
 def handling(story: Story) -> dict[str, Any]:
@@ -118,15 +128,27 @@ def review(qualified: bool) -> dict[str, Any]:
     return {"reply_qualified": False, "return_reason": "未说明恢复时间 Restoration time missing"}
 
 
+REPLY_TEXT = "您反映的问题已处理，给您带来不便深表歉意 It is fixed; we apologise"
+
+
 def reply(reached: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "reply_text": "您反映的问题已处理，给您带来不便深表歉意 It is fixed; we apologise",
-        "reply_method": "phone",
-        "customer_reached": reached,
-    }
+    data: dict[str, Any] = {"reply_text": REPLY_TEXT, "reply_method": "phone", "customer_reached": reached}
     if not reached:
         data["attempt_note"] = "关机 Phone off"
     return data
+
+
+def written_reply() -> dict[str, Any]:
+    """R3: an e-mail reply, reviewed by specialist and legal and approved before it is sent."""
+    return {"reply_text": REPLY_TEXT, "reply_method": "email"}
+
+
+def written_review() -> dict[str, Any]:
+    return {"review_approved": True}
+
+
+def send_written_reply(story: Story) -> dict[str, Any]:
+    return {"sent_reference": f"MSG-{story.index:05d}"}
 
 
 def retry(last: bool) -> dict[str, Any]:

@@ -54,6 +54,7 @@ def test_the_demo_produces_the_promised_mix_and_leaves_the_system_living(db, eng
         "dissatisfied_redispatch",
         "dissatisfied_unreasonable",
         "unreachable",
+        "written_reply",
     ):
         assert report.paths[path] >= 1, (path, report.paths)
     for outcome in (
@@ -80,6 +81,25 @@ def test_the_demo_produces_the_promised_mix_and_leaves_the_system_living(db, eng
             select(records.Complaint).where(records.Complaint.repeat_of.is_not(None))
         ).all()
         assert repeats and all("repeat" in row.flags for row in repeats)  # T3 linked to a closed complaint
+        done_by = dict(
+            session.execute(
+                select(HumanTask.element_id, func.min(HumanTask.completed_by))
+                .where(HumanTask.status == "completed")
+                .group_by(HumanTask.element_id)
+            ).all()
+        )
+        # R3 reviewed in turn, T1 approved by the supervisor, T7 reported by the desk
+        assert (
+            done_by.get("task_review_written_legal"),
+            done_by.get("task_approve_plan"),
+            done_by.get("task_report_outside"),
+        ) == ("legal", "supervisor", "escalation")
+        groups = set(
+            session.scalars(
+                select(HumanTask.candidate_group).where(HumanTask.element_id == "task_handle_order")
+            )
+        )
+        assert {"dept:network", "dept:billing"} <= groups  # dispatched to more than one department
 
     verified = run("audit", "verify")
     assert verified.exit_code == 0 and "audit log intact" in verified.output
