@@ -25,6 +25,7 @@ $(ASSETS): package.json package-lock.json
 	rm -rf web/static/vendor && mkdir -p web/static/vendor/bpmn-js
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js web/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/* web/static/vendor/bpmn-js/
+	mkdir -p web/static/vendor/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.js/
 	touch $(ASSETS)
 
 assets: $(ASSETS)
