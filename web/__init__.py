@@ -75,7 +75,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["process_engine"] = process_engine
 
     csrf.init_app(app)
-    from web import admin, api, auth, health, i18n, instance_page, intake, overview, public, work
+    from web import admin, api, auth, health, i18n, instance_page, intake, overview, public, reports, work
 
     auth.init_app(app)
     i18n.init_app(app)
@@ -87,6 +87,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(intake.bp)  # /intake/lookup: T2/T3 while the phone is typed
     app.register_blueprint(public.bp)  # /complain: the website channel, no account (A5)
     app.register_blueprint(admin.bp)  # /admin: versions, migration
+    app.register_blueprint(reports.bp)  # /reports: on-time rate, Annex 1 volumes, heat map
     csrf.exempt(api.bp)  # token-authenticated: no cookies, so no cross-site requests to forge
     app.register_blueprint(api.bp)
 

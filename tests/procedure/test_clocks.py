@@ -8,11 +8,11 @@ reply calendar (08:00-12:00, 14:30-20:00) from the centre's acceptance of the re
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import delete, select
 
-from tasks import clocks
+from tasks import clocks, reports
 from tasks.clocks import ClockRollup, ComplaintClock, ComplaintVolume
 from tests.procedure import support
 from tests.procedure.support import at, complete, iso
@@ -181,3 +181,39 @@ def test_rollups_survive_being_wiped_and_rebuilt(engine, clock):
         session.execute(delete(ClockRollup))
         clocks.rebuild_rollups(session.connection())
     assert all_rollups(engine) == before and before
+
+
+def test_heat_map_counts_each_element_of_a_closed_complaint_once(engine, clock):
+    """Heat map: time each task took and the ones done after their due instant (L2 here, 30 min
+    late), counted when the complaint closes; an open complaint adds nothing yet."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())  # 09:00 -> 09:00
+    clock.set(at(27, 11, 30))  # L2 was due 11:00
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())  # 09:00 -> 11:30
+    support.progress_told(engine, instance_id)
+    clock.set(at(28, 9))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())  # 21.5 h
+    clock.set(at(28, 9, 30))
+    complete(engine, instance_id, "task_review_reply", support.review())  # 30 min
+    clock.set(at(28, 10))
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())  # 30 min
+    other = engine.start(actor="agent").instance_id
+    complete(engine, other, "task_record_complaint", support.record(customer_phone="13900139000"))
+    period = reports.Period(date(2026, 11, 27), date(2026, 11, 28))
+    with engine.reader() as session:
+        assert reports.heat(session.connection(), period) == [], "nothing closed yet"
+    clock.set(at(28, 11))
+    complete(engine, instance_id, "task_return_visit", support.return_visit())  # 60 min
+    with engine.reader() as session:
+        heat = {
+            row.element_id: (row.tasks, row.seconds, row.late)
+            for row in reports.heat(session.connection(), period)
+        }
+    assert heat == {
+        "task_record_complaint": (1, 0.0, 0),
+        "task_review_dispatch": (1, 9000.0, 1),
+        "task_handle_order": (1, 77400.0, 0),
+        "task_review_reply": (1, 1800.0, 0),
+        "task_reply_customer": (1, 1800.0, 0),
+        "task_return_visit": (1, 3600.0, 0),
+    }
