@@ -236,7 +236,7 @@ def _volume_contribution(complaint: Mapping[str, Any] | None) -> Counter:
 
 
 def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Counter) -> None:
-    """Apply counter differences to a rollup table (insert the key or add to it)."""
+    """Apply counter differences to a rollup table (insert the key or add to it), in one executemany."""
     grouped: dict[tuple, dict[str, float]] = {}
     for key, amount in delta.items():
         if amount:
@@ -249,15 +249,16 @@ def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Count
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     columns = table.__table__.c
     counters = [column.key for column in columns if column.key not in keys]
-    for key, amounts in grouped.items():
-        values = {**dict(zip(keys, key, strict=True)), **{name: amounts.get(name, 0) for name in counters}}
-        statement = dialect_insert(table).values(**values)
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={name: columns[name] + statement.excluded[name] for name in amounts},
-            )
-        )
+    statement = dialect_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: columns[name] + statement.excluded[name] for name in counters},
+    )
+    rows = [
+        {**dict(zip(keys, key, strict=True)), **{name: amounts.get(name, 0) for name in counters}}
+        for key, amounts in grouped.items()
+    ]
+    connection.execute(statement, rows)
 
 
 # ----------------------------------------------------------------------------- the projection
