@@ -53,6 +53,7 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules web/static/vendor

@@ -305,6 +305,9 @@ def test_reports_are_for_supervisors_and_admins_only(reports_app):
     assert sue.get("/reports").status_code == 200
     assert b"task_review_dispatch" in sue.get("/reports/diagram.bpmn").data
     assert reports_app.test_client().get("/reports").status_code in (302, 401)
+    sue.get("/language/zh")
+    chinese = sue.get(f"/reports?{PAST_WEEK}").get_data(as_text=True)
+    assert "各时限的及时率（L7）" in chinese and "L4 部门工单处理" in chinese
 
 
 def test_bad_query_names_the_field(reports_app):
