@@ -45,10 +45,12 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -235,6 +237,29 @@ def _volume_contribution(complaint: Mapping[str, Any] | None) -> Counter:
     return found
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(table: type[Base], keys: tuple[str, ...]):
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter``.
+
+    Plain SQL that SQLite and PostgreSQL both speak, built once: SQLAlchemy's dialect
+    ``on_conflict_do_update`` has no cache key, so it was compiled again on every command.
+    """
+    name = table.__tablename__
+    found = _UPSERTS.get(name)
+    if found is None:
+        columns = [column.key for column in table.__table__.c]
+        counters = [column for column in columns if column not in keys]
+        found = text(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in counters)
+        )
+        _UPSERTS[name] = found
+    return found
+
+
 def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Counter) -> None:
     """Apply counter differences to a rollup table (insert the key or add to it), in one executemany."""
     grouped: dict[tuple, dict[str, float]] = {}
@@ -243,22 +268,12 @@ def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Count
             grouped.setdefault(key[: len(keys)], {})[key[len(keys)]] = amount
     if not grouped:
         return
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    columns = table.__table__.c
-    counters = [column.key for column in columns if column.key not in keys]
-    statement = dialect_insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: columns[name] + statement.excluded[name] for name in counters},
-    )
+    counters = [column.key for column in table.__table__.c if column.key not in keys]
     rows = [
         {**dict(zip(keys, key, strict=True)), **{name: amounts.get(name, 0) for name in counters}}
         for key, amounts in grouped.items()
     ]
-    connection.execute(statement, rows)
+    connection.execute(_upsert(table, keys), rows)
 
 
 # ----------------------------------------------------------------------------- the projection
@@ -282,8 +297,12 @@ def complaint_dimensions(values: Mapping[str, Any], zone: tzinfo | None) -> dict
     }
 
 
-def _row_dict(row: ComplaintClock) -> dict[str, Any]:
-    return {column.key: getattr(row, column.key) for column in ComplaintClock.__table__.c}
+# Statements of the projection, built once (building them per command cost more than running them).
+_CLOCKS = ComplaintClock.__table__
+_SELECT_CLOCKS = select(_CLOCKS).where(_CLOCKS.c.instance_id == bindparam("of_instance"))
+_INSERT_CLOCK = insert(_CLOCKS)
+_UPDATE_CLOCK = update(_CLOCKS).where(_CLOCKS.c.id == bindparam("row_id"))
+_DELETE_CLOCK = delete(_CLOCKS).where(_CLOCKS.c.id == bindparam("row_id"))
 
 
 def project_clocks(
@@ -312,11 +331,12 @@ def project_clocks(
         return
     dimensions["department"] = data.get("department") or ""
     existing = {
-        (row.clock, row.round): _row_dict(row)
-        for row in connection.execute(select(ComplaintClock).where(ComplaintClock.instance_id == instance_id))
+        (row.clock, row.round): row._asdict()
+        for row in connection.execute(_SELECT_CLOCKS, {"of_instance": instance_id})
     }
     extensions = [record for record in data.get("extensions") or [] if isinstance(record, Mapping)]
     delta: Counter = Counter()
+    inserts = []
     for (clock, number), entry in clock_entries(data, summary).items():
         due = _instant(entry["due"])
         first_due, extended = _first_due(clock, due, extensions)
@@ -344,12 +364,14 @@ def project_clocks(
         delta.update(_clock_contribution(new))
         delta.subtract(_clock_contribution(old))
         if old is None:
-            connection.execute(insert(ComplaintClock).values(**new))
+            inserts.append(new)
         else:
-            connection.execute(update(ComplaintClock).where(ComplaintClock.id == old["id"]).values(**new))
+            connection.execute(_UPDATE_CLOCK, {"row_id": old["id"], **new})
+    if inserts:
+        connection.execute(_INSERT_CLOCK, inserts)
     for gone in existing.values():  # a clock the data no longer carries
         delta.subtract(_clock_contribution(gone))
-        connection.execute(delete(ComplaintClock).where(ComplaintClock.id == gone["id"]))
+        connection.execute(_DELETE_CLOCK, {"row_id": gone["id"]})
     _add(connection, ClockRollup, ("period", "clock", "dimension", "value"), delta)
     if values.get("status") == "closed" and (previous is None or previous.status != "closed"):
         _count_elements(connection, instance_id, dimensions["period"])
