@@ -9,6 +9,7 @@ reply calendar (08:00-12:00, 14:30-20:00) from the centre's acceptance of the re
 from __future__ import annotations
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import delete, select
 
@@ -216,4 +217,46 @@ def test_heat_map_counts_each_element_of_a_closed_complaint_once(engine, clock):
         "task_review_reply": (1, 1800.0, 0),
         "task_reply_customer": (1, 1800.0, 0),
         "task_return_visit": (1, 3600.0, 0),
+    }
+
+
+def test_c4_a_corrected_category_moves_the_complaint_between_volumes(engine):
+    """C4: the volumes are kept by difference; a complaint whose category is corrected counts once."""
+    values = {
+        "channel": "phone",
+        "business_category": "fixed_phone",
+        "nature_category": "other",
+        "type_flags": "ordinary",
+        "accepted_at": at(27, 9),
+        "status": "open",
+    }
+    data = {"accepted_at": iso(27, 9)}
+
+    def project(new, previous):
+        with engine.writer() as session, session.begin():
+            clocks.project_clocks(
+                session.connection(),
+                instance_id=1,
+                data=data,
+                summary={},
+                values=new,
+                previous=previous,
+                now=at(27, 9),
+                zone=support.SHANGHAI,
+            )
+
+    project(values, None)
+    corrected = {**values, "business_category": "internet_broadband", "type_flags": "major,batch"}
+    project(corrected, SimpleNamespace(**values))
+    with engine.reader() as session:
+        counts = {(v.dimension, v.value): v.complaints for v in session.scalars(select(ComplaintVolume))}
+    assert counts == {
+        ("all", ""): 1,
+        ("channel", "phone"): 1,
+        ("business_category", "fixed_phone"): 0,
+        ("business_category", "internet_broadband"): 1,
+        ("nature_category", "other"): 1,
+        ("type_flag", "ordinary"): 0,
+        ("type_flag", "major"): 1,
+        ("type_flag", "batch"): 1,
     }

@@ -28,6 +28,7 @@ from tasks.deadlines import deadline_outcome
 from tests.procedure import support as procedure
 from tests.procedure.support import SHANGHAI, at
 from tests.web.support import client_of
+from web import accounts
 
 PAST_WEEK = "from=2026-11-20&to=2026-11-26"
 
@@ -300,6 +301,11 @@ def test_reports_are_for_supervisors_and_admins_only(reports_app):
         assert agent.get("/reports/on_time.csv").status_code == 403
         assert agent.get("/reports/diagram.bpmn").status_code == 403
         assert 'href="/reports"' not in agent.get("/inbox").get_data(as_text=True)
+    with reports_app.extensions["process_engine"].writer() as session, session.begin():
+        accounts.create_user(session, "ada", "password-1", "Ada", [], ["admin"])
+        accounts.create_user(session, "olga", "password-1", "Olga", [], ["process_owner"])
+    assert client_of(reports_app, "ada").get("/reports/on_time.xlsx").status_code == 200
+    assert client_of(reports_app, "olga").get("/reports").status_code == 403
     sue = client_of(reports_app, "sue")
     assert 'href="/reports"' in sue.get("/inbox").get_data(as_text=True)
     assert sue.get("/reports").status_code == 200
