@@ -13,12 +13,12 @@ department a new version adds flows through without a code change. Rework (E5) k
 due instant in the data, so a clock is never restarted here either: a row is keyed by
 complaint, clock and V1 round, and its ``started_at`` is kept from the first time it was seen.
 
-Three tables, written by :func:`project_clocks` in the command's transaction (called by the
+Four tables, written by :func:`project_clocks` in the command's transaction (called by the
 complaint projection, ``tasks.records.project_complaint``):
 
 * ``complaint_clocks``: one narrow row per complaint, clock and round, with the complaint's
-  report dimensions copied in (department, channel, categories, type flags, period) so the
-  list of running clocks and any drill-down need no join.
+  report dimensions copied in (department, channel, categories, type flags, period), so
+  the rollups can be rebuilt, and any drill-down made, from this table alone.
 * ``clock_rollups``: per acceptance day, clock, dimension and value: clocks measured, met,
   seconds late in total, extended. The on-time report sums a few hundred of these rows
   instead of scanning millions of clocks (docs/reports.md has the measurements).
