@@ -26,6 +26,7 @@ $(ASSETS): package.json package-lock.json Makefile
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js web/static/vendor/bpmn-js/
 	cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js web/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/* web/static/vendor/bpmn-js/
+	mkdir -p web/static/vendor/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.js/
 	touch $(ASSETS)
 
 assets: $(ASSETS)
@@ -56,6 +57,7 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules web/static/vendor

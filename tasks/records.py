@@ -54,6 +54,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 from engine.models import HumanTask, Instance, UTCDateTime
+from tasks import clocks
+from tasks import config as cfg
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 
@@ -457,6 +459,10 @@ def project_complaint(projection: Any) -> None:
         first_reply_due(connection, projection.instance_id), first_reply, "L1" in breached, zone
     )
     values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
+    clocks.project_clocks(  # the named clocks and the report rollups (tasks/clocks.py)
+        connection, instance_id=projection.instance_id, data=data, summary=summary, values=values,
+        previous=existing, now=projection.now, zone=cfg.branch_zone(projection.config),
+    )
     changed = connection.execute(
         update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)
     ).rowcount

@@ -87,6 +87,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         notifications,
         overview,
         public,
+        reports,
         work,
     )
 
@@ -102,6 +103,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)  # /admin: versions, migration
     notifications.init_app(app)  # /notifications and the bell: warnings before a breach
     app.register_blueprint(modeler.bp)  # /modeler: drafts, upload, submit, deploy
+    app.register_blueprint(reports.bp)  # /reports: on-time rate, Annex 1 volumes, heat map
     csrf.exempt(api.bp)  # token-authenticated: no cookies, so no cross-site requests to forge
     app.register_blueprint(api.bp)
 

@@ -4,7 +4,7 @@ A repeat complaint's reply is checked against it (tasks.validators.work_order_re
 earlier conclusion must be readable without loading the earlier workflow.
 
 Revision ID: t0005_proc
-Revises: t0002
+Revises: t0003
 Create Date: 2026-11-28 02:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0005_proc"
-down_revision = "t0002"
+down_revision = "t0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,434 @@
+"""Named deadline clocks per complaint (L7), and the rollups the reports read.
+
+Every deadline of the procedure is a *clock* of a complaint: ``L1`` first reply, ``L2``
+dispatch, ``L4`` handling, ``R4`` reply, ``L6`` the R6 call-back window, ``T7`` the report
+back to the outside unit (E4), and whatever clock a later version measures. A clock is
+started, has a due instant (moved by E3 extensions: the first due is kept too), is stopped
+when the guarded work is done, and is then met or missed by ``late_by_s`` seconds.
+
+Nothing here decides a deadline: the clocks are read, generically, from what the procedure
+already writes (the record's deadline summary, ``earlier_deadlines`` of V1 rounds,
+``extensions`` of E3, and the due variables of clocks not measured yet), so a clock or a
+department a new version adds flows through without a code change. Rework (E5) keeps the
+due instant in the data, so a clock is never restarted here either: a row is keyed by
+complaint, clock and V1 round, and its ``started_at`` is kept from the first time it was seen.
+
+Four tables, written by :func:`project_clocks` in the command's transaction (called by the
+complaint projection, ``tasks.records.project_complaint``):
+
+* ``complaint_clocks``: one narrow row per complaint, clock and round, with the complaint's
+  report dimensions copied in (department, channel, categories, type flags, period), so
+  the rollups can be rebuilt, and any drill-down made, from this table alone.
+* ``clock_rollups``: per acceptance day, clock, dimension and value: clocks measured, met,
+  seconds late in total, extended. The on-time report sums a few hundred of these rows
+  instead of scanning millions of clocks (docs/reports.md has the measurements).
+* ``complaint_volumes``: per acceptance day, dimension and value: complaints (Annex 1, C4).
+* ``element_rollups``: per acceptance day and diagram element: tasks done, seconds they
+  took, tasks done after their due instant, added once when the complaint closes.
+
+The rollups are maintained by difference: the old contribution of a changed row is taken
+away and the new one added, so a re-measured clock (E5 resubmission) or a corrected
+category never counts twice. :func:`rebuild_rollups` recomputes them from the rows (for a
+backfill, and to check the incremental upkeep in tests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base
+from engine.models import HumanTask, UTCDateTime
+
+RUNNING, MET, MISSED = "running", "met", "missed"
+UNMEASURED = "unmeasured"  # the complaint closed before the clock was stopped (e.g. no L6 needed)
+
+# Clocks whose due instant the data carries before the clock is measured, beyond the ones the
+# complaint record already lists as pending (tasks.records.DUE_VARIABLES): R6 and T7.
+PENDING_DUE_VARIABLES = {"L6": "contact_due", "T7": "outside_deadline"}
+
+# E3 extension records in ``extensions`` name no clock: today only L4 can be extended.
+EXTENDED_CLOCK = "L4"
+
+# The report dimensions a clock or a complaint is counted under ("all": the total).
+DIMENSIONS = ("all", "department", "channel", "business_category", "nature_category", "type_flag")
+VOLUME_DIMENSIONS = ("all", "channel", "business_category", "nature_category", "type_flag")
+
+
+class ComplaintClock(Base):
+    """One deadline clock of one complaint (and V1 round): started, due, stopped, outcome."""
+
+    __tablename__ = "complaint_clocks"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "clock", "round", name="uq_complaint_clocks_key"),
+        # The list of running clocks (overdue or about to be) reads only running rows by due.
+        Index("ix_complaint_clocks_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    clock: Mapped[str] = mapped_column(String(20))
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_by_s: Mapped[float | None] = mapped_column(Float)
+    period: Mapped[str] = mapped_column(String(10))
+    department: Mapped[str] = mapped_column(String(60), default="")
+    channel: Mapped[str] = mapped_column(String(40), default="")
+    business_category: Mapped[str] = mapped_column(String(60), default="")
+    nature_category: Mapped[str] = mapped_column(String(60), default="")
+    type_flags: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ClockRollup(Base):
+    """Measured clocks per acceptance day, clock, dimension and value (the on-time report)."""
+
+    __tablename__ = "clock_rollups"
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    clock: Mapped[str] = mapped_column(String(20), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[str] = mapped_column(String(60), primary_key=True)
+    measured: Mapped[int] = mapped_column(Integer, default=0)
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    late_s: Mapped[float] = mapped_column(Float, default=0.0)
+    extended: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ComplaintVolume(Base):
+    """C4: numbered complaints per acceptance day, dimension and value (Annex 1)."""
+
+    __tablename__ = "complaint_volumes"
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[str] = mapped_column(String(60), primary_key=True)
+    complaints: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ElementRollup(Base):
+    """Heat map: tasks of closed complaints per acceptance day and diagram element."""
+
+    __tablename__ = "element_rollups"
+
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ----------------------------------------------------------------------------- reading the data
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value)
+    return None
+
+
+def _status(met: Any) -> str:
+    return RUNNING if met is None else (MET if met else MISSED)
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return a.get("due") == b.get("due") and a.get("done_at") == b.get("done_at")
+
+
+def clock_entries(data: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[tuple[str, int], dict]:
+    """Every clock of the complaint as ``{(clock, round): {due, done_at, met, late_by_s}}``.
+
+    ``summary`` is the record's deadline summary (measured and pending clocks of the current
+    round, L1 included). V1: ``earlier_deadlines`` holds each earlier round's outcomes; a
+    clock of the summary that is identical to an earlier round's (L2 is measured once) keeps
+    that round; a clock measured in an earlier round and again now is the current round's;
+    any other clock (L1, T7) belongs to round 1.
+    """
+    earlier = [dict(entry) for entry in data.get("earlier_deadlines") or [] if isinstance(entry, Mapping)]
+    current = int(data.get("dispatch_round") or 1)
+    entries: dict[tuple[str, int], dict] = {}
+    for number, outcomes in enumerate(earlier, start=1):
+        for clock, entry in outcomes.items():
+            if isinstance(entry, Mapping) and entry.get("due"):
+                entries[(clock, number)] = dict(entry)
+    seen_earlier = {clock for clock, _ in entries}
+    for clock, entry in summary.items():
+        if not isinstance(entry, Mapping) or not entry.get("due"):
+            continue  # E3 lists extensions, read below with the clock they moved
+        same_round = [n for n, outcomes in enumerate(earlier, 1) if _same(outcomes.get(clock) or {}, entry)]
+        if same_round:
+            continue
+        entries[(clock, current if clock in seen_earlier else 1)] = dict(entry)
+    for clock, variable in PENDING_DUE_VARIABLES.items():
+        due = data.get(variable)
+        if due and not any(key[0] == clock for key in entries):
+            entries[(clock, 1)] = {"due": due, "done_at": None, "met": None, "late_by_s": None}
+    return entries
+
+
+def _first_due(clock: str, due: datetime, extensions: list[Mapping[str, Any]]) -> tuple[datetime, int]:
+    """E3: walk the extension records back from ``due`` to the due instant set at dispatch."""
+    if clock != EXTENDED_CLOCK:
+        return due, 0
+    moved = {_instant(record.get("new_due")): _instant(record.get("old_due")) for record in extensions}
+    first, count = due, 0
+    while first in moved and count < len(moved):
+        first, count = moved[first], count + 1
+    return first, count
+
+
+# ----------------------------------------------------------------------------- contributions
+
+
+def _values(row: Mapping[str, Any], dimension: str) -> list[str]:
+    if dimension == "all":
+        return [""]
+    if dimension == "type_flag":
+        return [flag for flag in (row.get("type_flags") or "").split(",") if flag]
+    return [row.get(dimension) or ""]
+
+
+def _clock_contribution(row: Mapping[str, Any] | None) -> Counter:
+    """What one clock row adds to ``clock_rollups``: keyed, four counters per key."""
+    found: Counter = Counter()
+    if row is None or row["status"] not in (MET, MISSED):
+        return found
+    for dimension in DIMENSIONS:
+        for value in _values(row, dimension):
+            key = (row["period"], row["clock"], dimension, value)
+            found[(*key, "measured")] += 1
+            found[(*key, "met")] += row["status"] == MET
+            found[(*key, "late_s")] += row["late_by_s"] or 0.0
+            found[(*key, "extended")] += row["extensions"] > 0
+    return found
+
+
+def _volume_contribution(complaint: Mapping[str, Any] | None) -> Counter:
+    found: Counter = Counter()
+    if complaint is None or not complaint.get("period"):
+        return found
+    for dimension in VOLUME_DIMENSIONS:
+        for value in _values(complaint, dimension):
+            found[(complaint["period"], dimension, value, "complaints")] += 1
+    return found
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(table: type[Base], keys: tuple[str, ...]):
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter``.
+
+    Plain SQL that SQLite and PostgreSQL both speak, built once: SQLAlchemy's dialect
+    ``on_conflict_do_update`` has no cache key, so it was compiled again on every command.
+    """
+    name = table.__tablename__
+    found = _UPSERTS.get(name)
+    if found is None:
+        columns = [column.key for column in table.__table__.c]
+        counters = [column for column in columns if column not in keys]
+        found = text(
+            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {name}.{c} + excluded.{c}" for c in counters)
+        )
+        _UPSERTS[name] = found
+    return found
+
+
+def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Counter) -> None:
+    """Apply counter differences to a rollup table (insert the key or add to it), in one executemany."""
+    grouped: dict[tuple, dict[str, float]] = {}
+    for key, amount in delta.items():
+        if amount:
+            grouped.setdefault(key[: len(keys)], {})[key[len(keys)]] = amount
+    if not grouped:
+        return
+    counters = [column.key for column in table.__table__.c if column.key not in keys]
+    rows = [
+        {**dict(zip(keys, key, strict=True)), **{name: amounts.get(name, 0) for name in counters}}
+        for key, amounts in grouped.items()
+    ]
+    connection.execute(_upsert(table, keys), rows)
+
+
+# ----------------------------------------------------------------------------- the projection
+
+
+def _period(accepted_at: datetime | None, zone: tzinfo | None) -> str | None:
+    if accepted_at is None:
+        return None
+    return (accepted_at.astimezone(zone) if zone is not None else accepted_at).date().isoformat()
+
+
+def complaint_dimensions(values: Mapping[str, Any], zone: tzinfo | None) -> dict[str, Any]:
+    """The report dimensions of a complaint record's values (or a ``Complaint`` row's)."""
+    get = values.get if isinstance(values, Mapping) else lambda name: getattr(values, name, None)
+    return {
+        "period": _period(_instant(get("accepted_at")), zone),
+        "channel": get("channel") or "",
+        "business_category": get("business_category") or "",
+        "nature_category": get("nature_category") or "",
+        "type_flags": get("type_flags") or "",
+    }
+
+
+# Statements of the projection, built once (building them per command cost more than running them).
+_CLOCKS = ComplaintClock.__table__
+_SELECT_CLOCKS = select(_CLOCKS).where(_CLOCKS.c.instance_id == bindparam("of_instance"))
+_INSERT_CLOCK = insert(_CLOCKS)
+_UPDATE_CLOCK = update(_CLOCKS).where(_CLOCKS.c.id == bindparam("row_id"))
+_DELETE_CLOCK = delete(_CLOCKS).where(_CLOCKS.c.id == bindparam("row_id"))
+
+
+def project_clocks(
+    connection: Any,
+    *,
+    instance_id: int,
+    data: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    values: Mapping[str, Any],
+    previous: Any,
+    now: datetime,
+    zone: tzinfo | None,
+) -> None:
+    """Keep the complaint's clock rows and the rollups in step (L7), in the command's transaction.
+
+    ``values`` are the complaint record's new values, ``previous`` its row before this
+    command (None for a new record), ``summary`` its deadline summary (L1 included).
+    """
+    dimensions = complaint_dimensions(values, zone)
+    before = complaint_dimensions(previous, zone) if previous is not None else None
+    if before != dimensions:
+        delta = _volume_contribution(dimensions)
+        delta.subtract(_volume_contribution(before))
+        _add(connection, ComplaintVolume, ("period", "dimension", "value"), delta)
+    if dimensions["period"] is None:
+        return
+    dimensions["department"] = data.get("department") or ""
+    existing = {
+        (row.clock, row.round): row._asdict()
+        for row in connection.execute(_SELECT_CLOCKS, {"of_instance": instance_id})
+    }
+    extensions = [record for record in data.get("extensions") or [] if isinstance(record, Mapping)]
+    delta: Counter = Counter()
+    inserts = []
+    for (clock, number), entry in clock_entries(data, summary).items():
+        due = _instant(entry["due"])
+        first_due, extended = _first_due(clock, due, extensions)
+        old = existing.pop((clock, number), None)
+        started = old["started_at"] if old else (now if clock != "L1" else _l1_start(due))
+        late = entry.get("late_by_s")
+        status = _status(entry.get("met"))
+        if status == RUNNING and values.get("status") == "closed":
+            status = UNMEASURED
+        new = {
+            "instance_id": instance_id,
+            "clock": clock,
+            "round": number,
+            "status": status,
+            "started_at": started,
+            "due_at": due,
+            "first_due_at": first_due,
+            "extensions": extended,
+            "stopped_at": _instant(entry.get("done_at")),
+            "late_by_s": None if late is None else float(late),
+            **dimensions,
+        }
+        if old is not None and all(old[name] == value for name, value in new.items()):
+            continue
+        delta.update(_clock_contribution(new))
+        delta.subtract(_clock_contribution(old))
+        if old is None:
+            inserts.append(new)
+        else:
+            connection.execute(_UPDATE_CLOCK, {"row_id": old["id"], **new})
+    if inserts:
+        connection.execute(_INSERT_CLOCK, inserts)
+    for gone in existing.values():  # a clock the data no longer carries
+        delta.subtract(_clock_contribution(gone))
+        connection.execute(_DELETE_CLOCK, {"row_id": gone["id"]})
+    _add(connection, ClockRollup, ("period", "clock", "dimension", "value"), delta)
+    if values.get("status") == "closed" and (previous is None or previous.status != "closed"):
+        _count_elements(connection, instance_id, dimensions["period"])
+
+
+def _l1_start(due: datetime) -> datetime:
+    from tasks.records import FIRST_REPLY_WITHIN  # L1 runs from receipt: due minus 24 h
+
+    return due - FIRST_REPLY_WITHIN
+
+
+def _count_elements(connection: Any, instance_id: int, period: str) -> None:
+    """Heat map: the complaint's completed tasks, once, when it closes."""
+    rows = connection.execute(
+        select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at, HumanTask.due_at).where(
+            HumanTask.instance_id == instance_id,
+            HumanTask.status == "completed",
+            HumanTask.completed_at.is_not(None),
+        )
+    )
+    delta: Counter = Counter()
+    for element_id, created, completed, due in rows:
+        delta[(period, element_id, "tasks")] += 1
+        delta[(period, element_id, "seconds")] += (completed - created).total_seconds()
+        delta[(period, element_id, "late")] += due is not None and completed > due
+    _add(connection, ElementRollup, ("period", "element_id"), delta)
+
+
+# ----------------------------------------------------------------------------- rebuild
+
+
+def rebuild_rollups(connection: Any) -> None:
+    """Recompute ``clock_rollups`` from the clock rows (backfill; checks the upkeep in tests).
+
+    One GROUP BY per dimension; type flags are split in Python per distinct flag set.
+    """
+    connection.execute(delete(ClockRollup))
+    table = ComplaintClock
+    measured = table.status.in_((MET, MISSED))
+    aggregates = (
+        func.count(),
+        func.sum((table.status == MET).cast(Integer)),
+        func.coalesce(func.sum(table.late_by_s), 0.0),
+        func.sum((table.extensions > 0).cast(Integer)),
+    )
+    totals: Counter = Counter()
+    for dimension in DIMENSIONS:
+        column = table.type_flags if dimension == "type_flag" else getattr(table, dimension, None)
+        group = [table.period, table.clock] + ([column] if column is not None else [])
+        query = select(*group, *aggregates).where(measured).group_by(*group)
+        for row in connection.execute(query):
+            period, clock = row[0], row[1]
+            values = (
+                _values({dimension: row[2], "type_flags": row[2]}, dimension) if column is not None else [""]
+            )
+            for value in values:
+                key = (period, clock, dimension, value)
+                for name, amount in zip(("measured", "met", "late_s", "extended"), row[-4:], strict=True):
+                    totals[(*key, name)] += amount or 0
+    _add(connection, ClockRollup, ("period", "clock", "dimension", "value"), totals)

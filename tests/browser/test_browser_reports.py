@@ -1,0 +1,53 @@
+"""The reports page in real Chromium: chart.js charts, the heat map on the diagram, a CSV download."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.browser.test_browser_login import log_in
+from tests.procedure import support
+from tests.procedure.support import at
+
+
+def closed_complaint(engine, clock) -> None:
+    """L2 30 min late (dispatched 11:30, due 11:00), everything else on time, closed Saturday 11:00."""
+    instance_id = engine.start(actor="intake").instance_id
+    support.complete(engine, instance_id, "task_record_complaint", support.record())
+    clock.set(at(27, 11, 30))
+    support.complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)
+    clock.set(at(28, 9))
+    support.complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    support.complete(engine, instance_id, "task_review_reply", support.review())
+    support.complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    clock.set(at(28, 11))
+    support.complete(engine, instance_id, "task_return_visit", support.return_visit())
+
+
+def test_a_supervisor_sees_the_charts_and_the_heat_map_and_downloads_a_csv(page, live_app, clock, shoot):
+    engine = live_app.extensions["process_engine"]
+    closed_complaint(engine, clock)
+    base = live_app.config["BASE_URL"]
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    log_in(page, base, "supervisor")
+    page.click("text=Reports")
+    page.wait_for_selector("body[data-charts='3']")
+    page.wait_for_selector("#heat-diagram[data-rendered]")
+    assert page.get_attribute("#heat-diagram", "data-rendered") == "true"
+    assert int(page.get_attribute("#heat-diagram", "data-overlays")) == 6
+    dispatch_badge = page.locator(".heat-badge[data-element='task_review_dispatch']")
+    assert dispatch_badge.text_content() == "150 min × 1⚠ 1"  # 2.5 h taken, once late (L2)
+    on_time = page.evaluate("() => document.getElementById('chart-on-time').chart.data.datasets[0].data")
+    assert on_time == [100, 0, 100, 100], "L1, L2 (30 min late), L4, R4"
+    shoot("reports-page")
+
+    with page.expect_download() as download_info:
+        page.locator("#table-on_time a", has_text="CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("on_time-") and download.suggested_filename.endswith(".csv")
+    with open(download.path(), encoding="utf-8-sig") as saved:
+        rows = list(csv.reader(io.StringIO(saved.read())))
+    assert rows[2] == ["L2 Review and dispatch", "1", "0", "1", "0.0", "30.0", "0"]
+    assert errors == []

@@ -1,0 +1,362 @@
+"""``/reports``: the on-time rate (L7), Annex 1 volumes (C4), clocks at risk, the diagram heat map.
+
+Supervisors and admins only. Every table of the page is built once by :func:`build_tables`
+and served three ways: on the page, as CSV (UTF-8 with a BOM, so spreadsheet programs read
+the Chinese labels) and as XLSX (openpyxl). The figures come from ``tasks.reports``; labels
+of categories, channels and departments from the procedure config of the default version.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from flask_login import current_user
+from lxml import etree
+
+from engine.bundle import bundle_from_zip
+from engine.models import Deployment
+from engine.store import Store
+from tasks import config as cfg
+from tasks import reports, warnings
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+READERS = ("supervisor", "admin")
+
+CLOCK_NAMES = {
+    "L1": lazy_gettext("First reply"),
+    "L2": lazy_gettext("Review and dispatch"),
+    "L4": lazy_gettext("Department handling"),
+    "R4": lazy_gettext("Reply to the customer"),
+    "L6": lazy_gettext("Call-back window (R6)"),
+    "T7": lazy_gettext("Report back to the outside unit (E4)"),
+}
+
+BREAKDOWN_NAMES = {
+    "department": lazy_gettext("Department"),
+    "type_flag": lazy_gettext("Type"),
+    "channel": lazy_gettext("Channel"),
+    "business_category": lazy_gettext("Business category"),
+    "nature_category": lazy_gettext("Nature category"),
+    "month": lazy_gettext("Month"),
+}
+
+TABLE_NAMES = ("on_time", "breakdown", "by_month", "business", "nature", "channels", "at_risk", "heat")
+
+
+@dataclass
+class Table:
+    """One table of the report: a title, column headings and rows of plain values."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+@bp.before_request
+def readers_only():
+    if not current_user.is_authenticated:
+        return None  # the app-wide login check answers first
+    if not current_user.has_role(*READERS):
+        abort(403)
+    return None
+
+
+def _engine():
+    return current_app.extensions["process_engine"]
+
+
+def _config() -> Mapping[str, Any]:
+    engine = _engine()
+    with engine.reader.kw["bind"].connect() as connection:
+        deployment = Store(connection).deployment(None)
+    return engine.runtime(deployment.id).config if deployment is not None else {}
+
+
+class BadRequest(ValueError):
+    """A query parameter that cannot be read; the message names it."""
+
+
+def _date(name: str, default: date) -> date:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(_("%(field)s: not a date, write YYYY-MM-DD", field=name)) from None
+
+
+def _query(today: date) -> tuple[reports.Period, str, float | None]:
+    fallback = reports.default_period(today)
+    start, end = _date("from", fallback.start), _date("to", fallback.end)
+    if start > end:
+        raise BadRequest(_("from: the period must start on or before 'to'"))
+    breakdown = request.args.get("by", "department").strip()
+    if breakdown not in reports.BREAKDOWNS:
+        raise BadRequest(_("by: unknown breakdown %(value)s", value=breakdown))
+    text = request.args.get("fraction", "").strip()
+    try:
+        fraction = float(text) if text else None  # None: each clock's [warnings] share
+    except ValueError:
+        raise BadRequest(_("fraction: not a number")) from None
+    if fraction is not None and not 0 < fraction <= 1:
+        raise BadRequest(_("fraction: must be more than 0 and at most 1"))
+    return reports.Period(start, end), breakdown, fraction
+
+
+def _labels(config: Mapping[str, Any], breakdown: str) -> dict[str, str]:
+    table = {
+        "department": "departments",
+        "channel": "channels",
+        "business_category": "business_categories",
+        "nature_category": "nature_categories",
+        "type_flag": "complaint_types",
+    }.get(breakdown)
+    found = {}
+    for code, entry in (config.get(table) or {}).items() if table else ():
+        found[code] = str(entry.get("label", code)) if isinstance(entry, Mapping) else str(entry)
+    return found
+
+
+def clock_name(clock: str) -> str:
+    name = CLOCK_NAMES.get(clock)
+    return f"{clock} {name}" if name else clock
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _on_time_rows(rows: list[reports.OnTime], label=None) -> list[list[Any]]:
+    return [
+        [clock_name(row.clock)]
+        + ([label(row.value)] if label else [])
+        + [row.measured, row.met, row.missed, _percent(row.rate), _minutes(row.average_late_s), row.extended]
+        for row in rows
+    ]
+
+
+def build_tables(
+    connection, config, period, breakdown, fraction, now: datetime
+) -> tuple[dict[str, Table], Any]:
+    figures = [
+        _("Measured"),
+        _("Met"),
+        _("Missed"),
+        _("On time %"),
+        _("Average late (min)"),
+        _("Extended (E3)"),
+    ]
+    labels = _labels(config, breakdown)
+    none = _("(none)")
+
+    def label(value: str) -> str:
+        return labels.get(value, value) or none
+
+    tables = {
+        "on_time": Table("on_time", _("On-time rate per clock (L7)"), [_("Clock"), *figures]),
+        "breakdown": Table(
+            "breakdown",
+            _("On-time rate by %(breakdown)s", breakdown=BREAKDOWN_NAMES[breakdown]),
+            [_("Clock"), str(BREAKDOWN_NAMES[breakdown]), *figures],
+        ),
+        "by_month": Table("by_month", _("On-time rate by month"), [_("Clock"), _("Month"), *figures]),
+    }
+    tables["on_time"].rows = _on_time_rows(reports.on_time(connection, period))
+    tables["breakdown"].rows = _on_time_rows(reports.on_time(connection, period, breakdown), label)
+    tables["by_month"].rows = _on_time_rows(reports.on_time(connection, period, "month"), str)
+
+    volumes = reports.volumes(connection, period, config)
+    for name, title, counts, dimension in (
+        ("business", _("Complaints by business category (C2)"), volumes.by_business, "business_category"),
+        ("nature", _("Complaints by nature category (C3)"), volumes.by_nature, "nature_category"),
+    ):
+        names = _labels(config, dimension)
+        rows = [[names.get(code, code) or none, count] for code, count in counts.items()]
+        rows.append([_("Total"), sum(counts.values())])
+        tables[name] = Table(name, title, [_("Category"), _("Complaints")], rows)
+    channel_names = _labels(config, "channel")
+    channels = Table("channels", _("Complaints by channel (C1)"), [_("Channel"), _("Complaints")])
+    channels.rows = [[channel_names.get(code, code) or none, n] for code, n in volumes.by_channel.items()]
+    channels.rows.append([_("Escalation channels, subtotal"), volumes.escalation_total])
+    channels.rows.append([_("Media, subtotal"), volumes.media_total])
+    channels.rows.append([_("Total"), volumes.total])
+    tables["channels"] = channels
+
+    department_names = _labels(config, "department")
+    at_risk = Table(
+        "at_risk",
+        _("Open complaints overdue or about to be"),
+        [
+            _("Complaint"),
+            _("Clock"),
+            _("Round"),
+            _("Department"),
+            _("Started"),
+            _("Due"),
+            _("Time used %"),
+            _("State"),
+        ],
+    )
+    zone = cfg.branch_zone(config)
+    share = fraction if fraction is not None else (lambda clock: warnings.fraction(config, clock))
+    for row in reports.at_risk(connection, now, share):
+        at_risk.rows.append(
+            [
+                row.number,
+                clock_name(row.clock),
+                row.round,
+                department_names.get(row.department, row.department) or none,
+                row.started_at.astimezone(zone).isoformat(timespec="minutes"),
+                row.due_at.astimezone(zone).isoformat(timespec="minutes"),
+                round(100 * row.elapsed),
+                _("overdue") if row.overdue else _("about to breach"),
+            ]
+        )
+    tables["at_risk"] = at_risk
+    heat = Table(
+        "heat",
+        _("Time spent per diagram element (closed complaints)"),
+        [_("Element"), _("Tasks"), _("Average (min)"), _("Done late")],
+    )
+    heat.rows = [
+        [row.element_id, row.tasks, _minutes(row.average_s), row.late]
+        for row in reports.heat(connection, period)
+    ]
+    tables["heat"] = heat
+    return tables, volumes
+
+
+def _gather():
+    engine = _engine()
+    config = _config()
+    now = engine.clock.now()
+    today = now.astimezone(cfg.branch_zone(config)).date()
+    period, breakdown, fraction = _query(today)
+    with engine.reader() as session:
+        tables, volumes = build_tables(session.connection(), config, period, breakdown, fraction, now)
+    return tables, volumes, period, breakdown, fraction
+
+
+@bp.route("")
+def reports_page():
+    try:
+        tables, volumes, period, breakdown, fraction = _gather()
+    except BadRequest as problem:
+        return render_template("reports.html", error=str(problem), tables=None, args=request.args), 400
+    charts = {
+        "onTime": {
+            "labels": [row[0] for row in tables["on_time"].rows],
+            "values": [row[4] for row in tables["on_time"].rows],
+            "label": _("On time %"),
+        },
+        "business": {
+            "labels": [row[0] for row in tables["business"].rows[:-1]],
+            "values": [row[1] for row in tables["business"].rows[:-1]],
+            "label": _("Complaints"),
+        },
+        "months": _month_series(tables["by_month"].rows),
+    }
+    heat = {row[0]: {"tasks": row[1], "minutes": row[2], "late": row[3]} for row in tables["heat"].rows}
+    return render_template(
+        "reports.html",
+        error=None,
+        tables=tables,
+        volumes=volumes,
+        period=period,
+        breakdown=breakdown,
+        breakdowns=BREAKDOWN_NAMES,
+        fraction=fraction,
+        charts=json.dumps(charts, ensure_ascii=False),
+        heat=json.dumps(heat),
+        args=request.args,
+    )
+
+
+def _month_series(rows: list[list[Any]]) -> dict[str, Any]:
+    months = sorted({row[1] for row in rows})
+    series: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        series.setdefault(row[0], {})[row[1]] = row[5]
+    return {
+        "labels": months,
+        "series": [
+            {"label": clock, "values": [values.get(m) for m in months]} for clock, values in series.items()
+        ],
+    }
+
+
+@bp.route("/<name>.<fmt>")
+def export(name: str, fmt: str):
+    if name not in TABLE_NAMES or fmt not in ("csv", "xlsx"):
+        abort(404)
+    try:
+        tables, _volumes, period, _breakdown, _fraction = _gather()
+    except BadRequest as problem:
+        return Response(str(problem) + "\n", status=400, mimetype="text/plain")
+    table = tables[name]
+    filename = f"{name}-{period.start.isoformat()}-{period.end.isoformat()}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt == "csv":
+        return Response(_csv(table), mimetype="text/csv; charset=utf-8", headers=disposition)
+    return Response(
+        _xlsx(table),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=disposition,
+    )
+
+
+def _csv(table: Table) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(table.columns)
+    writer.writerows(["" if value is None else value for value in row] for row in table.rows)
+    return out.getvalue()
+
+
+def _xlsx(table: Table) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = table.name
+    sheet.append([str(column) for column in table.columns])
+    for row in table.rows:
+        sheet.append([str(value) if hasattr(value, "__html__") else value for value in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@bp.route("/diagram.bpmn")
+def diagram():
+    """The default version's main diagram, for the heat map."""
+    engine = _engine()
+    with engine.reader.kw["bind"].connect() as connection:
+        found = Store(connection).deployment(None)
+    if found is None:
+        abort(404)
+    with engine.reader() as session:
+        deployment = session.get(Deployment, found.id)
+        bundle = bundle_from_zip(deployment.bundle_zip)
+    for data in bundle.bpmn_files.values():
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        if found.main_process in root.xpath(".//*[local-name()='process']/@id"):
+            return Response(data, mimetype="application/xml")
+    abort(404)
