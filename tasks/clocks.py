@@ -57,6 +57,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import HumanTask, UTCDateTime
+from tasks.deadlines import instant_or_none
 
 RUNNING, MET, MISSED = "running", "met", "missed"
 UNMEASURED = "unmeasured"  # the complaint closed before the clock was stopped (e.g. no L6 needed)
@@ -143,14 +144,6 @@ class ElementRollup(Base):
 # ----------------------------------------------------------------------------- reading the data
 
 
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        return datetime.fromisoformat(value)
-    return None
-
-
 def _status(met: Any) -> str:
     return RUNNING if met is None else (MET if met else MISSED)
 
@@ -194,7 +187,10 @@ def _first_due(clock: str, due: datetime, extensions: list[Mapping[str, Any]]) -
     """E3: walk the extension records back from ``due`` to the due instant set at dispatch."""
     if clock != EXTENDED_CLOCK:
         return due, 0
-    moved = {_instant(record.get("new_due")): _instant(record.get("old_due")) for record in extensions}
+    moved = {
+        instant_or_none(record.get("new_due")): instant_or_none(record.get("old_due"))
+        for record in extensions
+    }
     first, count = due, 0
     while first in moved and count < len(moved):
         first, count = moved[first], count + 1
@@ -289,7 +285,7 @@ def complaint_dimensions(values: Mapping[str, Any], zone: tzinfo | None) -> dict
     """The report dimensions of a complaint record's values (or a ``Complaint`` row's)."""
     get = values.get if isinstance(values, Mapping) else lambda name: getattr(values, name, None)
     return {
-        "period": _period(_instant(get("accepted_at")), zone),
+        "period": _period(instant_or_none(get("accepted_at")), zone),
         "channel": get("channel") or "",
         "business_category": get("business_category") or "",
         "nature_category": get("nature_category") or "",
@@ -338,7 +334,7 @@ def project_clocks(
     delta: Counter = Counter()
     inserts = []
     for (clock, number), entry in clock_entries(data, summary).items():
-        due = _instant(entry["due"])
+        due = instant_or_none(entry["due"])
         first_due, extended = _first_due(clock, due, extensions)
         old = existing.pop((clock, number), None)
         started = old["started_at"] if old else (now if clock != "L1" else _l1_start(due))
@@ -355,7 +351,7 @@ def project_clocks(
             "due_at": due,
             "first_due_at": first_due,
             "extensions": extended,
-            "stopped_at": _instant(entry.get("done_at")),
+            "stopped_at": instant_or_none(entry.get("done_at")),
             "late_by_s": None if late is None else float(late),
             **dimensions,
         }

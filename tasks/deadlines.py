@@ -55,6 +55,15 @@ def instant(value: str | datetime) -> datetime:
     return parsed
 
 
+def instant_or_none(value: Any) -> datetime | None:
+    """What the data holds at an instant's place: a datetime, an ISO string, or nothing yet."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value)
+    return None
+
+
 def _iso(value: datetime, zone: tzinfo | None) -> str:
     return (value.astimezone(zone) if zone is not None else value).isoformat()
 

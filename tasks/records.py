@@ -56,6 +56,7 @@ from engine.db import Base
 from engine.models import HumanTask, Instance, UTCDateTime
 from tasks import clocks
 from tasks import config as cfg
+from tasks.deadlines import instant_or_none
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 
@@ -341,14 +342,6 @@ def normalise_phone(phone: str) -> str:
 # ----------------------------------------------------------------------------- projection
 
 
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        return datetime.fromisoformat(value)
-    return None
-
-
 def _stage(connection: Any, instance_id: int, status: str, closure: Mapping[str, Any] | None) -> str:
     if status == "completed":
         return "closed"
@@ -440,8 +433,8 @@ def project_complaint(projection: Any) -> None:
         "status": status,
         "repeat_of": data.get("repeat_of") or None,
         "batch_tag": data.get("batch_tag") or None,
-        "accepted_at": _instant(data.get("accepted_at")),
-        "closed_at": _instant(closure.get("closed_at")) if closure else None,
+        "accepted_at": instant_or_none(data.get("accepted_at")),
+        "closed_at": instant_or_none(closure.get("closed_at")) if closure else None,
         "outcome": closure.get("outcome") if closure else None,
         "deadlines": json.dumps(deadline_summary(data, breached), ensure_ascii=False, sort_keys=True),
         "reply_conclusion": _reply_conclusion(data),
@@ -454,14 +447,20 @@ def project_complaint(projection: Any) -> None:
     first_reply = min(candidates) if candidates else None
     values["first_reply_at"] = first_reply
     summary = deadline_summary(data, breached)
-    zone = _instant(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
+    zone = instant_or_none(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
     summary["L1"] = _first_reply_entry(
         first_reply_due(connection, projection.instance_id), first_reply, "L1" in breached, zone
     )
     values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
     clocks.project_clocks(  # the named clocks and the report rollups (tasks/clocks.py)
-        connection, instance_id=projection.instance_id, data=data, summary=summary, values=values,
-        previous=existing, now=projection.now, zone=cfg.branch_zone(projection.config),
+        connection,
+        instance_id=projection.instance_id,
+        data=data,
+        summary=summary,
+        values=values,
+        previous=existing,
+        now=projection.now,
+        zone=cfg.branch_zone(projection.config),
     )
     changed = connection.execute(
         update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)

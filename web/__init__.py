@@ -79,6 +79,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        clock_names,
         health,
         i18n,
         instance_page,
@@ -108,6 +109,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     app.add_template_filter(_format_instant(app.config["DISPLAY_TZ"]), "instant")
+    app.add_template_filter(clock_names.clock_name, "clock_name")
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)

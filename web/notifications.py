@@ -44,6 +44,7 @@ from engine.db import Base
 from engine.models import UTCDateTime
 from tasks import warnings
 from web import accounts, mail
+from web.clock_names import clock_name
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,7 @@ def compose_email(clock: warnings.RunningClock) -> tuple[str, str]:
     for language in ("zh", "en"):
         with force_locale(language):
             values = {
-                "clock": clock.clock,
+                "clock": clock_name(clock.clock),
                 "number": clock.business_key or f"#{clock.instance_id}",
                 "due": clock.due_at.astimezone(UTC).isoformat(timespec="minutes"),
                 "percent": round(clock.fraction * 100),

@@ -27,19 +27,11 @@ from engine.models import Deployment
 from engine.store import Store
 from tasks import config as cfg
 from tasks import reports, warnings
+from web.clock_names import clock_name
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 READERS = ("supervisor", "admin")
-
-CLOCK_NAMES = {
-    "L1": lazy_gettext("First reply"),
-    "L2": lazy_gettext("Review and dispatch"),
-    "L4": lazy_gettext("Department handling"),
-    "R4": lazy_gettext("Reply to the customer"),
-    "L6": lazy_gettext("Call-back window (R6)"),
-    "T7": lazy_gettext("Report back to the outside unit (E4)"),
-}
 
 BREAKDOWN_NAMES = {
     "department": lazy_gettext("Department"),
@@ -127,11 +119,6 @@ def _labels(config: Mapping[str, Any], breakdown: str) -> dict[str, str]:
     for code, entry in (config.get(table) or {}).items() if table else ():
         found[code] = str(entry.get("label", code)) if isinstance(entry, Mapping) else str(entry)
     return found
-
-
-def clock_name(clock: str) -> str:
-    name = CLOCK_NAMES.get(clock)
-    return f"{clock} {name}" if name else clock
 
 
 def _percent(value: float | None) -> float | None:

@@ -29,7 +29,7 @@ def test_the_bell_counts_a_warning_and_reading_it_clears_it(page, live_app, cloc
     page.wait_for_url(base + "/notifications")
     row = page.locator("table.notifications tr.unread")
     assert row.count() == 1
-    assert "Deadline L2 is about to pass" in row.inner_text()
+    assert "Deadline L2 Review and dispatch is about to pass" in row.inner_text()
     assert "TS-20261127-0001" in row.inner_text()
     shoot("notifications-page")
 

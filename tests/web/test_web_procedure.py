@@ -138,9 +138,11 @@ def test_the_complaint_page_lists_every_clock_with_its_outcome(app, engine, cloc
     support.complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     page = client_of(app, "sue").get(f"/instances/{instance_id}").get_data(as_text=True)
     table = page[page.index('class="clocks"') : page.index("</table>", page.index('class="clocks"'))]
-    l2 = table[table.index("<strong>L2</strong>") : table.index("</tr>", table.index("<strong>L2</strong>"))]
+    l2_cell = "<strong>L2 Review and dispatch</strong>"  # the rule id with a readable name
+    l2 = table[table.index(l2_cell) : table.index("</tr>", table.index(l2_cell))]
     assert "missed by 60 min" in l2
-    l4 = table[table.index("<strong>L4</strong>") : table.index("</tr>", table.index("<strong>L4</strong>"))]
+    l4_cell = "<strong>L4 Department handling</strong>"
+    l4 = table[table.index(l4_cell) : table.index("</tr>", table.index(l4_cell))]
     assert "running" in l4
 
 
