@@ -219,7 +219,10 @@ def test_inbox_highlight_reads_the_configured_share(procedure_app, clock, tmp_pa
     folder = tmp_path / "bundle"
     shutil.copytree(support.BUNDLE, folder)
     toml = folder / "procedure.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + "L2 = 0.5\n", encoding="utf-8")
+    section = "[warnings]\ndefault = 0.75\n"
+    original = toml.read_text(encoding="utf-8")
+    assert section in original
+    toml.write_text(original.replace(section, section + "L2 = 0.5\n"), encoding="utf-8")
     engine.deploy(load_bundle(folder), actor="owner")
     recorded(engine)
     dora = client_of(procedure_app, "dora")
