@@ -172,3 +172,47 @@ def _all_open(engine):
 
     with engine.reader() as session:
         return session.scalars(select(HumanTask).where(HumanTask.status == "open")).all()
+
+
+def test_h4_the_work_order_page_offers_uploaded_files_as_evidence_and_requires_them_for_a_likely_dispute(
+    app, engine
+):
+    """H4: the department uploads a file, ticks its SHA-256 as evidence; without it a likely
+    dispute is refused with the field named and nothing saved."""
+    import hashlib
+    import io
+
+    running, _ = running_complaint(engine)
+    order = support.open_task(engine, running, "task_handle_order")
+    ned = client_of(app, "ned")
+    token = csrf_token(ned, f"/tasks/{order.id}")
+    form = {
+        key: str(value).lower() if isinstance(value, bool) else value
+        for key, value in support.work_order_reply().items()
+    }
+    form.update(
+        handling_final="on",
+        service_restored="on",
+        concentrated="",
+        dispute_likely="on",
+        csrf_token=token,
+        action="complete",
+    )
+    refused = ned.post(f"/tasks/{order.id}", data=form)
+    assert refused.status_code == 422
+    assert 'id="error-evidence_refs"' in refused.get_data(as_text=True)
+    assert support.open_task(engine, running, "task_handle_order").id == order.id
+
+    content = b"engineer's site report, signed by the customer"
+    ned.post(
+        f"/tasks/{order.id}/evidence",
+        data={"evidence": (io.BytesIO(content), "site-report.pdf"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    reference = f"sha256:{hashlib.sha256(content).hexdigest()}"
+    page = ned.get(f"/tasks/{order.id}").get_data(as_text=True)
+    assert f'name="evidence_refs" value="{reference}"' in page
+    form["evidence_refs"] = reference
+    assert ned.post(f"/tasks/{order.id}", data=form).status_code == 302
+    data = engine.instance_data(running)
+    assert (data["dispute_likely"], data["evidence_refs"]) == (True, [reference])
