@@ -577,3 +577,12 @@ def outside_report(task: TaskInput) -> Errors | None:
     if task.submitted.get("materials_reviewed") is not True:
         return {"materials_reviewed": "E4: review the reply materials (E1-E2) before submitting them"}
     return None
+
+
+@REGISTRY.validator("impact_reassessment")
+def impact_reassessment(task: TaskInput) -> Errors | None:
+    """H6: the supervisor's recurring impact assessment; a growing impact is reported upward again."""
+    values = task.submitted
+    if values.get("impact_trend") == "growing" and not _text(values, "reported_again_to"):
+        return {"reported_again_to": "H6: a growing impact is reported upward again, level by level: to whom"}
+    return None

@@ -127,15 +127,18 @@ def test_warnings_config_overrides_per_clock_and_is_checked_at_deploy(engine, cl
     folder = tmp_path / "bundle"
     shutil.copytree(BUNDLE, folder)
     toml = folder / "procedure.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + "L2 = 0.5\n", encoding="utf-8")
+    # [warnings] is not the last table of procedure.toml: the overrides go into it, not at the end
+    text = toml.read_text(encoding="utf-8").replace("[warnings]\n", "[warnings]\nL2 = 0.5\n")
+    toml.write_text(text, encoding="utf-8")
     assert engine.deploy(load_bundle(folder), actor="owner").created
     recorded(engine)
     [l2] = clocks(engine, at(27, 10), "L2")  # half of 09:00 -> 11:00
     assert l2.fraction == 0.5 and l2.warn_at == at(27, 10)
 
     lines = toml.read_text(encoding="utf-8").splitlines()
-    bad_line = len(lines) + 1
-    toml.write_text("\n".join(lines) + "\nL4 = 1.5\nR4 = \"soon\"\n", encoding="utf-8")
+    bad_line = lines.index("L2 = 0.5") + 2
+    lines[bad_line - 1 : bad_line - 1] = ["L4 = 1.5", 'R4 = "soon"']
+    toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(BundleInvalid) as refused:
         engine.validate(load_bundle(folder))
     problems = [str(problem) for problem in refused.value.problems]
