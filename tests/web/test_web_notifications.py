@@ -219,7 +219,9 @@ def test_inbox_highlight_reads_the_configured_share(procedure_app, clock, tmp_pa
     folder = tmp_path / "bundle"
     shutil.copytree(support.BUNDLE, folder)
     toml = folder / "procedure.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + "L2 = 0.5\n", encoding="utf-8")
+    # [warnings] is not the last table of procedure.toml: the override goes into it
+    text = toml.read_text(encoding="utf-8").replace("[warnings]\n", "[warnings]\nL2 = 0.5\n")
+    toml.write_text(text, encoding="utf-8")
     engine.deploy(load_bundle(folder), actor="owner")
     recorded(engine)
     dora = client_of(procedure_app, "dora")
