@@ -130,6 +130,10 @@ class Complaint(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reply_conclusion: Mapped[str | None] = mapped_column(Text)
+    # A1: who took the complaint at first contact (completed the record task); kept until closed.
+    first_contact_owner: Mapped[str | None] = mapped_column(String(200), index=True)
+    # T6: an escalated complaint's outside unit deadline (``outside_deadline`` at intake).
+    outside_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property
@@ -355,6 +359,57 @@ def _stage(connection: Any, instance_id: int, status: str, closure: Mapping[str,
     return "error" if status == "error" else "in_progress"
 
 
+def _first_contact_owner(connection: Any, instance_id: int) -> str | None:
+    """A1: the person who completed the record task (first contact) owns the complaint."""
+    query = select(HumanTask.completed_by).where(
+        HumanTask.instance_id == instance_id,
+        HumanTask.element_id == "task_record_complaint",
+        HumanTask.status == "completed",
+    )
+    return connection.execute(query.order_by(HumanTask.completed_at).limit(1)).scalar()
+
+
+def open_escalated(connection: Any) -> list[Complaint]:
+    """T6: every open escalated complaint, the nearest outside deadline first."""
+    query = (
+        select(Complaint)
+        .where(
+            Complaint.status == "open",
+            Complaint.instance_id.in_(instances_matching(complaint_type="escalated")),
+        )
+        .order_by(Complaint.outside_due.is_(None), Complaint.outside_due, Complaint.accepted_at)
+    )
+    return _complaints(connection, query)
+
+
+def current_holders(connection: Any, instance_ids: list[int]) -> dict[int, str]:
+    """T6: who holds each complaint now: the assignee of its open main-path task, else its group."""
+    if not instance_ids:
+        return {}
+    query = select(
+        HumanTask.instance_id, HumanTask.element_id, HumanTask.assignee, HumanTask.candidate_group
+    ).where(
+        HumanTask.instance_id.in_(instance_ids),
+        HumanTask.status == "open",
+        HumanTask.element_id.in_(list(STAGES)),
+    )
+    rank = {element: position for position, element in enumerate(STAGES)}
+    holders: dict[int, tuple[int, str]] = {}
+    for instance_id, element, assignee, group in connection.execute(query):
+        holder = (rank[element], assignee or group or "")
+        if instance_id not in holders or holder < holders[instance_id]:
+            holders[instance_id] = holder
+    return {instance_id: holder for instance_id, (_, holder) in holders.items()}
+
+
+def owned_by(connection: Any, username: str, *, open_only: bool = True) -> list[Complaint]:
+    """A1: the complaints this person took at first contact, the newest first."""
+    query = select(Complaint).where(Complaint.first_contact_owner == username)
+    if open_only:
+        query = query.where(Complaint.status == "open")
+    return _complaints(connection, query.order_by(Complaint.accepted_at.desc(), Complaint.id.desc()))
+
+
 def _reply_conclusion(data: Mapping[str, Any]) -> str | None:
     """R1: the conclusions the department's work-order reply stated, once it stated any."""
     found = {field: data[field] for field in CONCLUSION_FIELDS if data.get(field) is not None}
@@ -438,6 +493,8 @@ def project_complaint(projection: Any) -> None:
         "outcome": closure.get("outcome") if closure else None,
         "deadlines": json.dumps(deadline_summary(data, breached), ensure_ascii=False, sort_keys=True),
         "reply_conclusion": _reply_conclusion(data),
+        "first_contact_owner": _first_contact_owner(connection, projection.instance_id),
+        "outside_due": instant_or_none(data.get("outside_deadline")),
         "updated_at": projection.now,
     }
     existing = complaint_of_instance(connection, projection.instance_id)

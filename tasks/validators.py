@@ -262,7 +262,9 @@ def work_order_reply(task: TaskInput) -> Errors | None:
     body or the consumer association before: then the earlier complaint and the proof that
     the customer accepted it are required (E2). A MIIT transfer needs its feedback form
     reference (H7). A tariff dispute is verified first; an over-charge is compensated, and
-    cash needs a reason (H2, H5). Evidence references (H4) are optional fields. R1: a repeat
+    cash needs a reason (H2, H5). H4: a complaint the department marks as likely to be
+    disputed later (``dispute_likely``) needs evidence references of the handling
+    (``evidence_refs``: file references or SHA-256 of files uploaded on the task page). R1: a repeat
     complaint's reply that concludes otherwise than the earlier reply needs a justification.
     """
     values = task.submitted
@@ -292,6 +294,11 @@ def work_order_reply(task: TaskInput) -> Errors | None:
         return errors or None
     _check_escalated_reply(errors, values, task.task_data)
     _check_tariff(errors, values)
+    if values.get("dispute_likely") is True and not _refs(values, "evidence_refs"):
+        errors["evidence_refs"] = (
+            "H4: a complaint likely to be disputed later keeps evidence of the handling: "
+            "attach a file reference or the SHA-256 of an uploaded file"
+        )
     if task.connection is not None:
         _check_consistent_with_earlier(errors, values, task.task_data, task.connection)
     for field, rule, what in (
@@ -325,6 +332,11 @@ def work_order_reply(task: TaskInput) -> Errors | None:
                     "W4: the restoration time must be a date and time, e.g. 2026-11-28T18:00+08:00"
                 )
     return errors or None
+
+
+def _refs(values: Mapping[str, Any], name: str) -> list[str]:
+    """H4: the non-blank evidence references of a list field."""
+    return [ref for ref in values.get(name) or [] if isinstance(ref, str) and ref.strip()]
 
 
 def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapping[str, Any]) -> None:
@@ -510,9 +522,23 @@ def contact_attempt(task: TaskInput) -> Errors | None:
 
 @REGISTRY.validator("return_visit")
 def return_visit(task: TaskInput) -> Errors | None:
-    """V1, V2, H3: the return visit records the customer's opinion; dissatisfaction its reason."""
+    """V1, V2, H3, H4: the return visit records the customer's opinion; dissatisfaction its reason.
+
+    H4: for a complaint the department marked as likely to be disputed later
+    (``dispute_likely`` on the work-order reply), a satisfied customer's agreement is kept as
+    evidence (``agreement_evidence``: a recording reference or the SHA-256 of an uploaded file).
+    """
     values = task.submitted
     errors: Errors = {}
+    if (
+        task.task_data.get("dispute_likely") is True
+        and values.get("satisfied") is True
+        and not _refs(values, "agreement_evidence")
+    ):
+        errors["agreement_evidence"] = (
+            "H4: this complaint is likely to be disputed: keep evidence of the customer's agreement "
+            "(a recording reference or the SHA-256 of an uploaded file)"
+        )
     if "customer_opinion" in values and not _text(values, "customer_opinion"):
         errors["customer_opinion"] = "V2: record the customer's opinion of the result"
     if values.get("satisfied") is False and not _text(values, "dissatisfaction_reason"):
@@ -550,4 +576,13 @@ def outside_report(task: TaskInput) -> Errors | None:
     """
     if task.submitted.get("materials_reviewed") is not True:
         return {"materials_reviewed": "E4: review the reply materials (E1-E2) before submitting them"}
+    return None
+
+
+@REGISTRY.validator("impact_reassessment")
+def impact_reassessment(task: TaskInput) -> Errors | None:
+    """H6: the supervisor's recurring impact assessment; a growing impact is reported upward again."""
+    values = task.submitted
+    if values.get("impact_trend") == "growing" and not _text(values, "reported_again_to"):
+        return {"reported_again_to": "H6: a growing impact is reported upward again, level by level: to whom"}
     return None

@@ -10,7 +10,7 @@ data against it, this module only translates between the schema and the browser.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -57,6 +57,15 @@ def _field(name: str, spec: Mapping[str, Any], required: bool) -> Field:
     if widget == "text" and "pattern" not in spec and (max_length is None or max_length > LONG_TEXT):
         widget = "textarea"  # free text; a patterned value (a phone, a code) stays one line
     return Field(name, label, help_text, widget, required, max_length=max_length)
+
+
+def with_open_choices(fields: list[Field], choices: tuple[Choice, ...]) -> list[Field]:
+    """A list field whose schema names no choices (H4 evidence references) offers ``choices``:
+    the files uploaded on the task page, so people tick them rather than copy SHA-256 digests."""
+    return [
+        replace(item, choices=choices) if item.widget == "checkboxes" and not item.choices else item
+        for item in fields
+    ]
 
 
 def _choices(spec: Mapping[str, Any]) -> tuple[Choice, ...]:

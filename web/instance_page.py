@@ -18,6 +18,7 @@ from engine import views
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
 from tasks import records
+from tasks.validators import ESCALATION_DESK
 from web.work import time_left, urgency
 
 bp = Blueprint("instances", __name__)
@@ -44,6 +45,7 @@ def instance_page(instance_id: int):
     return render_template(
         "instance.html",
         instance=instance,
+        complaint=complaint,
         tasks=tasks,
         breaches=breaches,
         clocks=_clocks(complaint),
@@ -121,9 +123,18 @@ def _viewable(instance_id: int) -> Instance:
         instance = engine.instance(instance_id)
     except NotFound:
         abort(404)
-    if not current_user.has_role(*OVERSEERS) and not _worked_on(instance):
+    if not current_user.has_role(*OVERSEERS) and not _worked_on(instance) and not _desk_tracks(instance):
         abort(403)
     return instance
+
+
+def _desk_tracks(instance: Instance) -> bool:
+    """T6: the escalation desk tracks every escalated complaint end to end."""
+    if ESCALATION_DESK not in current_user.groups:
+        return False
+    with _engine().reader() as session:
+        complaint = records.complaint_of_instance(session.connection(), instance.id)
+    return complaint is not None and "escalated" in complaint.flags
 
 
 def _worked_on(instance: Instance) -> bool:

@@ -24,7 +24,7 @@ from engine.models import HumanTask, Instance
 from tasks import records, repeats, validators, warnings
 from tasks.warnings import DEFAULT_FRACTION
 from web import accounts, intake, task_extras
-from web.form_fields import display_values, fields_of, parse_submission
+from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
 
 bp = Blueprint("work", __name__)
 
@@ -187,7 +187,7 @@ def task_page(task_id: str):
             task=row,
             instance=instance,
             schema=schema,
-            fields=fields_of(schema),
+            fields=with_open_choices(fields_of(schema), _evidence_choices(evidence)),
             values=display_values(schema, values),
             errors=errors,
             context=_context(data),
@@ -200,6 +200,11 @@ def task_page(task_id: str):
         ),
         422 if errors else 200,
     )
+
+
+def _evidence_choices(evidence: list[task_extras.EvidenceFile]) -> tuple[Choice, ...]:
+    """H4: each uploaded file as an evidence reference ``sha256:<digest>``."""
+    return tuple(Choice(f"sha256:{e.sha256}", f"{e.filename} · {e.sha256[:12]}…") for e in evidence)
 
 
 @bp.post("/tasks/<task_id>/evidence")

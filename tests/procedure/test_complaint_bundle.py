@@ -324,6 +324,7 @@ LOOPS_BACK = {
     "flow_legal_returned": "gw_reply_merge",
     "flow_approval_returned": "gw_reply_merge",
     "flow_plan_revised": "gw_plan_merge",
+    "flow_impact_again": "gw_impact_loop",
 }
 
 

@@ -300,3 +300,28 @@ def test_l7_a_rework_entered_after_the_deadline_is_one_breach_not_two(engine, cl
     assert [(b["clock"], b["due"]) for b in support.breaches(engine, instance_id) if b["clock"] == "L4"] == [
         ("L4", at(29, 10))
     ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "a5_fields"),
+    [
+        ("visit", {"customer_confirmed": True}),
+        ("letter", {"document_archive_ref": "函-2026-118"}),
+        ("fax", {"document_archive_ref": "传真-2026-031"}),
+        ("email", {"details_verified": True}),
+        ("internet", {"details_verified": True}),
+    ],
+)
+def test_l3_a_visit_letter_fax_or_email_order_leaves_within_two_hours_of_the_record_step(
+    engine, clock, channel, a5_fields
+):
+    """L3: the 2 hours run from the completion of the channel's record step (A5), not from when
+    the intake began: a record finished at 09:40 is dispatched by 11:40 (L2's clock, from the
+    acceptance the record step stamps); later it is a breach."""
+    instance_id = engine.start(actor="agent").instance_id
+    clock.set(at(27, 9, 40))
+    complete(engine, instance_id, "task_record_complaint", support.record(channel=channel, **a5_fields))
+    assert open_task(engine, instance_id, "task_review_dispatch").due_at == at(27, 11, 40)
+    clock.set(at(27, 11, 40, 1))
+    engine.fire_all_due()
+    assert "task_dispatch_breach_alert" in open_elements(engine, instance_id)

@@ -172,3 +172,109 @@ def _all_open(engine):
 
     with engine.reader() as session:
         return session.scalars(select(HumanTask).where(HumanTask.status == "open")).all()
+
+
+def test_h4_the_work_order_page_offers_uploaded_files_as_evidence_and_requires_them_for_a_likely_dispute(
+    app, engine
+):
+    """H4: the department uploads a file, ticks its SHA-256 as evidence; without it a likely
+    dispute is refused with the field named and nothing saved."""
+    import hashlib
+    import io
+
+    running, _ = running_complaint(engine)
+    order = support.open_task(engine, running, "task_handle_order")
+    ned = client_of(app, "ned")
+    token = csrf_token(ned, f"/tasks/{order.id}")
+    form = {
+        key: str(value).lower() if isinstance(value, bool) else value
+        for key, value in support.work_order_reply().items()
+    }
+    form.update(
+        handling_final="on",
+        service_restored="on",
+        concentrated="",
+        dispute_likely="on",
+        csrf_token=token,
+        action="complete",
+    )
+    refused = ned.post(f"/tasks/{order.id}", data=form)
+    assert refused.status_code == 422
+    assert 'id="error-evidence_refs"' in refused.get_data(as_text=True)
+    assert support.open_task(engine, running, "task_handle_order").id == order.id
+
+    content = b"engineer's site report, signed by the customer"
+    ned.post(
+        f"/tasks/{order.id}/evidence",
+        data={"evidence": (io.BytesIO(content), "site-report.pdf"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
+    reference = f"sha256:{hashlib.sha256(content).hexdigest()}"
+    page = ned.get(f"/tasks/{order.id}").get_data(as_text=True)
+    assert f'name="evidence_refs" value="{reference}"' in page
+    form["evidence_refs"] = reference
+    assert ned.post(f"/tasks/{order.id}", data=form).status_code == 302
+    data = engine.instance_data(running)
+    assert (data["dispute_likely"], data["evidence_refs"]) == (True, [reference])
+
+
+def test_t6_the_escalation_desk_tracks_every_open_escalated_complaint_and_others_are_refused(app, engine):
+    """T6: the desk's list names the outside deadline, the stage and who holds the complaint now;
+    the desk opens the complaint page though no task of it was the desk's; others get 403."""
+    from web import accounts
+
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "esme", "password-1", "Esme", ["escalation_desk"], ["agent"])
+    ordinary, ordinary_number = running_complaint(engine)
+    escalated = engine.start(actor="ivy").instance_id
+    support.complete(
+        engine,
+        escalated,
+        "task_record_complaint",
+        support.record(
+            channel="miit",
+            complaint_types=["escalated"],
+            outside_deadline="2026-11-28T12:00+08:00",
+            separate_matter=True,
+        ),
+        actor="ivy",
+    )
+    support.complete(engine, escalated, "task_review_dispatch", support.dispatch(), actor="dora")
+    with engine.reader() as session:
+        number = records.complaint_of_instance(session.connection(), escalated).number
+
+    desk = client_of(app, "esme")
+    assert "/complaints/escalated" in desk.get("/inbox").get_data(as_text=True)
+    board = desk.get("/complaints/escalated")
+    assert board.status_code == 200
+    page = board.get_data(as_text=True)
+    assert ordinary_number not in page
+    row = page[page.index(number) :]
+    row = row[: row.index("</tr>")]
+    assert "2026-11-28 12:00" in row and ">handling<" in row and ">dept:network<" in row
+    assert desk.get(f"/instances/{escalated}").status_code == 200
+    assert desk.get(f"/instances/{ordinary}").status_code == 403, "only escalated complaints"
+
+    for outsider in ("ivy", "ned", "dora"):
+        assert client_of(app, outsider).get("/complaints/escalated").status_code == 403
+    assert client_of(app, "sue").get("/complaints/escalated").status_code == 200  # supervisor oversees
+
+
+def test_a1_the_first_contact_owner_finds_my_complaints_and_the_page_names_the_owner(app, engine):
+    """A1: ivy recorded the complaint; it stays hers through the department's hands: her list
+    shows it (not others'), and the complaint page names her as first-contact owner."""
+    running, number = running_complaint(engine)  # recorded by the helper's "someone"
+    mine = engine.start(actor="ivy").instance_id
+    support.complete(engine, mine, "task_record_complaint", support.record(separate_matter=True), actor="ivy")
+    support.complete(engine, mine, "task_review_dispatch", support.dispatch(), actor="dora")
+    with engine.reader() as session:
+        my_number = records.complaint_of_instance(session.connection(), mine).number
+
+    ivy = client_of(app, "ivy")
+    assert "/complaints/mine" in ivy.get("/inbox").get_data(as_text=True)
+    page = ivy.get("/complaints/mine").get_data(as_text=True)
+    assert my_number in page and number not in page
+    row = page[page.index(my_number) :]
+    assert ">handling<" in row[: row.index("</tr>")]
+    assert my_number not in client_of(app, "ned").get("/complaints/mine").get_data(as_text=True)
+    assert "First-contact owner (A1): ivy" in ivy.get(f"/instances/{mine}").get_data(as_text=True)
