@@ -264,7 +264,7 @@ def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
         steps = [Step(reply_delay, "task_reply_customer", lambda *_: forms.reply(True), mark)]
     visit = _minutes(rng, 60, 20 * 60)
     dissatisfied = path.startswith("dissatisfied") and not round_two
-    steps.append(Step(visit, "task_return_visit", lambda *_: forms.return_visit(not dissatisfied)))
+    steps.append(Step(visit, "task_return_visit", lambda *_: forms.return_visit(story, not dissatisfied)))
     if dissatisfied:
         judgement = "not_solved" if path == "dissatisfied_redispatch" else "unreasonable"
         steps.append(

@@ -75,6 +75,9 @@ def dispatch(story: Story) -> dict[str, Any]:
             emergency_script="已关注，正在全力处理 We are on it",
             handling_plan="责任部门牵头 The department concerned leads",
             dedicated_replier=agent,
+            serious_impact=True,  # H6: reported upward, coordinated, assessed; then watched daily
+            coordinated_with=["regulator"],
+            impact_assessment="多户受影响，可能扩大 Several households affected; may spread",
         )
     if story.kind == "batch":  # T4
         data["batch_handler"] = agent
@@ -96,6 +99,8 @@ def handling(story: Story) -> dict[str, Any]:
         "concentrated": False,
         "customer_attitude": "认可 Accepts the result",
     }
+    if story.kind == "major":  # H4: likely to be disputed later, so the handling keeps evidence
+        data.update(dispute_likely=True, evidence_refs=[f"REC-{story.index:05d}-handling"])
     if story.kind == "escalated":  # E1, E2, H7
         data.update(
             company_responsible=True,
@@ -158,9 +163,12 @@ def retry(last: bool) -> dict[str, Any]:
     return data
 
 
-def return_visit(satisfied: bool) -> dict[str, Any]:
+def return_visit(story: Story, satisfied: bool) -> dict[str, Any]:
     if satisfied:
-        return {"satisfied": True, "customer_opinion": "满意 Satisfied"}
+        data: dict[str, Any] = {"satisfied": True, "customer_opinion": "满意 Satisfied"}
+        if story.kind == "major":  # H4: the customer's agreement, recorded
+            data["agreement_evidence"] = [f"REC-{story.index:05d}-visit"]
+        return data
     return {
         "satisfied": False,
         "customer_opinion": "仍不满意 Still unhappy",

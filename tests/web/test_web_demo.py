@@ -100,6 +100,10 @@ def test_the_demo_produces_the_promised_mix_and_leaves_the_system_living(db, eng
             )
         )
         assert {"dept:network", "dept:billing"} <= groups  # dispatched to more than one department
+        assessments = session.scalar(
+            select(func.count()).select_from(HumanTask).where(HumanTask.element_id == "task_assess_impact")
+        )
+        assert assessments >= 1  # H6: a serious-impact complaint is assessed again every 24 hours
 
     verified = run("audit", "verify")
     assert verified.exit_code == 0 and "audit log intact" in verified.output
