@@ -24,10 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from engine.models import Deployment, HumanTask, Instance  # noqa: E402
+from engine.bundle import load_bundle  # noqa: E402
+from engine.deployments import latest_deployment  # noqa: E402
+from engine.models import HumanTask, Instance  # noqa: E402
 from web import accounts, create_app  # noqa: E402
 from web.system import upgrade_schema  # noqa: E402
 
+BUNDLE = Path(__file__).resolve().parents[1] / "bpmn"
 GROUPS = ["intake", "cs_center", "supervisor", *[f"dept:d{n}" for n in range(9)]]
 AGENT_GROUPS = ["cs_center", "dept:d1"]
 
@@ -35,27 +38,18 @@ AGENT_GROUPS = ["cs_center", "dept:d1"]
 def fill(engine, tasks: int) -> None:
     rng = random.Random(11)
     now = datetime.now(UTC)
+    # The real procedure, so the inbox reads the version's config (e.g. the [warnings] share).
+    engine.deploy(load_bundle(BUNDLE), actor="bench")
     with engine.writer() as session, session.begin():
-        session.execute(
-            insert(Deployment).values(
-                id=1,
-                version=1,
-                content_hash="bench",
-                main_process="p",
-                bundle_zip=b"",
-                specs_json="{}",
-                deployed_at=now,
-                deployed_by="bench",
-            )
-        )
+        deployment_id = latest_deployment(session).id
         instances = tasks // 2
         session.execute(
             insert(Instance),
             [
                 {
                     "id": n,
-                    "deployment_id": 1,
-                    "process_id": "p",
+                    "deployment_id": deployment_id,
+                    "process_id": "complaint",
                     "business_key": f"TS-{n:08d}",
                     "status": "running",
                     "state": "",
