@@ -71,7 +71,7 @@
         return modeler.importXML(state.files[name]);
       }).then(function (result) {
         root.dataset.warnings = String(result.warnings.length);
-        canvas.zoom("fit-viewport");
+        openReadable();
         listElements();
         showPanel(null);
         pinProblems();
@@ -367,6 +367,29 @@
     function goTo(problem) {
       var ready = problem.file === state.diagram ? Promise.resolve() : openDiagram(problem.file);
       ready.then(function () { focus(registry.get(problem.element_id)); });
+    }
+
+    // Fitting a whole collaboration into the window makes its labels unreadable: when the fit is
+    // smaller than READABLE, open at READABLE instead, centred on the main start event (the
+    // top-most start event directly in a process or pool; subprocesses' own start events are not).
+    var READABLE = 0.9;
+
+    function openReadable() {
+      canvas.zoom("fit-viewport");
+      var fit = canvas.viewbox();
+      root.dataset.fitScale = fit.scale.toFixed(3);
+      if (fit.scale >= READABLE) { return; }
+      var starts = registry.filter(function (element) {
+        var parent = element.parent && element.parent.type;
+        return element.type === "bpmn:StartEvent" && (parent === "bpmn:Process" || parent === "bpmn:Participant");
+      }).sort(function (a, b) { return a.y - b.y || a.x - b.x; });
+      var start = starts[0];
+      if (!start) { return; }
+      var width = fit.outer.width / READABLE;
+      var height = fit.outer.height / READABLE;
+      canvas.viewbox({ x: start.x + start.width / 2 - width / 2, y: start.y + start.height / 2 - height / 2,
+                       width: width, height: height });
+      root.dataset.openedOn = start.id;
     }
 
     // Select an element and centre it (scrolling it merely into view may leave it under the palette).
