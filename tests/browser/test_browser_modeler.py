@@ -52,7 +52,9 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.fill("#config", config.replace('ordinary = "PT2H"', 'ordinary = "PT3H"', 1))
 
     # Break the dispatch timer's expression: the server's error is pinned to the element.
-    page.locator(f"g.djs-element[data-element-id='{TIMER}']").click(force=True)
+    # The diagram opens readable on the start event: the timer is found by its id.
+    page.get_by_label("Find element").fill(TIMER)
+    page.get_by_label("Find element").press("Enter")
     assert page.text_content("#prop-id") == TIMER
     assert page.input_value("#prop-timer") == "dispatch_due"
     page.fill("#prop-timer", "dispatch_due +")
@@ -71,7 +73,8 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.wait_for_selector(f".problem-badge[data-element-id='{TIMER}']")
 
     # Fix it, save: valid.
-    page.locator(f"g.djs-element[data-element-id='{TIMER}']").click(force=True)
+    page.get_by_label("Find element").fill(TIMER)
+    page.get_by_label("Find element").press("Enter")
     assert page.input_value("#prop-timer") == "dispatch_due +"
     page.fill("#prop-timer", "dispatch_due")
     page.get_by_role("button", name="Save and validate").click()
