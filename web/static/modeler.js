@@ -511,9 +511,9 @@
         }
         note.textContent = "";
         note.className = "";
-        var diagram = state.files[state.diagram];
+        var diagram = state.diagram && state.files[state.diagram];
         state.files = answer.body.files;
-        state.files[state.diagram] = diagram;  // the saved one: keepDiagram ran in save()
+        if (diagram) { state.files[state.diagram] = diagram; }  // as on the canvas (saved just before)
         state.revision = answer.body.revision;
         state.problems = answer.body.problems;
         root.dataset.revision = String(state.revision);
