@@ -19,6 +19,7 @@ other unknowingly: a save names the revision it started from and a stale one is 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,15 +40,20 @@ __all__ = [
     "DraftError",
     "DraftView",
     "create_draft",
+    "delete_form",
     "deploy_draft",
+    "discard_draft",
     "get_draft",
     "list_drafts",
+    "rename_form",
     "save_draft",
     "submit_draft",
 ]
 
 EDITING, SUBMITTED, DEPLOYED = "editing", "submitted", "deployed"
 MAX_TITLE = 200
+FORMS_DIR = "forms/"
+FORM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.json")
 
 
 class DraftError(EngineError):
@@ -224,6 +230,20 @@ def save_draft(
         raise DraftError("files", str(error)) from error
     if not bundle.files:
         raise DraftError("files", "no diagram, form or procedure.toml was given")
+    return _store(engine, draft_id, bundle, actor=actor, expected_revision=expected_revision)
+
+
+def _store(
+    engine,
+    draft_id: int,
+    bundle: Bundle,
+    *,
+    actor: str,
+    expected_revision: int | None,
+    command: str = "draft_save",
+    **detail: Any,
+) -> DraftView:
+    """Validate ``bundle`` and keep it as the draft's new revision, problems and all."""
     problems = _check(engine, bundle)  # outside the transaction: parsing takes a while
     now = engine.clock.now()
     with engine.writer() as session, session.begin():
@@ -240,8 +260,61 @@ def save_draft(
         row.status = EDITING
         row.submitted_at = row.submitted_by = None
         row.updated_at, row.updated_by = now, actor
-        _audit(session, now, actor, "draft_save", row, problems=len(problems))
+        _audit(session, now, actor, command, row, problems=len(problems), **detail)
         return _view(row)
+
+
+def discard_draft(engine, draft_id: int, *, actor: str) -> None:
+    """Delete a draft that was never deployed; the audit log keeps its title and content hash.
+
+    A deployed draft is refused: it is the record of where a version came from.
+    """
+    now = engine.clock.now()
+    with engine.writer() as session, session.begin():
+        row = _editable(session, draft_id)
+        _audit(session, now, actor, "draft_discard", row, status=row.status, revision=row.revision)
+        session.delete(row)
+
+
+def _form_name(field: str, name: str) -> str:
+    name = (name or "").strip()
+    if not FORM_NAME.fullmatch(name):
+        raise DraftError(field, f"'{name}' is not a form file name: letters, digits, _ . - ending in .json")
+    return name
+
+
+def rename_form(
+    engine, draft_id: int, old: str, new: str, *, actor: str, expected_revision: int | None = None
+) -> DraftView:
+    """Rename ``forms/old`` to ``forms/new``; tasks still naming ``old`` show up as problems."""
+    files = _draft_forms(engine, draft_id, _form_name("name", old))
+    new = _form_name("new_name", new)
+    if FORMS_DIR + new in files:
+        raise DraftError("new_name", f"the draft already has a form {new}: choose another name")
+    files[FORMS_DIR + new] = files.pop(FORMS_DIR + old)
+    return _store(
+        engine, draft_id, bundle_from_files(files), actor=actor, expected_revision=expected_revision,
+        command="draft_form_rename", form=old, new_name=new,
+    )
+
+
+def delete_form(
+    engine, draft_id: int, name: str, *, actor: str, expected_revision: int | None = None
+) -> DraftView:
+    """Remove ``forms/name``; a task still naming it shows up as a problem pinned to that task."""
+    files = _draft_forms(engine, draft_id, _form_name("name", name))
+    del files[FORMS_DIR + name]
+    return _store(
+        engine, draft_id, bundle_from_files(files), actor=actor, expected_revision=expected_revision,
+        command="draft_form_delete", form=name,
+    )
+
+
+def _draft_forms(engine, draft_id: int, name: str) -> dict[str, bytes]:
+    files = dict(get_draft(engine, draft_id).bundle.files)
+    if FORMS_DIR + name not in files:
+        raise DraftError("name", f"the draft has no form {name}")
+    return files
 
 
 def submit_draft(engine, draft_id: int, *, actor: str) -> DraftView:

@@ -9,6 +9,7 @@ migrate-instances`` use, so the web and the command line report the same thing.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from engine import migration, versions
@@ -68,7 +69,10 @@ def choose_default():
     except EngineError as failure:
         flash(str(failure), "error")
     else:
-        flash(f"New instances now start on v{version} (was v{previous}).", "success")
+        message = gettext(
+            "New instances now start on v%(version)s (was v%(previous)s).", version=version, previous=previous
+        )
+        flash(message, "success")
     return redirect(url_for("admin.versions_page"))
 
 

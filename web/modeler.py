@@ -265,6 +265,54 @@ def submit(draft_id: int):
     return redirect(url_for("modeler.editor", draft_id=draft_id))
 
 
+@bp.post("/drafts/<int:draft_id>/discard")
+def discard(draft_id: int):
+    """Throw a draft away (not a deployed one: it records where its version came from)."""
+    draft = _draft_or_404(draft_id)
+    try:
+        drafts.discard_draft(_engine(), draft_id, actor=current_user.username)
+    except EngineError as error:
+        flash(str(error), "error")
+        return redirect(url_for("modeler.editor", draft_id=draft_id))
+    flash(gettext("Draft %(id)s discarded: %(title)s", id=draft_id, title=draft.title), "success")
+    return redirect(url_for("modeler.index"))
+
+
+@bp.post("/drafts/<int:draft_id>/forms/rename")
+def rename_form(draft_id: int):
+    """JSON ``{"revision", "name", "new_name"}``; answers like a save, plus the draft's files."""
+    return _form_change(draft_id, lambda payload, **kwargs: drafts.rename_form(
+        _engine(), draft_id, str(payload.get("name", "")), str(payload.get("new_name", "")), **kwargs
+    ))
+
+
+@bp.post("/drafts/<int:draft_id>/forms/delete")
+def delete_form(draft_id: int):
+    """JSON ``{"revision", "name"}``; answers like a save, plus the draft's files."""
+    return _form_change(draft_id, lambda payload, **kwargs: drafts.delete_form(
+        _engine(), draft_id, str(payload.get("name", "")), **kwargs
+    ))
+
+
+def _form_change(draft_id: int, change):
+    _draft_or_404(draft_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(error=gettext("name: send a JSON object naming the form"), field="name"), 400
+    revision = payload.get("revision")
+    expected = revision if isinstance(revision, int) else None
+    try:
+        draft = change(payload, actor=current_user.username, expected_revision=expected)
+    except Conflict as conflict:
+        return jsonify(error=str(conflict)), 409
+    except drafts.DraftError as error:
+        return jsonify(error=str(error), field=error.field), 400
+    files = {path: data.decode("utf-8", "replace") for path, data in draft.bundle.files.items()}
+    return jsonify(
+        revision=draft.revision, status=draft.status, problems=problem_dicts(draft.problems), files=files
+    )
+
+
 @bp.post("/drafts/<int:draft_id>/deploy")
 def deploy(draft_id: int):
     if not _is_admin():

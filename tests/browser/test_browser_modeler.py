@@ -52,7 +52,9 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.fill("#config", config.replace('ordinary = "PT2H"', 'ordinary = "PT3H"', 1))
 
     # Break the dispatch timer's expression: the server's error is pinned to the element.
-    page.locator(f"g.djs-element[data-element-id='{TIMER}']").click(force=True)
+    # The diagram opens readable on the start event: the timer is found by its id.
+    page.get_by_label("Find element").fill(TIMER)
+    page.get_by_label("Find element").press("Enter")
     assert page.text_content("#prop-id") == TIMER
     assert page.input_value("#prop-timer") == "dispatch_due"
     page.fill("#prop-timer", "dispatch_due +")
@@ -71,7 +73,8 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.wait_for_selector(f".problem-badge[data-element-id='{TIMER}']")
 
     # Fix it, save: valid.
-    page.locator(f"g.djs-element[data-element-id='{TIMER}']").click(force=True)
+    page.get_by_label("Find element").fill(TIMER)
+    page.get_by_label("Find element").press("Enter")
     assert page.input_value("#prop-timer") == "dispatch_due +"
     page.fill("#prop-timer", "dispatch_due")
     page.get_by_role("button", name="Save and validate").click()
@@ -189,3 +192,77 @@ def test_a_refused_upload_lists_each_problem_by_element_and_stores_nothing(page,
         and drafts.list_drafts(live_app.extensions["process_engine"]) == []
     )
     shoot("upload-refused")
+
+
+def selected_text(page, selector: str) -> str:
+    return page.eval_on_selector(selector, "box => box.value.substring(box.selectionStart, box.selectionEnd)")
+
+
+def test_the_editor_opens_readable_marks_problem_lines_and_renames_and_deletes_forms(page, live_app, shoot):
+    """Opens at a readable zoom on the start event; a config problem selects its line; L1/L2's
+    review-and-dispatch form renamed away leaves task_review_dispatch with a pinned problem."""
+    log_in(page, live_app.config["BASE_URL"], "owner")
+    page.goto(f"{live_app.config['BASE_URL']}/modeler")
+    page.get_by_label("Title").first.fill("Forms tidied")
+    page.get_by_role("button", name="Create draft").click()
+    page.wait_for_selector("#modeler[data-ready='true']")
+
+    # Readable: not the whole (small) collaboration, but the start event in the middle of the canvas.
+    assert float(page.get_attribute("#modeler", "data-fit-scale")) < 0.9
+    assert page.get_attribute("#modeler", "data-opened-on") == "start_complaint"
+    scale = page.evaluate("() => document.querySelector('#canvas .djs-container svg g.viewport').getCTM().a")
+    assert abs(scale - 0.9) < 0.01
+    canvas = page.locator("#canvas").bounding_box()
+    start = page.locator(".djs-element[data-element-id='start_complaint']").bounding_box()
+    assert abs(start["x"] + start["width"] / 2 - (canvas["x"] + canvas["width"] / 2)) < 5
+    assert abs(start["y"] + start["height"] / 2 - (canvas["y"] + canvas["height"] / 2)) < 5
+    shoot("opened-readable")
+
+    # A broken line of procedure.toml: clicking its problem selects that line in the text box.
+    config = page.input_value("#config")
+    broken = config.replace('ordinary = "PT2H"', 'ordinary = "PT2H', 1)
+    page.fill("#config", broken)
+    page.get_by_role("button", name="Save and validate").click()
+    problem = page.locator("#problem-list li[data-file='procedure.toml']").first
+    problem.wait_for()
+    line = int(problem.get_attribute("data-line"))
+    problem.click()
+    assert selected_text(page, "#config") == broken.split("\n")[line - 1]
+    assert 'ordinary = "PT2H' in selected_text(page, "#config")
+    top, height, line_height = page.eval_on_selector(
+        "#config", "box => [box.scrollTop, box.clientHeight, parseFloat(getComputedStyle(box).lineHeight)]"
+    )
+    assert top <= (line - 1) * line_height <= top + height - line_height  # scrolled into the box
+    shoot("config-problem-line-selected")
+    page.fill("#config", config)
+    page.get_by_role("button", name="Save and validate").click()
+    page.wait_for_selector("#modeler[data-problems='0']")
+
+    # Rename onto an existing form: refused, naming the field; nothing changes.
+    page.select_option("#form-file", "review_dispatch.json")
+    page.fill("#rename-form-name", "handle_order.json")
+    page.get_by_role("button", name="Rename form").click()
+    page.wait_for_selector("#form-state.flash-error")
+    assert page.text_content("#form-state").startswith("new_name:")
+    # Renamed for real: the task that still names the old form gets the problem badge.
+    page.fill("#rename-form-name", "review_and_dispatch.json")
+    page.get_by_role("button", name="Rename form").click()
+    page.wait_for_selector(".problem-badge[data-element-id='task_review_dispatch']")
+    assert page.input_value("#form-file") == "review_and_dispatch.json"
+    shoot("renamed-form-pinned-to-task")
+    [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
+    assert "forms/review_and_dispatch.json" in draft.bundle.files
+    assert "forms/review_dispatch.json" not in draft.bundle.files
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.select_option("#form-file", "handle_order.json")
+    page.get_by_role("button", name="Delete form").click()
+    page.wait_for_selector(".problem-badge[data-element-id='task_handle_order']")
+    options = page.eval_on_selector_all("#form-file option", "nodes => nodes.map(n => n.value)")
+    assert "handle_order.json" not in options
+    [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
+    assert "forms/handle_order.json" not in draft.bundle.files
+
+    page.get_by_role("button", name="Discard draft").click()
+    page.wait_for_url("**/modeler")
+    assert drafts.list_drafts(live_app.extensions["process_engine"]) == []

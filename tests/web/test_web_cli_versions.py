@@ -157,3 +157,23 @@ def test_admin_migration_dry_run_then_apply(client, users, engine, tmp_path):
     assert applied.status_code == 200 and "1 blocked, 1 migrated" in applied.get_data(as_text=True)
     assert engine.runtime(engine.instance(entry).deployment_id).version == 2
     assert engine.instance(approval).deployment_id == 1
+
+
+def test_admin_pages_speak_chinese(client, users, engine, tmp_path):
+    engine.start(actor="alice")
+    at_approval(engine)
+    deploy_v2(engine, tmp_path)
+    log_in(client, "root", "secret-pw")
+    client.get("/language/zh")
+    page = client.get("/admin/versions").get_data(as_text=True)
+    assert "已部署的版本" in page
+    assert "变更内容" in page and "修改" in page and "对比 v1" in page and "新实例从 v1 启动" in page
+    assert "What changed" not in page and "Start new instances" not in page
+    token = csrf_token(client, "/admin/versions")
+    response = client.post("/admin/versions/default", data={"version": "1", "csrf_token": token})
+    flashed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "新实例现在从 v1 启动（原为 v2）。" in flashed
+    migration = client.get("/admin/migration?from=1&to=2").get_data(as_text=True)
+    assert "迁移运行中的实例" in migration and "1 受阻, 1 可迁移" in migration
+    assert "将 1 个可迁移实例迁移到 v2" in migration
+    assert "Dry run" not in migration and "movable" not in migration

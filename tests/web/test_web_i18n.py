@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -50,3 +51,31 @@ def test_every_string_of_the_pages_has_a_chinese_translation():
     with CATALOGUE.open("rb") as source:
         translated = {entry.id for entry in read_po(source) if entry.id and entry.string}
     assert sorted(found - translated) == []
+
+
+# comments, scripts, expressions and statements, code, then the tags themselves
+SKIPPED = (
+    r"\{#.*?#\}",
+    r"<(script|style)\b.*?</\1>",
+    r"\{\{.*?\}\}|\{%.*?%\}",
+    r"<code\b.*?</code>",
+    r"<[^>]*>",
+)
+
+
+def bare_text(source: str) -> list[str]:
+    """English words a template shows outside ``_()``: its text once tags, code and expressions are gone."""
+    for pattern in SKIPPED:
+        source = re.sub(pattern, " ", source, flags=re.S)
+    return re.findall(r"[A-Za-z][A-Za-z']+", source)
+
+
+def test_the_admin_and_modeler_templates_show_no_text_outside_babel():
+    sample = '<h1>Versions</h1> {{ _("Compare") }} <code>v1</code> {% if x %}v{{ n }}{% endif %}'
+    assert bare_text(sample) == ["Versions"]  # the check itself sees bare text, and only that
+    templates = sorted((WEB / "templates" / "admin").glob("*.html")) + sorted(
+        (WEB / "templates").glob("modeler*.html")
+    )
+    assert len(templates) >= 4
+    left = {template.name: bare_text(template.read_text(encoding="utf-8")) for template in templates}
+    assert left == {template.name: [] for template in templates}

@@ -71,7 +71,7 @@
         return modeler.importXML(state.files[name]);
       }).then(function (result) {
         root.dataset.warnings = String(result.warnings.length);
-        canvas.zoom("fit-viewport");
+        openReadable();
         listElements();
         showPanel(null);
         pinProblems();
@@ -330,15 +330,66 @@
         if (problem.element_id && problem.file && /\.bpmn$/.test(problem.file)) {
           item.tabIndex = 0;
           item.addEventListener("click", function () { goTo(problem); });
+        } else if (problem.line && textBoxOf(problem.file)) {
+          item.tabIndex = 0;
+          item.dataset.file = problem.file;
+          item.dataset.line = String(problem.line);
+          item.addEventListener("click", function () { goToLine(problem.file, problem.line); });
         }
         list.appendChild(item);
       });
       root.dataset.problems = String(state.problems.length);
     }
 
+    // Problems in procedure.toml or a form name a line: the text box shows that file, selects the
+    // line and scrolls it into the middle of the box.
+    function textBoxOf(file) {
+      if (file === "procedure.toml") { return el("config"); }
+      if (file && file.indexOf("forms/") === 0 && state.files[file] !== undefined) { return el("form-text"); }
+      return null;
+    }
+
+    function goToLine(file, line) {
+      var box = textBoxOf(file);
+      if (!box) { return; }
+      if (box === el("form-text")) { showForm(file.slice(6)); }
+      var lines = box.value.split("\n");
+      var index = Math.min(Math.max(line, 1), lines.length) - 1;
+      var startAt = lines.slice(0, index).join("\n").length + (index ? 1 : 0);
+      box.focus();
+      box.setSelectionRange(startAt, startAt + lines[index].length);
+      var lineHeight = parseFloat(window.getComputedStyle(box).lineHeight) || 16;
+      box.scrollTop = Math.max(0, index * lineHeight - box.clientHeight / 2);
+      box.dataset.selectedLine = String(index + 1);
+      box.scrollIntoView({ block: "nearest" });
+    }
+
     function goTo(problem) {
       var ready = problem.file === state.diagram ? Promise.resolve() : openDiagram(problem.file);
       ready.then(function () { focus(registry.get(problem.element_id)); });
+    }
+
+    // Fitting a whole collaboration into the window makes its labels unreadable: when the fit is
+    // smaller than READABLE, open at READABLE instead, centred on the main start event (the
+    // top-most start event directly in a process or pool; subprocesses' own start events are not).
+    var READABLE = 0.9;
+
+    function openReadable() {
+      canvas.zoom("fit-viewport");
+      var fit = canvas.viewbox();
+      root.dataset.fitScale = fit.scale.toFixed(3);
+      if (fit.scale >= READABLE) { return; }
+      var starts = registry.filter(function (element) {
+        var parent = element.parent && element.parent.type;
+        return element.type === "bpmn:StartEvent" && (parent === "bpmn:Process" || parent === "bpmn:Participant");
+      }).sort(function (a, b) { return a.y - b.y || a.x - b.x; });
+      var start = starts[0];
+      if (!start) { return; }
+      var width = fit.outer.width / READABLE;
+      var height = fit.outer.height / READABLE;
+      canvas.viewbox({ x: start.x + start.width / 2 - width / 2, y: start.y + start.height / 2 - height / 2,
+                       width: width, height: height });
+      root.dataset.openedOn = start.id;
     }
 
     // Select an element and centre it (scrolling it merely into view may leave it under the palette).
@@ -432,6 +483,67 @@
         fillSelect(el("form-file"), formNames(), name, false);
         showForm(name);
         markDirty();
+      });
+    }
+    // Renaming or deleting a form is done by the server on the saved draft (save first when
+    // dirty), which answers the new files and problems: a task still naming the old form is
+    // then a problem pinned to that task.
+    function changeForm(url, body) {
+      var ready = state.dirty ? save() : Promise.resolve(true);
+      return ready.then(function (saved) {
+        if (!saved) { return null; }
+        body.revision = state.revision;
+        return fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+          body: JSON.stringify(body)
+        }).then(function (response) {
+          return response.json().then(function (answer) { return { ok: response.ok, body: answer }; });
+        });
+      }).then(function (answer) {
+        if (!answer) { return; }
+        var note = el("form-state");
+        if (!answer.ok) {
+          note.textContent = answer.body.error;
+          note.className = "flash-error";
+          return;
+        }
+        note.textContent = "";
+        note.className = "";
+        var diagram = state.diagram && state.files[state.diagram];
+        state.files = answer.body.files;
+        if (diagram) { state.files[state.diagram] = diagram; }  // as on the canvas (saved just before)
+        state.revision = answer.body.revision;
+        state.problems = answer.body.problems;
+        root.dataset.revision = String(state.revision);
+        var forms = formNames();
+        var chosen = body.new_name && forms.indexOf(body.new_name) >= 0 ? body.new_name : forms[0];
+        fillSelect(el("form-file"), forms, chosen, false);
+        showForm(chosen);
+        el("rename-form-name").value = "";
+        pinProblems();
+        setState(state.problems.length ? root.dataset.textProblems : root.dataset.textSaved,
+                 state.problems.length ? "flash-error" : "flash");
+        if (state.current) { showPanel(state.current); }
+      });
+    }
+
+    if (el("rename-form")) {
+      el("rename-form").addEventListener("click", function () {
+        changeForm(root.dataset.renameFormUrl,
+                   { name: el("form-file").value, new_name: el("rename-form-name").value.trim() });
+      });
+      el("delete-form").addEventListener("click", function (event) {
+        if (!el("form-file").value || !window.confirm(event.target.dataset.confirm)) { return; }
+        changeForm(root.dataset.deleteFormUrl, { name: el("form-file").value });
+      });
+    }
+    var discardForm = el("discard-form");
+    if (discardForm) {
+      discardForm.addEventListener("submit", function (event) {
+        if (!window.confirm(discardForm.dataset.confirm)) { event.preventDefault(); return; }
+        state.dirty = false;  // thrown away on purpose: no "leave the page?" question
       });
     }
     window.addEventListener("beforeunload", function (event) {
