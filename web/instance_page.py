@@ -24,6 +24,7 @@ from web.work import time_left, urgency
 bp = Blueprint("instances", __name__)
 
 OVERSEERS = ("supervisor", "process_owner", "admin")
+MIIT_CHANNEL = "miit"  # C1: transfers from the Ministry's user-appeal centre need the H7 form
 PROGRESS_MESSAGE = "progress_reply"  # the procedure's L1 event subprocess listens for it
 
 
@@ -45,6 +46,7 @@ def instance_page(instance_id: int):
     return render_template(
         "instance.html",
         instance=instance,
+        appeal_feedback=complaint is not None and complaint.channel == MIIT_CHANNEL,
         complaint=complaint,
         tasks=tasks,
         breaches=breaches,
@@ -115,6 +117,21 @@ def _clocks(complaint) -> list[dict]:
 
 def _instant(value):
     return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+@bp.route("/instances/<int:instance_id>/appeal-feedback")
+def appeal_feedback(instance_id: int):
+    """H7: the User Appeal Handling Feedback Form of a MIIT transfer, filled in from the complaint.
+
+    The department's reply already holds what the form asks (E1 responsibility, E2 handling and
+    earlier complaints, the form's reference); the page lays it out to print or attach to the
+    report back (T7), so nobody copies it by hand. Fields not recorded yet show as empty.
+    """
+    instance = _viewable(instance_id)
+    data = _engine().instance_data(instance_id)
+    if data.get("channel") != MIIT_CHANNEL:
+        abort(404)
+    return render_template("appeal_feedback.html", instance=instance, data=data)
 
 
 def _viewable(instance_id: int) -> Instance:

@@ -278,3 +278,45 @@ def test_a1_the_first_contact_owner_finds_my_complaints_and_the_page_names_the_o
     assert ">handling<" in row[: row.index("</tr>")]
     assert my_number not in client_of(app, "ned").get("/complaints/mine").get_data(as_text=True)
     assert "First-contact owner (A1): ivy" in ivy.get(f"/instances/{mine}").get_data(as_text=True)
+
+
+def test_h7_the_appeal_feedback_form_of_a_miit_transfer_is_filled_in_from_the_complaint(app, engine):
+    """H7: the User Appeal Handling Feedback Form lays out the E1/E2 reply with its reference;
+    only MIIT transfers have one, and only people who may see the complaint see it."""
+    from web import accounts
+
+    instance_id = engine.start(actor="ivy").instance_id
+    record = support.record(
+        channel="miit", complaint_types=["escalated"], outside_deadline="2026-11-28T12:00+08:00"
+    )
+    support.complete(engine, instance_id, "task_record_complaint", record)
+    support.complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    sue = client_of(app, "sue")
+    page = sue.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert f"/instances/{instance_id}/appeal-feedback" in page  # linked from the complaint page
+    before = sue.get(f"/instances/{instance_id}/appeal-feedback").get_data(as_text=True)
+    assert "FB-2026-001" not in before and "王女士" in before  # filled in as far as recorded
+    reply = support.work_order_reply(
+        company_responsible=True,
+        responsible_department="网络部 Network",
+        handling_summary="更换端口 Port replaced",
+        earlier_authority_complaint=False,
+        miit_feedback_form="FB-2026-001",
+    )
+    support.complete(engine, instance_id, "task_handle_order", reply)
+    response = sue.get(f"/instances/{instance_id}/appeal-feedback")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<strong class="feedback-reference">FB-2026-001</strong>' in text
+    for value in ("网络部 Network", "更换端口 Port replaced", reply["cause"], "13800138000"):
+        assert value in text, value
+
+    ordinary = engine.start(actor="ivy").instance_id
+    support.complete(engine, ordinary, "task_record_complaint", support.record(customer_phone="13900139000"))
+    assert sue.get(f"/instances/{ordinary}/appeal-feedback").status_code == 404
+    assert f"/instances/{ordinary}/appeal-feedback" not in sue.get(f"/instances/{ordinary}").get_data(
+        as_text=True
+    )
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "olga", "password-1", "Olga", ["billing_clerks"], ["agent"])
+    assert client_of(app, "olga").get(f"/instances/{instance_id}/appeal-feedback").status_code == 403
