@@ -133,7 +133,7 @@ def _start_scheduler(app: Flask) -> None:
     scheduler = TimerScheduler(app.extensions["process_engine"])
     scheduler.start()
     app.extensions["timer_scheduler"] = scheduler
-    from web.notifications import start_scheduler
+    from web.warning_scheduler import start_scheduler
 
     warner = start_scheduler(app)  # warnings before a breach: every minute and at the next instant
 

@@ -13,16 +13,13 @@ person has an address (``complaints users email NAME ADDRESS``). A failing SMTP 
 written on the notification (``email_status``) and logged; the in-app notification stays
 and the sweep carries on.
 
-:class:`WarningScheduler` runs the sweep in ``complaints serve``: every minute, and at the
-earliest warning instant ahead (recomputed after every sweep and whenever a command leaves
-a new timer, which is when a guarded task appears), so a warning is not a minute late.
+``web.warning_scheduler`` runs the sweep in ``complaints serve``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
@@ -49,7 +46,6 @@ from web.clock_names import clock_name
 log = logging.getLogger(__name__)
 
 SUPERVISOR_ROLE = "supervisor"
-RESCHEDULE_DELAY = timedelta(seconds=2)
 PAGE_SIZE = 50
 
 bp = Blueprint("notifications", __name__)
@@ -254,91 +250,6 @@ def set_address(session: Any, username: str, email: str | None) -> None:
         session.add(NotificationAddress(username=username, email=email))
     else:
         existing.email = email
-
-
-# ----------------------------------------------------------------------------- the scheduler
-
-
-class WarningScheduler:
-    """Runs :func:`sweep` every minute and at the earliest warning instant ahead."""
-
-    def __init__(self, app: Flask, *, sweep_seconds: float = 60.0) -> None:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        self._app = app
-        self._engine = app.extensions["process_engine"]
-        self._sweep_seconds = sweep_seconds
-        self._scheduler = BackgroundScheduler(timezone=UTC)
-        self._lock = threading.Lock()
-        self.wake_at: datetime | None = None
-        self._engine.add_timer_listener(self._timers_changed)
-
-    def start(self) -> None:
-        self._scheduler.start()
-        self._scheduler.add_job(
-            self.run, "interval", seconds=self._sweep_seconds, id="warnings", max_instances=1, coalesce=True
-        )
-        self._scheduler.add_job(self.run, "date", id="warnings-now", misfire_grace_time=None)
-
-    def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
-
-    def run(self) -> int:
-        if not self._lock.acquire(blocking=False):
-            return 0
-        try:
-            with self._app.app_context():
-                now = self._engine.clock.now()
-                return sweep(self._engine, now, smtp=mail.settings_from())
-        except Exception:  # the scheduler thread must survive a database hiccup
-            log.exception("warning sweep failed; the next sweep retries")
-            return 0
-        finally:
-            self._lock.release()
-            self.reschedule()
-
-    def reschedule(self) -> None:
-        """Wake at the earliest warning instant ahead (recomputed from the database)."""
-        try:
-            ahead = warnings.next_warning_at(self._engine, self._engine.clock.now())
-        except Exception:  # noqa: BLE001 - the minute sweep covers it
-            log.exception("could not compute the next warning instant")
-            return
-        self.wake_at = ahead
-        if ahead is not None and self._scheduler.running:
-            self._scheduler.add_job(
-                self.run,
-                "date",
-                run_date=ahead + timedelta(milliseconds=1),
-                id="warnings-wake",
-                replace_existing=True,
-                misfire_grace_time=None,
-                max_instances=2,
-            )
-
-    def _timers_changed(self, due: datetime) -> None:
-        """A command left a new timer: a guarded task may have appeared, so look again.
-
-        Off the command's thread, and at most one pending look per two seconds: a burst of
-        commands costs one query, and a warning is never more than that late for it.
-        """
-        if not self._scheduler.running or self._scheduler.get_job("warnings-reschedule") is not None:
-            return
-        self._scheduler.add_job(
-            self.reschedule,
-            "date",
-            run_date=datetime.now(UTC) + RESCHEDULE_DELAY,
-            id="warnings-reschedule",
-            misfire_grace_time=None,
-        )
-
-
-def start_scheduler(app: Flask) -> WarningScheduler:
-    scheduler = WarningScheduler(app)
-    scheduler.start()
-    app.extensions["warning_scheduler"] = scheduler
-    return scheduler
 
 
 # ----------------------------------------------------------------------------- pages

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.procedure import support
 from tests.procedure.support import at
 from tests.web.support import client_of, csrf_token
-from web import accounts, mail, notifications
+from web import accounts, mail, notifications, warning_scheduler
 from web.notifications import BreachWarning, Notification
 
 
@@ -234,7 +234,7 @@ def test_inbox_highlight_reads_the_configured_share(procedure_app, clock, tmp_pa
 
 def test_the_scheduler_wakes_at_the_next_warning_instant_and_sweeps(procedure_app, clock):
     """Not only the minute sweep: the wake-up is the earliest warning instant ahead (L2 at 10:30)."""
-    scheduler = notifications.WarningScheduler(procedure_app)
+    scheduler = warning_scheduler.WarningScheduler(procedure_app)
     engine = procedure_app.extensions["process_engine"]
     scheduler.reschedule()
     assert scheduler.wake_at is None  # nothing runs yet
