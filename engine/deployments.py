@@ -25,7 +25,7 @@ from engine.forms import FormChecker
 from engine.handlers import HandlerRegistry
 from engine.models import Deployment
 from engine.spiff import ScriptEngine
-from engine.spiff_state import spec_from_dict, spec_to_dict
+from engine.spiff_state import load_state, spec_from_dict, spec_to_dict
 from engine.validation import CompiledBundle
 
 
@@ -79,6 +79,10 @@ class Runtime:
 
     def subprocess_specs(self, process_id: str) -> dict[str, Any]:
         return {name: spec for name, spec in self.specs.items() if name != process_id}
+
+    def load_workflow(self, state: str, process_id: str) -> Any:
+        """A saved instance state as a running workflow on this version's specs."""
+        return load_state(state, self.spec(process_id), self.subprocess_specs(process_id), self.script_engine)
 
     def form_checker(self, name: str) -> FormChecker:
         """The compiled checker of ``forms/<name>`` (validation guarantees it exists)."""

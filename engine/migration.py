@@ -229,12 +229,7 @@ def _apply_one(engine, instance_id: int, source: Runtime, target: Runtime, actor
         if plan.blocked:
             return _report(instance, plan, "blocked")
         workflow = plan.workflow
-        old = load_state(
-            previous_state,
-            source.spec(instance.process_id),
-            source.subprocess_specs(instance.process_id),
-            source.script_engine,
-        )
+        old = source.load_workflow(previous_state, instance.process_id)
         before = open_task_ids(old)
         previous_next = _next_timer(old)
         next_timer_at = _next_timer(workflow)
@@ -324,12 +319,7 @@ def _revert_one(engine, record_id: int, source: Runtime, target: Runtime, actor:
             connection.rollback()
             return refused("another command changed it meanwhile")
         store.restore_open_tasks(instance.id, json.loads(record["previous_tasks"]))
-        workflow = load_state(
-            record["previous_state"],
-            source.spec(instance.process_id),
-            source.subprocess_specs(instance.process_id),
-            source.script_engine,
-        )
+        workflow = source.load_workflow(record["previous_state"], instance.process_id)
         with clock_in_use(engine.clock), transaction_in_use(connection, instance.id):
             _project(engine, store, moved, workflow, source, actor, now)
         connection.execute(
@@ -361,12 +351,7 @@ def _migrate_in_memory(engine, store, instance, source, target, state) -> _Plan:
     process_id = instance.process_id
     if process_id not in target.specs:
         return _Plan(None, reason=f"process {process_id!r} does not exist in version {target.version}")
-    workflow = load_state(
-        state if state is not None else store.state(instance.id),
-        source.spec(process_id),
-        source.subprocess_specs(process_id),
-        source.script_engine,
-    )
+    workflow = source.load_workflow(state if state is not None else store.state(instance.id), process_id)
     plan = _Plan(workflow)
     new_spec, new_dependencies = target.spec(process_id), target.subprocess_specs(process_id)
     top, sub_diffs = diff_workflow(_serializer.registry, workflow, new_spec, new_dependencies)

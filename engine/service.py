@@ -43,7 +43,7 @@ from engine.spiff import (
     transaction_in_use,
     waiting_timers,
 )
-from engine.spiff_state import dump_state, load_state
+from engine.spiff_state import dump_state
 from engine.store import InstanceRow, StaleInstance, Store, TaskRow
 from engine.validation import CompiledBundle, compile_bundle
 
@@ -504,12 +504,7 @@ class ProcessEngine:
     def _load(self, store: Store, instance: InstanceRow, runtime: Runtime):
         workflow = self._workflows.take(instance.id, instance.version)
         if workflow is None:
-            workflow = load_state(
-                store.state(instance.id),
-                runtime.spec(instance.process_id),
-                runtime.subprocess_specs(instance.process_id),
-                runtime.script_engine,
-            )
+            workflow = runtime.load_workflow(store.state(instance.id), instance.process_id)
         return workflow
 
     def _save(
@@ -621,13 +616,7 @@ class ProcessEngine:
             instance = session.get(Instance, instance_id)
             if instance is None:
                 raise NotFound(f"no instance {instance_id}")
-            runtime = self.runtime(instance.deployment_id)
-            workflow = load_state(
-                instance.state,
-                runtime.spec(instance.process_id),
-                runtime.subprocess_specs(instance.process_id),
-                runtime.script_engine,
-            )
+            workflow = self.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
         return current_data(workflow)
 
 

@@ -20,7 +20,6 @@ from engine.errors import NotFound
 from engine.models import AuditEvent, Deployment, Instance, TimerFiring
 from engine.service import ProcessEngine
 from engine.spiff import all_workflows
-from engine.spiff_state import load_state
 
 _CURRENT = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -43,13 +42,7 @@ class HistoryEntry:
 
 def element_states(engine: ProcessEngine, instance_id: int) -> ElementStates:
     instance = _instance(engine, instance_id)
-    runtime = engine.runtime(instance.deployment_id)
-    workflow = load_state(
-        instance.state,
-        runtime.spec(instance.process_id),
-        runtime.subprocess_specs(instance.process_id),
-        runtime.script_engine,
-    )
+    workflow = engine.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
     completed, current = set(), set()
     for wf in all_workflows(workflow):
         for task in wf.tasks.values():

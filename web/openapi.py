@@ -12,6 +12,13 @@ def openapi_document() -> dict[str, Any]:
         "403": {"description": "Another group's or person's task", "content": _json(error)},
         "404": {"description": "No such task", "content": _json(error)},
     }
+    # {"data": {...}}: the fields of the task's form, for completing a task or recording a complaint
+    data_body = {
+        "required": True,
+        "content": _json(
+            {"type": "object", "properties": {"data": {"type": "object"}}, "required": ["data"]}
+        ),
+    }
     task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
@@ -85,16 +92,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Complete a task with the fields of its form",
                     "parameters": [task_id],
-                    "requestBody": {
-                        "required": True,
-                        "content": _json(
-                            {
-                                "type": "object",
-                                "properties": {"data": {"type": "object"}},
-                                "required": ["data"],
-                            }
-                        ),
-                    },
+                    "requestBody": data_body,
                     "responses": {
                         "200": {
                             "description": "Completed",
@@ -115,16 +113,7 @@ def openapi_document() -> dict[str, Any]:
                     "leaves nothing behind. A repeat call linked to a complaint still in progress (T2) is "
                     "merged into it: no number, status `merged`, and the running complaint's department "
                     "gets a reminder.",
-                    "requestBody": {
-                        "required": True,
-                        "content": _json(
-                            {
-                                "type": "object",
-                                "properties": {"data": {"type": "object"}},
-                                "required": ["data"],
-                            }
-                        ),
-                    },
+                    "requestBody": data_body,
                     "responses": {
                         "201": {
                             "description": "Recorded (or merged, T2)",

@@ -71,13 +71,7 @@ def at_approval(engine, key="approval") -> int:
 
 def timer_values(engine, instance_id) -> list[str]:
     instance = engine.instance(instance_id)
-    runtime = engine.runtime(instance.deployment_id)
-    workflow = load_state(
-        instance.state,
-        runtime.spec(instance.process_id),
-        runtime.subprocess_specs(instance.process_id),
-        runtime.script_engine,
-    )
+    workflow = engine.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
     return [task.internal_data["event_value"] for task, _ in waiting_timers(workflow)]
 
 
