@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import Boolean, ForeignKey, String, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -62,6 +62,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Raised at logout, password change and deactivation: a session cookie carries the
+    # generation it was issued under and stops working once it is behind.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The demo accounts (password "demo"); `complaints serve` refuses them in production.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     group_rows: Mapped[list[UserGroup]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserGroup.name"
@@ -131,6 +136,8 @@ def create_user(
         password_hash=generate_password_hash(password),
         active=True,
         created_at=now or datetime.now(UTC),
+        session_generation=0,
+        is_demo=demo,
     )
     user.group_rows = [UserGroup(name=name) for name in _clean_groups(groups)]
     user.role_rows = [UserRole(role=role) for role in _clean_roles(roles)]
