@@ -24,7 +24,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker, undefer
 
-from engine import audit
+from engine import audit, audit_key
+from engine.audit_key import AuditKey
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
 from engine.deployments import Runtime, RuntimeCache, store_deployment
@@ -119,6 +120,13 @@ class _WorkflowCache:
                 self._items.popitem(last=False)
 
 
+def _keyed(sessions: sessionmaker, key: AuditKey | None) -> sessionmaker:
+    if key is None:
+        return sessions
+    keyed_bind = audit_key.bind(sessions.kw["bind"], key)
+    return sessionmaker(**(sessions.kw | {"bind": keyed_bind}), class_=sessions.class_)
+
+
 class ProcessEngine:
     def __init__(
         self,
@@ -129,9 +137,13 @@ class ProcessEngine:
         clock: Clock | None = None,
         node: str = "node",
         retries: int = 3,
+        audit_key: AuditKey | None = None,
     ) -> None:
-        self.writer = writer
-        self.reader = reader
+        # The audit chain's key rides on every connection of this engine (engine.audit_key),
+        # so all who append to the chain through it use it; without one, appends refuse.
+        self.audit_key = audit_key
+        self.writer = _keyed(writer, audit_key)
+        self.reader = _keyed(reader, audit_key)
         self.handlers = handlers
         self.clock = clock or SystemClock()
         self.node = node

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, text
 
-from engine import schema
+from engine import audit_key, schema
 from engine.clock import FrozenClock
 from engine.db import Base, make_db_engine, make_session_factories
 from engine.handlers import HandlerRegistry
@@ -22,6 +22,8 @@ from engine.service import ProcessEngine
 from web.system import MIGRATION_FOLDERS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The audit chain's key in every test: engines built here, the app and the command find it.
+TEST_AUDIT_KEY = audit_key.AuditKey(bytes(range(32)))
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -29,6 +31,14 @@ def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url.startswith("postgresql"):
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_in_environment() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIT_KEY", audit_key.key_text(TEST_AUDIT_KEY))
+        patch.delenv("AUDIT_KEY_FILE", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -49,9 +59,9 @@ def db_engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def db(db_engine: Engine) -> Iterator[Engine]:
-    """An empty database (schema intact) for each test."""
+    """An empty database (schema intact) for each test; its connections carry the audit key."""
     _empty_tables(db_engine)
-    yield db_engine
+    yield audit_key.bind(db_engine, TEST_AUDIT_KEY)
 
 
 def _empty_tables(engine: Engine) -> None:
@@ -79,6 +89,7 @@ def make_engine(db: Engine, clock: FrozenClock) -> Callable[..., ProcessEngine]:
     def build(handlers: HandlerRegistry | None = None, **options) -> ProcessEngine:
         writer, reader = make_session_factories(db)
         options.setdefault("clock", clock)
+        options.setdefault("audit_key", TEST_AUDIT_KEY)
         return ProcessEngine(writer, reader, handlers or HandlerRegistry(), **options)
 
     return build

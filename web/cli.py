@@ -15,17 +15,28 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit, drafts, migration, versions
+from engine import audit, audit_checkpoint, drafts, migration, versions
+from engine.audit_key import AuditKeyError
 from engine.bundle import BundleError, load_bundle
 from engine.calendar import CalendarConfigError, calendars_from_config, parse_duration
 from engine.deployments import bundle_config, latest_deployment
 from engine.errors import EngineError
 from engine.validation import BundleInvalid
 from web import accounts, api_tokens
-from web.system import build_engine, database_url, upgrade_schema
+from web.system import audit_key_file, build_engine, create_audit_key_file, database_url, upgrade_schema
 
 
-@click.group()
+class _Commands(click.Group):
+    """A missing or unreadable audit key stops any command with one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AuditKeyError as error:
+            _fail(str(error))
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Run the customer-complaint procedure: see README.md."""
 
@@ -33,7 +44,7 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    engine = build_engine()
+    engine = build_engine(audit_key_required=False)
     with _database_errors():
         upgrade_schema(engine)
     click.echo(f"schema up to date: {database_url()}")
@@ -43,7 +54,7 @@ def migrate() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 def validate(path: Path) -> None:
     """Check a bundle (folder or zip) without storing anything: exit 0 valid, 1 invalid."""
-    engine = build_engine()
+    engine = build_engine(audit_key_required=False)
     compiled = _compile_or_exit(engine, path)
     click.echo(f"valid: {path} ({len(compiled.specs)} processes, {len(compiled.forms)} forms)")
 
@@ -124,16 +135,82 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain: exit 0 intact, 1 with every break listed."""
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file from `audit checkpoint`: its event must still have its hash (repeatable).",
+)
+def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
+    """Check each event's MAC and link, the head, each checkpoint: exit 0 intact, 1 listing every break."""
+    checkpoints = [_read_checkpoint(path) for path in checkpoint_files]
     engine = build_engine()
-    with engine.reader() as session:
-        breaks = audit.verify(session)
-    if breaks:
-        for found in breaks:
-            click.echo(f"BROKEN {found}", err=True)
-        sys.exit(1)
-    click.echo("audit log intact")
+    with _database_errors(), engine.reader() as session:
+        breaks = audit.verify(session, checkpoints=checkpoints)
+    _exit_on_breaks(breaks)
+    matched = f", {len(checkpoints)} checkpoint(s) matched" if checkpoints else ""
+    click.echo(f"audit log intact (key {engine.audit_key.key_id}{matched})")
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the checkpoint to this file (default: print it).",
+)
+def audit_checkpoint_command(out: Path | None) -> None:
+    """Sign the log's newest event (id, hash, count, instant) for keeping away from this server."""
+    engine = build_engine()
+    with _database_errors(), engine.reader() as session:
+        made = audit_checkpoint.make(session, engine.audit_key, at=engine.clock.now())
+        # Verified against the checkpoint itself: no statement is signed for a broken log.
+        _exit_on_breaks(audit.verify(session, checkpoints=[made]), "no checkpoint made")
+    text = audit_checkpoint.to_json(made) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"--out: {out}: {error.strerror}")
+    click.echo(f"checkpoint of event {made.event_id} ({made.events} events) in {out}: keep it elsewhere")
+
+
+@audit_group.command("seal")
+@click.option("--actor", default="admin", show_default=True, help="Who seals (audit log).")
+def audit_seal(actor: str) -> None:
+    """Key a log begun before the audit key existed: one keyed event covering the unkeyed ones."""
+    engine = build_engine()
+    with _database_errors():
+        if not _seal(engine, actor):
+            click.echo("audit log: nothing unkeyed to seal")
+
+
+def _seal(engine, actor: str) -> bool:
+    with engine.writer() as session, session.begin():
+        sealed = audit.seal(session, at=engine.clock.now(), actor=actor)
+    if sealed is not None:
+        click.echo(f"audit log: events 1-{sealed.id - 1} (unkeyed) sealed by keyed event {sealed.id}")
+    return sealed is not None
+
+
+def _read_checkpoint(path: Path) -> audit_checkpoint.Checkpoint:
+    try:
+        return audit_checkpoint.from_json(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        _fail(f"--checkpoint {path}: {error.strerror}")
+    except (UnicodeDecodeError, audit_checkpoint.CheckpointError) as error:
+        _fail(f"--checkpoint {path}: {error}")
+
+
+def _exit_on_breaks(breaks: list[audit.Break], consequence: str = "") -> None:
+    if not breaks:
+        return
+    for found in breaks:
+        click.echo(f"BROKEN {found}", err=True)
+    _fail(f"{len(breaks)} break(s) in the audit log" + (f": {consequence}" if consequence else ""))
 
 
 @main.command("fire-timers")
@@ -164,11 +241,15 @@ def fire_timers() -> None:
 )
 @click.option("--actor", default="admin", show_default=True, help="Who deploys (audit log).")
 def setup(bundle_path: Path | None, demo_users: bool, demo_complaints: int, actor: str) -> None:
-    """Migrate the schema, deploy a bundle, create demo users; running it again changes nothing."""
-    engine = build_engine()
+    """Migrate, create the audit key, deploy a bundle, create demo users; running it again changes nothing."""
+    engine = build_engine(audit_key_required=False)  # the key may not exist yet
     with _database_errors():
         upgrade_schema(engine)
         click.echo(f"schema up to date: {database_url()}")
+        if engine.audit_key is None:
+            _create_audit_key(engine)
+            engine = build_engine()
+        _seal(engine, actor)
         if bundle_path is not None:
             outcome = _deploy_or_exit(engine, bundle_path, actor)
             state = "deployed as" if outcome.created else "unchanged, already"
@@ -183,6 +264,19 @@ def setup(bundle_path: Path | None, demo_users: bool, demo_complaints: int, acto
                 click.echo("demo users already present")
     if demo_complaints:
         _seed_demo_once(engine, demo_complaints)
+
+
+def _create_audit_key(engine) -> None:
+    """A first key, unless the log was written with one: a lost key is restored, not replaced."""
+    with engine.reader() as session:
+        keyed = audit.last_event(session) is not None and not audit.ends_unkeyed(session)
+    if keyed:
+        _fail(
+            "the audit log was written with a key, but none is configured: restore it (AUDIT_KEY, "
+            f"AUDIT_KEY_FILE or {audit_key_file()}) rather than make a new one"
+        )
+    path = create_audit_key_file()
+    click.echo(f"audit key created: {path} (mode 0600; keep a copy away from this server)")
 
 
 def _seed_demo_once(engine, count: int) -> None:

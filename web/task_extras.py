@@ -3,7 +3,8 @@
 A draft is the form as typed, per task and person, so a half-written reply survives
 a closed browser; it is deleted when the task is completed. Evidence files (H4: keep
 proof of the handling and of the customer's agreement) are stored in the database
-with their SHA-256, so anyone can later check a file is the one that was uploaded.
+with their SHA-256, so anyone can later check a file is the one that was uploaded;
+each upload is an audit event in the same transaction as the file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
 from engine.models import UTCDateTime
+from web import security_audit
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 
@@ -91,6 +93,21 @@ def add_evidence(
         uploaded_at=now,
     )
     session.add(evidence)
+    session.flush()  # the file's id, for its audit event
+    security_audit.record(
+        session,
+        at=now,
+        actor=username,
+        command="evidence_uploaded",
+        detail={
+            "evidence_id": evidence.id,
+            "instance_id": instance_id,
+            "task_id": task_id,
+            "filename": evidence.filename,
+            "sha256": evidence.sha256,
+            "size": evidence.size,
+        },
+    )
     return evidence
 
 
