@@ -152,7 +152,7 @@ class ProcessEngine:
         self._workflows = _WorkflowCache()
         self._timer_listeners: list[Callable[[datetime], None]] = []
         # Commands run on plain connections (see engine.store); sessions serve reads and deploys.
-        self._db = writer.kw["bind"]
+        self._db = self.writer.kw["bind"]
 
     # ------------------------------------------------------------------ deployments
 
