@@ -6,24 +6,22 @@ later hash (the payload format is no secret) and point the head row at the new t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import stat
-from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 
 from engine import audit, audit_checkpoint
 from engine.audit_checkpoint import CheckpointError
 from engine.audit_key import AuditKey, AuditKeyError, create_key_file, parse_key, read_key_file
 from engine.db import make_session_factories
-from engine.models import AuditEvent, AuditHead, Deployment
+from engine.models import AuditEvent, Deployment
 from engine.service import ProcessEngine
 from tests.conftest import TEST_AUDIT_KEY
+from tests.engine.audit_forger import forge, hmac_with, payload, plain_sha256, truncate
 from tests.engine.support import engine_test_handlers, valid_bundle
 
 OTHER_KEY = AuditKey(b"\x01" * 32)
@@ -41,51 +39,6 @@ def engine(make_engine):
 def breaks(engine, **options) -> list[str]:
     with engine.reader() as session:
         return [str(found) for found in audit.verify(session, **options)]
-
-
-def payload(event: AuditEvent) -> bytes:
-    fields = [
-        event.id,
-        event.at.astimezone(UTC).isoformat(),
-        event.actor,
-        event.command,
-        event.instance_id,
-        event.detail,
-        event.prev_hash,
-    ]
-    return json.dumps(fields, ensure_ascii=False).encode()
-
-
-def plain_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def hmac_with(key: AuditKey) -> Callable[[bytes], str]:
-    return lambda data: hmac.new(key.secret, data, hashlib.sha256).hexdigest()
-
-
-def forge(engine, *, from_id: int, sign: Callable[[bytes], str], actor: str | None = None) -> None:
-    """Set event ``from_id``'s actor, recompute that hash and every later one, and the head."""
-    with engine.writer() as session, session.begin():
-        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-        previous = audit.GENESIS
-        for event in events:
-            if event.id == from_id and actor is not None:
-                event.actor = actor
-            if event.id >= from_id:
-                event.prev_hash = previous
-                event.hash = sign(payload(event))
-            previous = event.hash
-        head = session.get(AuditHead, 1)
-        head.last_id, head.last_hash = events[-1].id, previous
-
-
-def truncate(engine, *, keep: int) -> None:
-    """Delete every event after ``keep`` and point the head at the new end, as a careful attacker would."""
-    with engine.writer() as session, session.begin():
-        session.execute(delete(AuditEvent).where(AuditEvent.id > keep))
-        kept = session.get(AuditEvent, keep)
-        session.execute(update(AuditHead).values(last_id=keep, last_hash=kept.hash))
 
 
 def checkpoint_now(engine, key: AuditKey = TEST_AUDIT_KEY) -> audit_checkpoint.Checkpoint:
