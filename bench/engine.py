@@ -24,6 +24,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from bench.diagrams import complaint_sized, write_bundle  # noqa: E402
 from engine import schema  # noqa: E402
+from engine.audit_key import new_key  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.db import make_db_engine, make_session_factories  # noqa: E402
 from engine.handlers import HandlerRegistry  # noqa: E402
@@ -59,7 +60,7 @@ def main() -> None:
         bundle = load_bundle(write_bundle(Path(folder) / "bundle", "bench.bpmn", complaint_sized(), PROCESS))
         db = make_db_engine(f"sqlite:///{folder}/bench.sqlite3")
         schema.upgrade(db)
-        engine = ProcessEngine(*make_session_factories(db), HandlerRegistry())
+        engine = ProcessEngine(*make_session_factories(db), HandlerRegistry(), audit_key=new_key())
         compiled = engine.validate(bundle)
         engine.deploy(bundle, actor="bench")
         spec = compiled.specs[PROCESS]

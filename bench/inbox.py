@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
+from engine.audit_key import create_key_file  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.deployments import latest_deployment  # noqa: E402
 from engine.models import HumanTask, Instance  # noqa: E402
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
+        create_key_file(Path(folder) / "audit.key")  # the audit key beside the database
         app = create_app(
             {
                 "DATABASE_URL": f"sqlite:///{folder}/inbox.sqlite3",

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Integer, func, select  # noqa: E402
 
+from engine.audit_key import create_key_file  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from tasks import clocks, reports  # noqa: E402
 from tasks.clocks import ComplaintClock  # noqa: E402
@@ -194,6 +195,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
+        create_key_file(Path(folder) / "audit.key")  # the audit key beside the database
         app = create_app(
             {"DATABASE_URL": f"sqlite:///{folder}/reports.sqlite3", "SECRET_KEY": "bench", "SCHEDULER": False}
         )

@@ -24,6 +24,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bench.diagrams import timer_only, write_bundle  # noqa: E402
 from engine import schema  # noqa: E402
+from engine.audit_key import new_key  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.db import make_db_engine, make_session_factories  # noqa: E402
 from engine.handlers import HandlerRegistry  # noqa: E402
@@ -50,7 +51,9 @@ def main() -> None:
         )
         db = make_db_engine(args.database_url or f"sqlite:///{folder}/timers.sqlite3")
         schema.upgrade(db)
-        engine = ProcessEngine(*make_session_factories(db), HandlerRegistry(), node="bench")
+        engine = ProcessEngine(
+            *make_session_factories(db), HandlerRegistry(), node="bench", audit_key=new_key()
+        )
         engine.deploy(bundle, actor="bench")
 
         # Estimate creation speed, then open the window once every instance exists.
