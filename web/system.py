@@ -36,8 +36,11 @@ def database_url() -> str:
 def build_engine(
     url: str | None = None, *, clock: Clock | None = None, audit_key_required: bool = True
 ) -> ProcessEngine:
-    """The engine on ``url``; without a configured audit key, AuditKeyError (unless not required:
-    commands that never write the audit log, like validating a bundle, work without one)."""
+    """The engine on ``url`` with the configured audit key.
+
+    No key: AuditKeyError, so a server never writes an unkeyed log; commands that never
+    write it (validating a bundle, migrating) pass ``audit_key_required=False``.
+    """
     url = url or database_url()
     key = configured_audit_key(url)
     if key is None and audit_key_required:
