@@ -77,7 +77,7 @@ class AccountError(ValueError):
 
     def __init__(self, field: str, message: str, **params: object) -> None:
         self.field, self.message, self.params = field, message, params
-        super().__init__(f"{field}: {message % params}")
+        super().__init__(f"{field}: {message % params if params else message}")
 
 
 class User(Base):

@@ -589,8 +589,8 @@ def _engine_errors():
 def _user_line(user: accounts.User) -> str:
     state = ("" if user.active else "  [inactive]") + ("  [demo]" if user.is_demo else "")
     return (
-        f"{user.username}  ({user.display_name})  roles: {', '.join(user.roles) or '-'}"
-        f"  groups: {', '.join(user.groups) or '-'}{state}"
+        f"{user.username}  ({user.display_name})  roles: {', '.join(sorted(user.roles)) or '-'}"
+        f"  groups: {', '.join(sorted(user.groups)) or '-'}{state}"
     )
 
 
