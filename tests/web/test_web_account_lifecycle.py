@@ -254,7 +254,10 @@ def test_disable_enable_and_role(run, sessions):
     last = run("users", "role", "root1")  # alice is an admin too now: allowed
     assert last.exit_code == 0 and "roles: -" in last.output
     refused = run("users", "disable", "alice")
-    assert (refused.exit_code, refused.stderr) == (1, "error: active: 'alice' is the last active administrator\n")
+    assert (refused.exit_code, refused.stderr) == (
+        1,
+        "error: active: 'alice' is the last active administrator\n",
+    )
 
 
 def test_token_lifecycle_on_the_command_line(run, sessions):
