@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false, func, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
@@ -262,13 +262,16 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def active_admin_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(User)
+def active_admins(session: Session, *, lock: bool = False) -> list[str]:
+    """Usernames of the active admins; ``lock`` holds their rows (PostgreSQL) so that two
+    admins demoting each other at once cannot both succeed (SQLite writers queue anyway)."""
+    found = (
+        select(User.username)
         .join(UserRole)
         .where(UserRole.role == ADMIN_ROLE, User.active.is_(True))
+        .order_by(User.username)
     )
+    return list(session.scalars(found.with_for_update(of=User) if lock else found))
 
 
 def active_demo_users(session: Session) -> list[str]:
@@ -378,7 +381,7 @@ def _check_length(password: str, minimum: int) -> None:
 
 def _keep_an_active_admin(session: Session, user: User, field: str) -> None:
     """Refuse to take ``admin`` (or activity) away from the last active administrator."""
-    if user.active and user.has_role(ADMIN_ROLE) and active_admin_count(session) <= 1:
+    if user.active and user.has_role(ADMIN_ROLE) and len(active_admins(session, lock=True)) <= 1:
         raise AccountError(field, "%(username)r is the last active administrator", username=user.username)
 
 
