@@ -77,6 +77,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     from web import (
         admin,
+        admin_users,
         api,
         auth,
         clock_names,
@@ -104,6 +105,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(intake.bp)  # /intake/lookup: T2/T3 while the phone is typed
     app.register_blueprint(public.bp)  # /complain: the website channel, no account (A5)
     app.register_blueprint(admin.bp)  # /admin: versions, migration
+    app.register_blueprint(admin_users.bp)  # /admin/users: accounts and API tokens
     notifications.init_app(app)  # /notifications and the bell: warnings before a breach
     app.register_blueprint(modeler.bp)  # /modeler: drafts, upload, submit, deploy
     app.register_blueprint(reports.bp)  # /reports: on-time rate, Annex 1 volumes, heat map

@@ -8,10 +8,18 @@ refusing duplicates. A group is whatever a task's ``candidate_group`` says (a la
 name or its ``[lanes]`` mapping in the procedure config), so group names are free
 text within a safe alphabet; roles are a fixed set that the code checks against.
 
-Passwords are stored only as werkzeug hashes (scrypt by default). Every function
-takes the caller's session and never commits: the caller owns the transaction.
-Bad input raises :class:`AccountError`, a ``ValueError`` whose ``field`` names the
-offending field, so the CLI and the web forms can point at it.
+Passwords are stored only as werkzeug hashes (scrypt by default) and must be at least
+``MIN_PASSWORD`` characters and not easy to guess: zxcvbn (a well-kept estimator with
+lists of the commonest passwords, names and words) must score them at least
+``MIN_PASSWORD_SCORE``, with the username and display name counted as known words.
+Every function takes the caller's session and never commits: the caller owns the
+transaction. Bad input raises :class:`AccountError`, a ``ValueError`` whose ``field``
+names the offending field, so the CLI and the web forms can point at it; its English
+``message`` is a template that the web pages translate.
+
+Changing a password or deactivating a user raises ``session_generation``, which ends
+the sessions already open. At least one active administrator always remains: a role
+change or deactivation that would leave none is refused.
 """
 
 from __future__ import annotations
@@ -25,14 +33,29 @@ from functools import cache
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from engine.db import Base
 from engine.models import UTCDateTime
 
 ROLES = ("agent", "supervisor", "process_owner", "admin")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+# zxcvbn's 0..4 scale; 1 = "protection from throttled online attacks" (logins are
+# throttled), which refuses the commonest passwords, keyboard runs, repeats and the
+# username; a higher score would also refuse memorable passphrases of a few words.
+MIN_PASSWORD_SCORE = 1
+SCORED_LENGTH = 72  # zxcvbn's own bound: the first 72 characters are scored
 MIN_DEMO_PASSWORD = 4
 DEMO_PASSWORD = "demo"
+ADMIN_ROLE = "admin"
+
+# Names that appear as actors in the audit log without being a person: an account with
+# one of them would make its entries indistinguishable from the system's.
+# "system": engine.service.SYSTEM_ACTOR (timers); "website": web.public.SUBMITTED_VIA
+# (the public form); "demo": tasks.demo's fallback actor; "cli": this product's command
+# line (web.account_changes).
+RESERVED_USERNAMES = frozenset({"system", "website", "demo", "cli"})
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 _GROUP = re.compile(r"[\w][\w:.\-]{0,199}")
@@ -46,11 +69,15 @@ def _unknown_user_hash() -> str:
 
 
 class AccountError(ValueError):
-    """Bad account input; ``field`` names the offending field (username, password, role...)."""
+    """Bad account input; ``field`` names the offending field (username, password, role...).
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
+    ``message`` is an English template with ``%(name)s`` placeholders filled from
+    ``params``, so that the web pages can show it translated.
+    """
+
+    def __init__(self, field: str, message: str, **params: object) -> None:
+        self.field, self.message, self.params = field, message, params
+        super().__init__(f"{field}: {message % params if params else message}")
 
 
 class User(Base):
@@ -122,14 +149,27 @@ def create_user(
     demo: bool = False,
     now: datetime | None = None,
 ) -> User:
-    """Add a user (flushed, not committed). ``demo=True`` accepts the short demo passwords."""
+    """Add a user (flushed, not committed).
+
+    ``demo=True`` accepts the short demo passwords and flags the account, so that
+    production refuses to start while it is active with them.
+    """
     username = normalize_username(username)
+    if username in RESERVED_USERNAMES:
+        raise AccountError(
+            "username",
+            "%(username)r is reserved for the system's own entries in the audit log",
+            username=username,
+        )
     if find_user(session, username) is not None:
-        raise AccountError("username", f"{username!r} is already taken")
-    _check_password(password, MIN_DEMO_PASSWORD if demo else MIN_PASSWORD)
+        raise AccountError("username", "%(username)r is already taken", username=username)
     display_name = (display_name or "").strip() or username
     if len(display_name) > 200:
         raise AccountError("display_name", "must be at most 200 characters")
+    if demo:
+        _check_length(password, MIN_DEMO_PASSWORD)
+    else:
+        check_password(password, username=username, display_name=display_name)
     user = User(
         username=username,
         display_name=display_name,
@@ -158,9 +198,11 @@ def set_groups(session: Session, username: str, groups: Iterable[str]) -> User:
 
 
 def set_roles(session: Session, username: str, roles: Iterable[str]) -> User:
-    """Replace the user's roles with ``roles`` (which may be empty)."""
+    """Replace the user's roles with ``roles`` (which may be empty); the last active admin keeps ``admin``."""
     user = _existing(session, username)
     wanted = _clean_roles(roles)
+    if ADMIN_ROLE not in wanted:
+        _keep_an_active_admin(session, user, "roles")
     kept = [row for row in user.role_rows if row.role in wanted]
     have = {row.role for row in kept}
     user.role_rows = kept + [UserRole(role=role) for role in wanted if role not in have]
@@ -169,16 +211,22 @@ def set_roles(session: Session, username: str, roles: Iterable[str]) -> User:
 
 
 def set_password(session: Session, username: str, password: str) -> User:
+    """A new password: open sessions end, and a demo account stops being one."""
     user = _existing(session, username)
-    _check_password(password, MIN_PASSWORD)
+    check_password(password, username=user.username, display_name=user.display_name)
     user.password_hash = generate_password_hash(password)
+    user.is_demo = False
+    user.session_generation += 1
     session.flush()
     return user
 
 
 def set_active(session: Session, username: str, active: bool) -> User:
-    """Deactivated users keep their history but can no longer log in."""
+    """Deactivated users keep their history but can no longer log in (open sessions end)."""
     user = _existing(session, username)
+    if not active and user.active:
+        _keep_an_active_admin(session, user, "active")
+        user.session_generation += 1
     user.active = active
     session.flush()
     return user
@@ -212,6 +260,24 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
+
+
+def active_admins(session: Session, *, lock: bool = False) -> list[str]:
+    """Usernames of the active admins; ``lock`` holds their rows (PostgreSQL) so that two
+    admins demoting each other at once cannot both succeed (SQLite writers queue anyway)."""
+    found = (
+        select(User.username)
+        .join(UserRole)
+        .where(UserRole.role == ADMIN_ROLE, User.active.is_(True))
+        .order_by(User.username)
+    )
+    return list(session.scalars(found.with_for_update(of=User) if lock else found))
+
+
+def active_demo_users(session: Session) -> list[str]:
+    """Usernames of active accounts still flagged demo (their password is the published one)."""
+    found = select(User.username).where(User.is_demo.is_(True), User.active.is_(True)).order_by(User.username)
+    return list(session.scalars(found))
 
 
 def users_in_group(session: Session, group: str) -> list[User]:
@@ -286,16 +352,37 @@ def normalize_username(username: str) -> str:
     if not _USERNAME.fullmatch(cleaned):
         raise AccountError(
             "username",
-            f"{cleaned!r} must be 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            "%(username)r must be 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            username=cleaned,
         )
     return cleaned
 
 
-def _check_password(password: str, minimum: int) -> None:
+def check_password(password: str, *, username: str = "", display_name: str = "") -> None:
+    """Refuse a short password, or one easy to guess (common, a keyboard run, the username...)."""
+    _check_length(password, MIN_PASSWORD)
+    known_words = [word for word in (username, display_name, *display_name.split()) if word]
+    if username and password.strip().lower() == username.lower():
+        raise AccountError("password", "must not be the username")
+    if zxcvbn(password[:SCORED_LENGTH], user_inputs=known_words)["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError(
+            "password",
+            "is too easy to guess (a common password, a keyboard or number run, or the username); "
+            "choose a longer one, e.g. a few unrelated words",
+        )
+
+
+def _check_length(password: str, minimum: int) -> None:
     if not password or len(password) < minimum:
-        raise AccountError("password", f"must be at least {minimum} characters")
-    if len(password) > 1024:
-        raise AccountError("password", "must be at most 1024 characters")
+        raise AccountError("password", "must be at least %(minimum)s characters", minimum=minimum)
+    if len(password) > MAX_PASSWORD:
+        raise AccountError("password", "must be at most %(maximum)s characters", maximum=MAX_PASSWORD)
+
+
+def _keep_an_active_admin(session: Session, user: User, field: str) -> None:
+    """Refuse to take ``admin`` (or activity) away from the last active administrator."""
+    if user.active and user.has_role(ADMIN_ROLE) and len(active_admins(session, lock=True)) <= 1:
+        raise AccountError(field, "%(username)r is the last active administrator", username=user.username)
 
 
 def _clean_groups(groups: Iterable[str]) -> list[str]:
@@ -307,7 +394,8 @@ def _clean_groups(groups: Iterable[str]) -> list[str]:
         if not _GROUP.fullmatch(name):
             raise AccountError(
                 "groups",
-                f"{group!r} is not a group name (letters, digits, '_', ':', '.', '-'; no spaces)",
+                "%(group)r is not a group name (letters, digits, '_', ':', '.', '-'; no spaces)",
+                group=group,
             )
         if name not in cleaned:
             cleaned.append(name)
@@ -321,7 +409,9 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
     for role in roles:
         name = (role or "").strip()
         if name not in ROLES:
-            raise AccountError("roles", f"unknown role {role!r} (known: {', '.join(ROLES)})")
+            raise AccountError(
+                "roles", "unknown role %(role)r (known: %(known)s)", role=role, known=", ".join(ROLES)
+            )
         if name not in cleaned:
             cleaned.append(name)
     return cleaned
@@ -330,5 +420,5 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
 def _existing(session: Session, username: str) -> User:
     user = find_user(session, normalize_username(username))
     if user is None:
-        raise AccountError("username", f"no user {username.strip().lower()!r}")
+        raise AccountError("username", "no user %(username)r", username=username.strip().lower())
     return user

@@ -22,7 +22,7 @@ from engine.models import HumanTask, Instance
 from engine.store import Store
 from tasks import records
 from tasks.validators import complaint_record
-from web.api_tokens import user_for_token
+from web import api_tokens
 from web.auth import SessionUser, public
 from web.openapi import openapi_document
 from web.work import follow_up
@@ -57,12 +57,25 @@ def _authenticate():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "send 'Authorization: Bearer <token>' (complaints users token NAME)")
-    with _engine().reader() as session:
-        user = user_for_token(session, token.strip())
-        if user is None:
-            raise ApiError(401, "unknown or revoked token")
-        g.api_user = SessionUser.of(user)
+    engine = _engine()
+    now = engine.clock.now()
+    with engine.reader() as session:
+        found = api_tokens.check_token(session, token.strip(), now=now)
+        if found.user is None:
+            raise ApiError(401, TOKEN_REFUSALS[found.refusal or "unknown"])
+        g.api_user = SessionUser.of(found.user)
+    if found.use_to_record(now):  # at most one write a minute per token
+        with engine.writer() as session, session.begin():
+            api_tokens.record_use(session, found.token.id, now=now)
     return None
+
+
+TOKEN_REFUSALS = {
+    "unknown": "unknown token",
+    "revoked": "this token was revoked: ask an administrator for a new one",
+    "expired": "this token has expired: ask an administrator for a new one",
+    "inactive": "this token's user is disabled",
+}
 
 
 @bp.get("/openapi.json")

@@ -6,6 +6,7 @@ for bad input.
 
 from __future__ import annotations
 
+import os
 import sys
 import tomllib
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from engine.calendar import CalendarConfigError, calendars_from_config, parse_du
 from engine.deployments import bundle_config, latest_deployment
 from engine.errors import EngineError
 from engine.validation import BundleInvalid
-from web import accounts, api_tokens
+from web import account_changes, accounts, api_tokens
 from web.system import audit_key_file, build_engine, create_audit_key_file, database_url, upgrade_schema
 
 
@@ -255,8 +256,14 @@ def setup(bundle_path: Path | None, demo_users: bool, demo_complaints: int, acto
             state = "deployed as" if outcome.created else "unchanged, already"
             click.echo(f"{state} version {outcome.version} ({outcome.content_hash[:12]})")
         if demo_users:
+            if production():
+                _fail(
+                    f"--demo-users: refused with {PRODUCTION_SETTING}=production (the password is published)"
+                )
             with engine.writer() as session, session.begin():
-                created = accounts.ensure_demo_users(session, now=engine.clock.now())
+                created = account_changes.ensure_demo_users(
+                    session, actor=_cli_actor(), now=engine.clock.now()
+                )
             if created:
                 names = ", ".join(created)
                 click.echo(f"demo users created: {names} (password {accounts.DEMO_PASSWORD!r})")
@@ -333,44 +340,136 @@ def serve(host: str, port: int) -> None:
 
     from web import create_app
 
+    if production():
+        with _database_errors():
+            refusal = demo_users_refusal(build_engine())
+        if refusal:
+            _fail(refusal)
     with _database_errors():
         app = create_app({"SCHEDULER": True})
     click.echo(f"serving on http://{host}:{port}/ (database {app.config['DATABASE_URL']})")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
+PRODUCTION_SETTING = "COMPLAINTS_ENV"
+
+
+def production() -> bool:
+    return os.environ.get(PRODUCTION_SETTING, "").strip().lower() == "production"
+
+
+def demo_users_refusal(engine) -> str | None:
+    """Why a production server must not start: active demo accounts, whose password is published."""
+    with engine.reader() as session:
+        names = accounts.active_demo_users(session)
+    if not names:
+        return None
+    return (
+        f"{PRODUCTION_SETTING}=production and demo users are active with the published password: "
+        f"{', '.join(names)}. For each, set a real password (`complaints users passwd NAME`) "
+        f"or disable it (`complaints users disable NAME`)"
+    )
+
+
 @main.group("users")
 def users_group() -> None:
-    """User accounts: who may log in, their candidate groups and roles."""
+    """User accounts: who may log in, their candidate groups, roles and API tokens.
+
+    Passwords are asked for at a hidden prompt (twice), or read as one line from
+    standard input with --password-stdin; never from an option, which would leave
+    them in the shell history and the process list. Every change is audited with
+    the actor ``cli:<OS user>``.
+    """
+
+
+_PASSWORD_STDIN = click.option(
+    "--password-stdin", is_flag=True, help="Read the password as one line from standard input (no prompt)."
+)
 
 
 @users_group.command("create")
 @click.argument("username")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help=f"At least {accounts.MIN_PASSWORD} characters; asked for when not given.",
-)
+@_PASSWORD_STDIN
 @click.option("--display-name", default=None, help="Shown in the app (default: the username).")
 @click.option("--group", "groups", multiple=True, help="A candidate group (repeatable).")
 @click.option("--role", "roles", multiple=True, help=f"One of {', '.join(accounts.ROLES)} (repeatable).")
 def users_create(
     username: str,
-    password: str,
+    password_stdin: bool,
     display_name: str | None,
     groups: tuple[str, ...],
     roles: tuple[str, ...],
 ) -> None:
-    """Create a user."""
+    """Create a user (the password is asked for, or read with --password-stdin)."""
+    password = _read_password(password_stdin)
     engine = build_engine()
     with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
-        user = accounts.create_user(
-            session, username, password, display_name, groups, roles, now=engine.clock.now()
+        user = account_changes.create_user(
+            session,
+            actor=_cli_actor(),
+            now=engine.clock.now(),
+            username=username,
+            password=password,
+            display_name=display_name,
+            groups=groups,
+            roles=roles,
         )
         line = _user_line(user)
     click.echo(f"created {line}")
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@_PASSWORD_STDIN
+def users_passwd(username: str, password_stdin: bool) -> None:
+    """Set a new password: the user's open sessions end; a demo account stops being one."""
+    password = _read_password(password_stdin)
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        user = account_changes.change_password(
+            session, actor=_cli_actor(), now=engine.clock.now(), username=username, password=password
+        )
+        name = user.username
+    click.echo(f"password changed: {name} (open sessions ended)")
+
+
+@users_group.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Stop USERNAME logging in and using API tokens; history is kept, open sessions end."""
+    _set_active(username, False)
+
+
+@users_group.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Let a disabled user log in again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        line = _user_line(
+            account_changes.set_active(
+                session, actor=_cli_actor(), now=engine.clock.now(), username=username, active=active
+            )
+        )
+    click.echo(f"{'enabled' if active else 'disabled'} {line}")
+
+
+@users_group.command("role")
+@click.argument("username")
+@click.argument("roles", nargs=-1)
+def users_role(username: str, roles: tuple[str, ...]) -> None:
+    """Replace a user's roles (none given: no roles): agent, supervisor, process_owner, admin."""
+    engine = build_engine()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        user = account_changes.change_roles(
+            session, actor=_cli_actor(), now=engine.clock.now(), username=username, roles=roles
+        )
+        line = _user_line(user)
+    click.echo(f"updated {line}")
 
 
 @users_group.command("set-groups")
@@ -380,7 +479,10 @@ def users_set_groups(username: str, groups: tuple[str, ...]) -> None:
     """Replace a user's candidate groups (none given: no groups)."""
     engine = build_engine()
     with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
-        line = _user_line(accounts.set_groups(session, username, groups))
+        user = account_changes.change_groups(
+            session, actor=_cli_actor(), now=engine.clock.now(), username=username, groups=groups
+        )
+        line = _user_line(user)
     click.echo(f"updated {line}")
 
 
@@ -399,15 +501,95 @@ def users_list() -> None:
 @users_group.command("token")
 @click.argument("username")
 @click.option("--label", default="api", show_default=True, help="What the token is for.")
-def users_token(username: str, label: str) -> None:
-    """Issue an API token acting as USERNAME (shown once; only its hash is kept)."""
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 3650),
+    default=api_tokens.DEFAULT_LIFETIME.days,
+    show_default=True,
+    help="Days until the token stops working.",
+)
+@click.option("--never-expires", is_flag=True, help="A token that works until revoked (avoid).")
+def users_token(username: str, label: str, expires_days: int, never_expires: bool) -> None:
+    """Print a new API token acting as USERNAME (shown once; only its hash is kept).
+
+    Only the token goes to standard output, for scripts; `users tokens NAME` shows its id and expiry.
+    """
+    from datetime import timedelta
+
+    lifetime = None if never_expires else timedelta(days=expires_days)
     engine = build_engine()
-    with _database_errors(), engine.writer() as session, session.begin():
-        try:
-            token = api_tokens.issue_token(session, username, label, now=engine.clock.now())
-        except ValueError as error:
-            _fail(str(error))
-    click.echo(token)
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        issued = account_changes.issue_token(
+            session,
+            actor=_cli_actor(),
+            now=engine.clock.now(),
+            username=username,
+            label=label,
+            lifetime=lifetime,
+        )
+    click.echo(issued.secret)
+
+
+@users_group.command("tokens")
+@click.argument("username")
+def users_tokens(username: str) -> None:
+    """List USERNAME's API tokens: id, label, created, expires, last used, revoked."""
+    engine = build_engine()
+    now = engine.clock.now()
+    with _database_errors(), _account_errors(), engine.reader() as session:
+        rows = api_tokens.tokens_of(session, username)
+        lines = [
+            f"{row.id}  {row.label}  {row.state(now)}  created {_when(row.created_at)}"
+            f"  expires {_when(row.expires_at, 'never')}  last used {_when(row.last_used_at, 'never')}"
+            f"  revoked {_when(row.revoked_at, '-')}"
+            for row in rows
+        ]
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo(f"no tokens: `complaints users token {username}` issues one")
+
+
+@users_group.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--all", "all_of", metavar="USERNAME", default=None, help="Revoke every token of this user.")
+def users_revoke(token_id: int | None, all_of: str | None) -> None:
+    """Revoke API token TOKEN_ID (see `users tokens NAME`), or every token of a user with --all."""
+    if (token_id is None) == (all_of is None):
+        _fail("give either TOKEN_ID or --all USERNAME")
+    engine = build_engine()
+    actor, now = _cli_actor(), engine.clock.now()
+    with _database_errors(), _account_errors(), engine.writer() as session, session.begin():
+        if all_of is not None:
+            ids = [
+                row.id
+                for row in account_changes.revoke_all_tokens(session, actor=actor, now=now, username=all_of)
+            ]
+        else:
+            ids = [account_changes.revoke_token(session, actor=actor, now=now, token_id=token_id).id]
+    click.echo(f"revoked: {', '.join(map(str, ids))}" if ids else "no token left to revoke")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """One line of standard input, or a hidden prompt asked twice."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.removesuffix("\n").removesuffix("\r")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _cli_actor() -> str:
+    """Who changes accounts from the command line, in the audit log: ``cli:<OS user>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _when(instant: datetime | None, empty: str = "-") -> str:
+    return instant.isoformat(timespec="seconds") if instant else empty
 
 
 @users_group.command("email")
@@ -499,10 +681,10 @@ def _engine_errors():
 
 
 def _user_line(user: accounts.User) -> str:
-    state = "" if user.active else "  [inactive]"
+    state = ("" if user.active else "  [inactive]") + ("  [demo]" if user.is_demo else "")
     return (
-        f"{user.username}  ({user.display_name})  roles: {', '.join(user.roles) or '-'}"
-        f"  groups: {', '.join(user.groups) or '-'}{state}"
+        f"{user.username}  ({user.display_name})  roles: {', '.join(sorted(user.roles)) or '-'}"
+        f"  groups: {', '.join(sorted(user.groups)) or '-'}{state}"
     )
 
 

@@ -8,7 +8,10 @@ from typing import Any
 def openapi_document() -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/Error"}
     responses = {
-        "401": {"description": "No or an unknown token", "content": _json(error)},
+        "401": {
+            "description": "No token, or one unknown, expired, revoked or of a disabled user",
+            "content": _json(error),
+        },
         "403": {"description": "Another group's or person's task", "content": _json(error)},
         "404": {"description": "No such task", "content": _json(error)},
     }
@@ -26,7 +29,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "Complaints API",
             "version": "1.0.0",
             "description": "Work the customer-complaint procedure from call-centre systems. "
-            "Authenticate with a bearer token issued by `complaints users token USERNAME`; "
+            "Authenticate with a bearer token issued by `complaints users token USERNAME` or on /admin/users "
+            "(it expires, 90 days by default, and can be revoked); "
             "the token acts with that user's groups.",
         },
         "servers": [{"url": "/api/v1"}],

@@ -11,11 +11,14 @@ from web.cli import main
 
 @pytest.fixture
 def run(db, database_url):
-    """``run("deploy", path)``: the command on the test database, through click's runner."""
+    """``run("deploy", path)``: the command on the test database, through click's runner.
+
+    ``input=`` is what the user types (prompts) or pipes in (``--password-stdin``).
+    """
     runner = CliRunner()
 
-    def invoke(*args: str):
-        return runner.invoke(main, list(args), env={"DATABASE_URL": database_url})
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(main, list(args), input=input, env={"DATABASE_URL": database_url})
 
     return invoke
 

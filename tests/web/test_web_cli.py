@@ -30,9 +30,10 @@ def bundle(tmp_path):
 
 def test_users_create_then_list(run, reader):
     created = run(
-        "users", "create", "Alice", "--password", "correct horse",
+        "users", "create", "Alice",
         "--display-name", "Alice Liddell", "--group", "clerk", "--group", "dept:network",
         "--role", "agent",
+        input="correct horse\ncorrect horse\n",  # the hidden prompt, asked twice
     )  # fmt: skip
     assert created.exit_code == 0, created.output
     assert "created alice" in created.output
@@ -45,7 +46,7 @@ def test_users_create_then_list(run, reader):
 
 
 def test_users_create_refuses_a_short_password_in_one_line(run, reader):
-    result = run("users", "create", "alice", "--password", "demo")
+    result = run("users", "create", "alice", "--password-stdin", input="demo\n")
     assert result.exit_code == 1
     assert result.stderr == "error: password: must be at least 8 characters\n"
     assert "Traceback" not in result.output
@@ -54,13 +55,13 @@ def test_users_create_refuses_a_short_password_in_one_line(run, reader):
 
 
 def test_users_create_refuses_an_unknown_role(run):
-    result = run("users", "create", "alice", "--password", "long enough", "--role", "boss")
+    result = run("users", "create", "alice", "--password-stdin", "--role", "boss", input="long enough\n")
     assert result.exit_code == 1
     assert result.stderr.startswith("error: roles: unknown role 'boss'")
 
 
 def test_users_set_groups(run):
-    run("users", "create", "alice", "--password", "long enough", "--group", "clerk")
+    run("users", "create", "alice", "--password-stdin", "--group", "clerk", input="long enough\n")
     result = run("users", "set-groups", "alice", "manager", "legal")
     assert result.exit_code == 0, result.output
     assert "groups: legal, manager" in run("users", "list").output
