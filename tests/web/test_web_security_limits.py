@@ -226,6 +226,19 @@ def test_a_bad_inbox_page_is_400_naming_the_field(app, page):
     assert "page: a whole number from 1 to" in response.get_data(as_text=True)
 
 
+def test_a_version_number_beyond_the_range_is_400_naming_the_field(app, engine):
+    with engine.writer() as session, session.begin():
+        accounts.create_user(session, "ada", "password-1", "Ada", [], ["admin", "process_owner"])
+    ada = client_of(app, "ada")
+    versions = ada.get(f"/admin/versions?from={HUGE}&to=1")
+    assert versions.status_code == 400 and "from: a whole number" in versions.get_data(as_text=True)
+    draft = ada.post(
+        "/modeler/drafts",
+        data={"base_version": HUGE, "title": "x", "csrf_token": csrf_token(ada, "/modeler")},
+    )
+    assert draft.status_code == 400 and "base_version: a whole number" in draft.get_data(as_text=True)
+
+
 def test_a_bad_api_page_is_400_naming_the_field(app):
     response = api_caller(app, "clara").get(f"/tasks?page={HUGE}")
     assert response.status_code == 400
