@@ -19,6 +19,11 @@ Settings come from the ``settings`` mapping first, then the environment, then de
 ``DISPLAY_TIMEZONE``
     the zone in which pages show instants (default Asia/Shanghai, the procedure's zone;
     the offset is always shown).
+``TRUSTED_PROXIES``
+    how many reverse proxies stand in front of the app (default 0). With N > 0 the
+    client address, scheme and host are read from the last N ``X-Forwarded-*``
+    entries (Werkzeug's ``ProxyFix``), so login limits and the public form's limit
+    count the real client; with 0 those headers are ignored, as anyone can send them.
 ``CLOCK``
     (settings only) an ``engine.clock.Clock`` for tests and simulations.
 
@@ -39,8 +44,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from web.bounded_ints import BadNumber, BoundedIntConverter
 from web.system import build_engine, database_url
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -68,8 +76,12 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=_flag(_setting(settings, "SESSION_COOKIE_SECURE")),
         SCHEDULER=_flag(_setting(settings, "SCHEDULER")),
         DISPLAY_TIMEZONE=_setting(settings, "DISPLAY_TIMEZONE") or "Asia/Shanghai",
+        TRUSTED_PROXIES=_count(_setting(settings, "TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
     )
     app.config["DISPLAY_TZ"] = _zone(app.config["DISPLAY_TIMEZONE"])
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route: ids beyond 64 bits are 404
 
     process_engine = build_engine(app.config["DATABASE_URL"], clock=settings.get("CLOCK"))
     app.extensions["process_engine"] = process_engine
@@ -121,6 +133,16 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         message = "The form expired or did not come from this site. Reload the page and retry."
         return render_template("error.html", title="Request refused", message=message), 400
 
+    @app.errorhandler(BadNumber)
+    def bad_number(error: BadNumber):
+        message = gettext(
+            "%(field)s: a whole number from %(minimum)s to %(maximum)s",
+            field=error.field,
+            minimum=error.minimum,
+            maximum=error.maximum,
+        )
+        return render_template("error.html", title=gettext("Bad request"), message=message), 400
+
     if app.config["SCHEDULER"]:
         _start_scheduler(app)
     return app
@@ -161,6 +183,13 @@ def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in TRUE_WORDS
     return bool(value)
+
+
+def _count(value: Any, name: str) -> int:
+    text = str(value if value is not None else 0).strip()
+    if not text.isdigit() or int(text) > 10:
+        raise ValueError(f"{name}: a whole number from 0 to 10, not {value!r}")
+    return int(text)
 
 
 def _zone(name: str) -> ZoneInfo:

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from engine import migration, versions
 from engine.errors import EngineError
+from web.bounded_ints import query_int
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -32,12 +33,9 @@ def admins_only():
 
 
 def _version_arg(name: str) -> int | None:
-    value = request.values.get(name, "").strip()
-    if not value:
+    if not request.values.get(name, "").strip():
         return None
-    if not value.isdigit():
-        abort(400)
-    return int(value)
+    return query_int(request.values, name, 1)  # a 400 naming the field, never an overflow
 
 
 @bp.get("/versions")

@@ -12,18 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import or_, select
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.handlers import TaskInput
-from engine.inbox import InboxFilter, inbox
-from engine.models import HumanTask, Instance
+from engine.inbox import PAGE_SIZE, InboxFilter, inbox
 from engine.store import Store
 from tasks import records
 from tasks.validators import complaint_record
-from web import api_tokens
+from web import access, api_tokens
 from web.auth import SessionUser, public
+from web.bounded_ints import MAX_ID, BadNumber, query_int
 from web.openapi import openapi_document
 from web.work import follow_up
 
@@ -42,6 +41,11 @@ def _api_error(error: ApiError):
     if error.fields:
         body["fields"] = error.fields
     return jsonify(body), error.status
+
+
+@bp.errorhandler(BadNumber)
+def _bad_number(error: BadNumber):
+    return jsonify({"error": error.description, "fields": {error.field: error.problem}}), 400
 
 
 @bp.errorhandler(HTTPException)
@@ -98,12 +102,10 @@ def list_tasks():
         overdue_only=request.args.get("overdue") in ("1", "true"),
         search=request.args.get("q") or None,
     )
-    page_number = request.args.get("page", "1")
-    if not page_number.isdigit() or int(page_number) < 1:
-        raise ApiError(400, "page: a positive whole number", {"page": "a positive whole number"})
+    page_number = query_int(request.args, "page", 1, maximum=MAX_ID // PAGE_SIZE)
     engine = _engine()
     with engine.reader() as session:
-        page = inbox(session, wanted, now=engine.clock.now(), page=int(page_number))
+        page = inbox(session, wanted, now=engine.clock.now(), page=page_number)
     return jsonify(
         {
             "tasks": [_row_json(row) for row in page.rows],
@@ -161,7 +163,6 @@ def complete_task(task_id: str):
 INTAKE_GROUP = "intake"
 INTAKE_ELEMENT = "task_record_complaint"
 INTAKE_FORM = "record_complaint.json"
-OVERSEERS = ("supervisor", "process_owner", "admin")
 
 
 @bp.post("/complaints")
@@ -232,35 +233,16 @@ def create_complaint():
 @bp.get("/complaints/<number>")
 @public
 def get_complaint(number: str):
-    """The complaint record (status, stage, flags, deadlines) for those who worked on it and overseers."""
+    """The complaint record (status, stage, flags, deadlines), for whom web.access shows it."""
     user: SessionUser = g.api_user
     engine = _engine()
     with engine.reader() as session:
         complaint = records.find_by_number(session, number)
         if complaint is None:
             raise ApiError(404, f"no complaint {number}")
-        if not user.has_role(*OVERSEERS) and not _worked_on(session, user, complaint.instance_id):
-            raise ApiError(403, "only the groups that worked on this complaint and supervisors see it")
+        if not access.may_see_complaint(session, user, complaint.instance_id):
+            raise ApiError(403, "only those working on this complaint and supervisors see it")
         return jsonify(_complaint_json(complaint))
-
-
-def _worked_on(session, user: SessionUser, instance_id: int) -> bool:
-    started_by = session.scalar(select(Instance.started_by).where(Instance.id == instance_id))
-    if started_by == user.username:
-        return True
-    found = session.scalar(
-        select(HumanTask.id)
-        .where(
-            HumanTask.instance_id == instance_id,
-            or_(
-                HumanTask.candidate_group.in_(list(user.groups)),
-                HumanTask.assignee == user.username,
-                HumanTask.completed_by == user.username,
-            ),
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 def _complaint_json(complaint) -> dict[str, Any]:
@@ -308,13 +290,14 @@ def _run(action):
 
 def _visible_task(task_id: str):
     user: SessionUser = g.api_user
+    engine = _engine()
     try:
-        row = _engine().task(task_id)
+        row = engine.task(task_id)
     except NotFound:
         raise ApiError(404, f"no task {task_id}") from None
-    visible = row.assignee == user.username if row.assignee else row.candidate_group in user.groups
-    if not visible:
-        raise ApiError(403, "this task belongs to another group or person")
+    with engine.reader() as session:
+        if not access.may_see_task(session, user, task_id):
+            raise ApiError(403, "this task belongs to another group or person")
     return row
 
 

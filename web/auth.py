@@ -1,7 +1,9 @@
 """Logging in and out (Flask-Login), and who the current user is.
 
-The session cookie holds only the user's id; every request reloads the account,
-so a deactivated user or a changed group takes effect at the next click. The
+The session cookie holds the user's id and session generation ("<id>:<generation>");
+every request reloads the account, so a deactivated user or a changed group takes
+effect at the next click, and a cookie issued before the generation was raised
+(logout, password change, deactivation) is refused even if someone kept a copy. The
 request's user is a plain snapshot (:class:`SessionUser`), never a live ORM
 object, so templates cannot trigger lazy loads after the session has closed.
 
@@ -12,8 +14,10 @@ so a new blueprint is protected without anyone remembering a decorator.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,21 +26,23 @@ from flask import (
     Flask,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import format_timedelta, gettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from web import login_limits
-from web.accounts import authenticate, get_user
+from web import login_limits, security_audit
+from web.accounts import User, authenticate, get_user
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -59,13 +65,14 @@ class SessionUser:
     display_name: str
     groups: frozenset[str]
     roles: frozenset[str]
+    session_generation: int = 0
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_generation}"
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -78,6 +85,7 @@ class SessionUser:
             display_name=user.display_name,
             groups=frozenset(user.groups),
             roles=frozenset(user.roles),
+            session_generation=user.session_generation,
         )
 
 
@@ -100,12 +108,14 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> SessionUser | None:
-    if not user_id.isdigit():
+def load_user(session_id: str) -> SessionUser | None:
+    """The user of a session "<id>:<generation>", unless the account has since moved on."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit() and len(user_id) < 19 and len(generation) < 19):
         return None
     with current_app.extensions["process_engine"].reader() as db:
         user = get_user(db, int(user_id))
-        if user is None or not user.active:
+        if user is None or not user.active or user.session_generation != int(generation):
             return None
         return SessionUser.of(user)
 
@@ -126,29 +136,34 @@ def require_login():
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
         engine = current_app.extensions["process_engine"]
-        now, address = engine.clock.now(), request.remote_addr or "unknown"
+        # The real client behind TRUSTED_PROXIES (ProxyFix in the app factory).
+        now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
+        name = form.username.data
         try:
             with engine.writer() as db, db.begin():
-                if login_limits.is_blocked(db, form.username.data, address, now):
-                    flash(gettext("Too many failed logins: try again in 15 minutes."), "error")
-                    return render_template("login.html", form=form), 429
-                user = authenticate(db, form.username.data, form.password.data)
+                wait = login_limits.wait_before_attempt(db, name, address, now)
+                if wait:
+                    return _too_soon(form, wait)
+                user = authenticate(db, name, form.password.data)
                 found = SessionUser.of(user) if user is not None else None
                 if found is None:
-                    login_limits.record_failure(db, form.username.data, address, now)
+                    login_limits.record_failure(db, name, address, now)
+                    actor, command = login_limits.login_key(name), "login_failed"
                 else:
-                    login_limits.clear_failures(db, form.username.data)
+                    login_limits.clear_failures(db, name)
+                    actor, command = found.username, "login"
+                security_audit.record(db, at=now, actor=actor, command=command, detail={"address": address})
         except SQLAlchemyError:
             current_app.logger.exception("login: the database failed")
             flash("The database is not reachable; try again in a moment.", "error")
             return render_template("login.html", form=form), 503
         if found is not None:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session (and CSRF token) for the new identity
             login_user(found)
             return redirect(next_url)
@@ -159,21 +174,43 @@ def login():
     return render_template("login.html", form=form), status
 
 
+def _too_soon(form: LoginForm, wait: timedelta):
+    """429 with the wait in words; the password was not looked at."""
+    seconds = math.ceil(wait.total_seconds())
+    words = format_timedelta(timedelta(seconds=seconds), threshold=1)
+    flash(gettext("Too many failed logins: try again in %(wait)s.", wait=words), "error")
+    response = make_response(render_template("login.html", form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
     # CSRFProtect has already refused a POST without a valid token.
+    _end_sessions_of(current_user.id)
     logout_user()
     session.clear()
     flash(gettext("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: ``?next=`` must not send people to another site."""
-    default = url_for("overview.index")
-    if not target or not target.startswith("/") or target.startswith("//"):
+def _end_sessions_of(user_id: int) -> None:
+    """Raise the user's session generation: every cookie issued before stops working."""
+    with current_app.extensions["process_engine"].writer() as db, db.begin():
+        db.execute(
+            update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1)
+        )
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """``target`` if it is a path on this site, else ``default`` (the overview): no open redirects."""
+    default = default or url_for("overview.index")
+    # Browsers drop tabs and newlines and read "\\" as "/": "/\t/x" and "/\\x" lead off site.
+    if not target or any(ch.isspace() or ch == "\\" or ord(ch) < 32 for ch in target):
+        return default
+    if not target.startswith("/") or target.startswith("//"):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
+    if parts.scheme or parts.netloc:
         return default
     return target

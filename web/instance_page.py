@@ -1,7 +1,6 @@
 """A complaint end to end: status, every deadline, the history, and its place on the diagram.
 
-Who may look: supervisors, process owners and admins; otherwise whoever worked on it
-(their group had one of its tasks, or they started, claimed or completed one).
+Who may look is web.access's rule for complaints, the same as the API's.
 """
 
 from __future__ import annotations
@@ -12,18 +11,17 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from engine import views
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
 from tasks import records
-from tasks.validators import ESCALATION_DESK
+from web import access
 from web.work import time_left, urgency
 
 bp = Blueprint("instances", __name__)
 
-OVERSEERS = ("supervisor", "process_owner", "admin")
 MIIT_CHANNEL = "miit"  # C1: transfers from the Ministry's user-appeal centre need the H7 form
 PROGRESS_MESSAGE = "progress_reply"  # the procedure's L1 event subprocess listens for it
 
@@ -140,38 +138,10 @@ def _viewable(instance_id: int) -> Instance:
         instance = engine.instance(instance_id)
     except NotFound:
         abort(404)
-    if not current_user.has_role(*OVERSEERS) and not _worked_on(instance) and not _desk_tracks(instance):
-        abort(403)
+    with engine.reader() as session:
+        if not access.may_see_complaint(session, current_user, instance_id):
+            abort(403)
     return instance
-
-
-def _desk_tracks(instance: Instance) -> bool:
-    """T6: the escalation desk tracks every escalated complaint end to end."""
-    if ESCALATION_DESK not in current_user.groups:
-        return False
-    with _engine().reader() as session:
-        complaint = records.complaint_of_instance(session.connection(), instance.id)
-    return complaint is not None and "escalated" in complaint.flags
-
-
-def _worked_on(instance: Instance) -> bool:
-    me = current_user.username
-    if instance.started_by == me:
-        return True
-    with _engine().reader() as session:
-        found = session.scalar(
-            select(HumanTask.id)
-            .where(
-                HumanTask.instance_id == instance.id,
-                or_(
-                    HumanTask.candidate_group.in_(list(current_user.groups)),
-                    HumanTask.assignee == me,
-                    HumanTask.completed_by == me,
-                ),
-            )
-            .limit(1)
-        )
-    return found is not None
 
 
 def _engine():

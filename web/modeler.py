@@ -51,6 +51,7 @@ from engine.bundle import (
 from engine.errors import Conflict, EngineError, NotFound
 from engine.models import Deployment
 from engine.validation import BundleInvalid, Problem
+from web.bounded_ints import query_int
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
@@ -120,7 +121,7 @@ def create():
             _engine(),
             actor=current_user.username,
             title=request.form.get("title", ""),
-            base_version=int(version) if version.isdigit() else None,
+            base_version=query_int(request.form, "base_version", 1) if version.isdigit() else None,
         )
     except drafts.DraftError as error:
         flash(str(error), "error")

@@ -41,6 +41,7 @@ from engine.db import Base
 from engine.models import UTCDateTime
 from tasks import warnings
 from web import accounts, mail
+from web.auth import safe_next
 from web.clock_names import clock_name
 
 log = logging.getLogger(__name__)
@@ -318,7 +319,4 @@ def mark_all_read():
 
 
 def _next_or_list() -> str:
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("notifications.notifications_page")
+    return safe_next(request.form.get("next"), url_for("notifications.notifications_page"))

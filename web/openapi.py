@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.inbox import PAGE_SIZE
+from web.bounded_ints import MAX_ID
+
 
 def openapi_document() -> dict[str, Any]:
     error = {"$ref": "#/components/schemas/Error"}
@@ -14,6 +17,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "403": {"description": "Another group's or person's task", "content": _json(error)},
         "404": {"description": "No such task", "content": _json(error)},
+        "500": {"description": "The server failed; nothing was changed by it", "content": _json(error)},
     }
     # {"data": {...}}: the fields of the task's form, for completing a task or recording a complaint
     data_body = {
@@ -41,7 +45,11 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The caller's inbox: their claimed tasks and their groups' unclaimed ones, "
                     "urgent first, then by due instant",
                     "parameters": [
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID // PAGE_SIZE},
+                        },
                         {"name": "group", "in": "query", "schema": {"type": "string"}},
                         {
                             "name": "overdue",
@@ -60,7 +68,10 @@ def openapi_document() -> dict[str, Any]:
                             "description": "One page",
                             "content": _json({"$ref": "#/components/schemas/Inbox"}),
                         },
-                        "400": {"description": "Bad page number", "content": _json(error)},
+                        "400": {
+                            "description": "Bad page number: `fields` names `page`",
+                            "content": _json(error),
+                        },
                         **responses,
                     },
                 }
@@ -128,6 +139,7 @@ def openapi_document() -> dict[str, Any]:
                         "403": {"description": "Not in the intake group", "content": _json(error)},
                         "409": {"description": "Conflict with another command", "content": _json(error)},
                         "422": {"description": "Fields refused, each named", "content": _json(error)},
+                        "500": responses["500"],
                         "503": {"description": "Nothing deployed", "content": _json(error)},
                     },
                 }
@@ -135,9 +147,9 @@ def openapi_document() -> dict[str, Any]:
             "/complaints/{number}": {
                 "get": {
                     "summary": "The complaint record: status, stage, flags, deadlines",
-                    "description": "Visible to the groups that worked on the complaint, to whoever "
-                    "started, claimed or completed one of its tasks, and to supervisors, process owners "
-                    "and admins.",
+                    "description": "Visible to whoever started, claimed or completed one of its tasks, "
+                    "to the groups with one of its tasks open, to the escalation desk if it is escalated, "
+                    "and to supervisors, process owners and admins: the same rule as the complaint page.",
                     "parameters": [
                         {
                             "name": "number",
@@ -153,8 +165,9 @@ def openapi_document() -> dict[str, Any]:
                             "content": _json({"$ref": "#/components/schemas/Complaint"}),
                         },
                         "401": responses["401"],
-                        "403": {"description": "Not among those who worked on it", "content": _json(error)},
+                        "403": {"description": "Not among those who may see it", "content": _json(error)},
                         "404": {"description": "No such complaint", "content": _json(error)},
+                        "500": responses["500"],
                     },
                 }
             },

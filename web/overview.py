@@ -1,8 +1,9 @@
 """``GET /``: what is deployed, what is running, which tasks are open, newest first.
 
 It reads the engine's derived tables only (never a workflow), 50 rows per table with
-the full counts, so it stays fast however many complaints there are. Any logged-in
-user sees it; the per-group inbox that replaces it for agents comes later.
+the full counts, so it stays fast however many complaints there are. Each person sees
+the complaints and the open tasks web.access lets them see: their groups' and their
+own, everything for supervisors.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import Deployment, HumanTask, Instance
+from web import access
 
 bp = Blueprint("overview", __name__)
 
@@ -35,8 +38,8 @@ class Listing:
 def index():
     with current_app.extensions["process_engine"].reader() as session:
         deployments = _deployments(session)
-        instances = _instances(session)
-        tasks = _open_tasks(session)
+        instances = _instances(session, access.visible_instances(current_user))
+        tasks = _open_tasks(session, access.actionable_tasks(current_user))
     return render_template(
         "overview.html", deployments=deployments, instances=instances, tasks=tasks, limit=LIMIT
     )
@@ -57,7 +60,7 @@ def _deployments(session: Session) -> Listing:
     return Listing(rows, _count(session, select(Deployment.id)))
 
 
-def _instances(session: Session) -> Listing:
+def _instances(session: Session, visible) -> Listing:
     rows = session.execute(
         select(
             Instance.id,
@@ -69,14 +72,15 @@ def _instances(session: Session) -> Listing:
             Instance.created_at,
         )
         .join(Deployment, Deployment.id == Instance.deployment_id)
+        .where(visible)
         .order_by(Instance.created_at.desc(), Instance.id.desc())
         .limit(LIMIT)
     ).all()
-    return Listing(rows, _count(session, select(Instance.id)))
+    return Listing(rows, _count(session, select(Instance.id).where(visible)))
 
 
-def _open_tasks(session: Session) -> Listing:
-    is_open = HumanTask.status == "open"
+def _open_tasks(session: Session, actionable) -> Listing:
+    is_open = (HumanTask.status == "open") & actionable
     rows = session.execute(
         select(
             HumanTask.id,

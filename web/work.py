@@ -19,11 +19,13 @@ from sqlalchemy import select
 
 from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
-from engine.inbox import InboxFilter, inbox
-from engine.models import HumanTask, Instance
+from engine.inbox import PAGE_SIZE, InboxFilter, inbox
+from engine.models import Instance
 from tasks import records, repeats, validators, warnings
 from tasks.warnings import DEFAULT_FRACTION
-from web import accounts, intake, task_extras
+from web import access, accounts, intake, task_extras
+from web.auth import safe_next
+from web.bounded_ints import MAX_ID, query_int
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
 
 bp = Blueprint("work", __name__)
@@ -60,8 +62,9 @@ def inbox_page():
         ),
     )
     now = engine.clock.now()
+    page_number = query_int(request.args, "page", 1, maximum=MAX_ID // PAGE_SIZE)
     with engine.reader() as session:
-        page = inbox(session, wanted, now=now, page=request.args.get("page", 1, type=int))
+        page = inbox(session, wanted, now=now, page=page_number)
         complaints = records.complaints_of_instances(
             session.connection(), [row.instance_id for row in page.rows]
         )
@@ -119,7 +122,7 @@ def _act(task_id: str, action, done: str):
         abort(403)
     except Conflict as conflict:
         flash(str(conflict), "error")
-    return redirect(request.form.get("next") or url_for("work.inbox_page"))
+    return redirect(safe_next(request.form.get("next"), url_for("work.inbox_page")))
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
@@ -241,8 +244,7 @@ def download_evidence(evidence_id: int):
         evidence = session.get(task_extras.EvidenceFile, evidence_id)
         if evidence is None:
             abort(404)
-        tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == evidence.instance_id)).all()
-        if not any(_may_see_now_or_before(task) for task in tasks):
+        if not access.may_see_complaint(session, current_user, evidence.instance_id):
             abort(403)
         content, name, kind = evidence.content, evidence.filename, evidence.content_type
     return Response(
@@ -289,22 +291,15 @@ def follow_up(engine, result, actor: str) -> str | None:
 
 
 def _visible_task(task_id: str):
+    engine = _engine()
     try:
-        row = _engine().task(task_id)
+        row = engine.task(task_id)
     except NotFound:
         abort(404)
-    if not (_may_see(row) or current_user.has_role("supervisor")):
-        abort(403)
+    with engine.reader() as session:
+        if not access.may_see_task(session, current_user, task_id):
+            abort(403)
     return row
-
-
-def _may_see_now_or_before(task) -> bool:
-    me = current_user.username
-    return (
-        task.candidate_group in current_user.groups
-        or me in (task.assignee, task.completed_by)
-        or current_user.has_role("supervisor", "process_owner", "admin")
-    )
 
 
 class _MultiDictOf(dict):
@@ -335,12 +330,6 @@ def new_complaint():
     if result.opened_task_ids:
         return redirect(url_for("work.task_page", task_id=result.opened_task_ids[0]))
     return redirect(url_for("work.inbox_page"))
-
-
-def _may_see(row) -> bool:
-    if row.assignee is not None:
-        return row.assignee == current_user.username
-    return row.candidate_group in current_user.groups
 
 
 def _linked_complaint(engine, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -116,6 +116,7 @@ def test_login_sets_a_protected_session_cookie(client, demo_users):
 def test_after_login_the_overview_lists_deployment_instance_and_open_task(client, demo_users, engine):
     instance_id = engine.start(actor="intake", business_key="R-2026-0001").instance_id
     [task] = engine.open_tasks(instance_id)
+    engine.assign(task.id, actor="owner", assignee="intake")  # the overview lists the viewer's tasks
     response = log_in(client, next_path="/")
     assert (response.status_code, response.headers["Location"]) == (302, "/")
 

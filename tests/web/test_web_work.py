@@ -212,9 +212,11 @@ def test_a_supervisor_assigns_within_the_group_only(app, engine):
     )
 
 
-def test_logins_are_refused_after_five_failures_for_a_name(app):
+def test_after_three_failures_for_a_name_the_next_attempt_must_wait(app, clock):
     client = app.test_client()
-    for _ in range(5):
+    for _ in range(3):
         assert log_in(client, "clara", "wrong").status_code == 401
-    assert log_in(client, "clara", "password-1").status_code == 429
+    assert log_in(client, "clara", "password-1").status_code == 429  # inside the 1 s wait
     assert log_in(app.test_client(), "carl", "password-1").status_code == 302
+    clock.advance(timedelta(seconds=1))
+    assert log_in(client, "clara", "password-1").status_code == 302
