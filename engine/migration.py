@@ -43,7 +43,7 @@ from engine.handlers import Projection
 from engine.human_tasks import _new_task as human_task_row
 from engine.human_tasks import open_task_ids, sync_human_tasks
 from engine.migration_move import Move, SpecComparer, move_workflow
-from engine.migration_plan import PlanRow, blocker_for_failure, check_plan, propose_plan
+from engine.migration_plan import PlanRow, blocker_for_failure, check_plan, propose_plan, proposed_mapping
 from engine.migration_report import InstanceReport, MigrationReport
 from engine.models import Deployment, Instance, InstanceMigration
 from engine.spiff import all_workflows, clock_in_use, current_data, transaction_in_use, waiting_timers
@@ -52,7 +52,7 @@ from engine.store import InstanceRow, StaleInstance, Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["InstanceReport", "MigrationReport", "apply", "dry_run", "plan_rows", "revert"]
+__all__ = ["InstanceReport", "MigrationReport", "apply", "dry_run", "plan_rows", "proposed_mapping", "revert"]
 
 
 # --------------------------------------------------------------------------- entry points
@@ -340,9 +340,8 @@ def versions_of(engine, from_version: int, to_version: int) -> tuple[Runtime, Ru
     return engine.runtime(found[from_version]), engine.runtime(found[to_version])
 
 
-def running_ids(engine, deployment_id: int, batch: int) -> Iterator[list[int]]:
-    """Running instances of a version in id order, a page at a time (keyset pagination)."""
-    after = 0
+def running_ids(engine, deployment_id: int, batch: int, *, after: int = 0) -> Iterator[list[int]]:
+    """Running instances of a version in id order after ``after``, a page at a time (keyset)."""
     while True:
         with engine.reader() as session:
             ids = list(

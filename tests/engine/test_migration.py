@@ -331,7 +331,9 @@ def test_an_instance_waiting_in_a_call_activity_moves_and_keeps_its_timer(waits_
     assert engine.instance(instance_id).status == "completed"
 
 
-def test_a_changed_element_already_run_in_a_call_activity_moves_and_keeps_its_data(waits_in_archive, tmp_path):
+def test_a_changed_element_already_run_in_a_call_activity_moves_and_keeps_its_data(
+    waits_in_archive, tmp_path
+):
     """Only open tasks without an element block; history that ran under v1's definition stays."""
     engine, instance_id = waits_in_archive
     changed_script = ("archive.bpmn", "archived = True", "archived = 2")
