@@ -38,7 +38,8 @@ def deploy_v2_replacing_approval(engine, tmp_path):
     target = tmp_path / "v2"
     shutil.copytree(VALID, target)
     path = target / "main.bpmn"
-    text = path.read_text().replace('task_approve"', 'task_consent"').replace("task_approve<", "task_consent<")
+    text = path.read_text().replace('task_approve"', 'task_consent"')
+    text = text.replace("task_approve<", "task_consent<")
     path.write_text(text.replace('name="Approve the request"', 'name="Consent to the request"'))
     engine.deploy(load_bundle(target), actor="bob")
 
