@@ -134,3 +134,20 @@ def test_a_run_that_stopped_is_resumed_from_the_page(admin, engine):
     progress = admin.get(f"/admin/migration/runs/{run_id}.json").get_json()
     assert (progress["moved"], progress["status"]) == (3, "done")
     assert all(engine.runtime(engine.instance(i).deployment_id).version == 2 for i in ids)
+
+
+def test_the_command_line_takes_the_plan_and_resumes_a_run(run, engine):
+    instance_id = at_approval(engine, "A-1")
+    blocked = run("migrate-instances", "--from", "1", "--to", "2")
+    assert "the task 'Approve the request' is open and does not exist in v2" in blocked.output
+    wrong = run("migrate-instances", "--from", "1", "--to", "2", "--map", "task_approve=nothing")
+    assert wrong.exit_code == 1 and "map.task_approve: unknown_target" in wrong.output
+    planned = run("migrate-instances", "--from", "1", "--to", "2", "--map", "task_approve=task_consent")
+    assert planned.output.splitlines()[-1] == "dry-run v1 -> v2: 1 movable"
+    applied = run(
+        "migrate-instances", "--from", "1", "--to", "2", "--apply", "--map", "task_approve=task_consent"
+    )
+    assert applied.exit_code == 0 and applied.output.splitlines()[-1] == "apply v1 -> v2: 1 migrated"
+    assert engine.runtime(engine.instance(instance_id).deployment_id).version == 2
+    again = run("migrate-instances", "--resume", "1")
+    assert again.exit_code == 0 and again.output.splitlines()[-1] == "apply v1 -> v2: no running instances"
