@@ -47,7 +47,6 @@ from engine.migration_plan import PlanRow, blocker_for_failure, check_plan, prop
 from engine.migration_report import InstanceReport, MigrationReport
 from engine.models import Deployment, Instance, InstanceMigration
 from engine.spiff import all_workflows, clock_in_use, current_data, transaction_in_use, waiting_timers
-from engine.spiff_state import dump_state
 from engine.store import InstanceRow, StaleInstance, Store
 
 log = logging.getLogger(__name__)
@@ -180,7 +179,7 @@ def _apply_one(engine, instance_id, source, target, actor, mapping, comparer, on
         old = source.load_workflow(previous_state, instance.process_id)
         before = open_task_ids(old)
         previous_next = _next_timer(old)
-        move = plan_move(engine, store, instance, source, target, mapping, comparer, state=previous_state)
+        move = plan_move(engine, store, instance, source, target, mapping, comparer, workflow=old)
         if move.blocked:
             return finish(_report(instance, move, "blocked"))
         workflow = move.workflow
@@ -189,7 +188,7 @@ def _apply_one(engine, instance_id, source, target, actor, mapping, comparer, on
             moved = store.move_instance(
                 instance,
                 deployment_id=target.deployment_id,
-                state=dump_state(workflow),
+                state=move.state,
                 next_timer_at=next_timer_at,
                 now=now,
             )
@@ -299,13 +298,12 @@ def _revert_one(engine, record_id: int, source: Runtime, target: Runtime, actor:
 
 
 def plan_move(
-    engine, store: Store, instance: InstanceRow, source, target, mapping, comparer, state=None
+    engine, store: Store, instance: InstanceRow, source, target, mapping, comparer, workflow=None
 ) -> Move:
-    """Load the instance and move it in memory; a failure blocks with its reason, never raises."""
+    """Move the instance in memory (``workflow`` if already loaded: it is changed); never raises."""
     try:
-        workflow = source.load_workflow(
-            state if state is not None else store.state(instance.id), instance.process_id
-        )
+        if workflow is None:
+            workflow = source.load_workflow(store.state(instance.id), instance.process_id)
         with clock_in_use(engine.clock), transaction_in_use(store.connection, instance.id):
             return move_workflow(
                 workflow,

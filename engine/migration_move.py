@@ -40,6 +40,8 @@ class Move:
     workflow: Any
     blockers: list[Blocker] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    state: str | None = None
+    """The moved workflow serialized (and loaded back once to prove it loads)."""
 
     @property
     def blocked(self) -> bool:
@@ -205,6 +207,7 @@ def _check_result(move: Move, workflow: Any, version: int, script_engine: Any) -
     if move.blocked:
         return
     try:
-        load_state(dump_state(workflow), workflow.spec, workflow.subprocess_specs, script_engine)
+        move.state = dump_state(workflow)
+        load_state(move.state, workflow.spec, workflow.subprocess_specs, script_engine)
     except Exception as error:  # noqa: BLE001 - any failure means: do not move it
         move.blockers.append(blocker("failed", workflow.spec, version, workflow.spec.name, detail=str(error)))
