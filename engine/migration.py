@@ -51,6 +51,9 @@ from engine.store import InstanceRow, StaleInstance, Store
 
 log = logging.getLogger(__name__)
 
+_RECORD_MOVE = insert(InstanceMigration)
+"""Built once: building a statement per instance costs as much as the insert itself."""
+
 __all__ = ["InstanceReport", "MigrationReport", "apply", "dry_run", "plan_rows", "proposed_mapping", "revert"]
 
 
@@ -210,18 +213,19 @@ def _apply_one(engine, instance_id, source, target, actor, mapping, comparer, on
             _project(engine, store, moved, workflow, target, actor, now)
         report = _report(instance, move, "migrated")
         connection.execute(
-            insert(InstanceMigration).values(
-                instance_id=instance.id,
-                from_deployment_id=source.deployment_id,
-                to_deployment_id=target.deployment_id,
-                previous_state=previous_state,
-                previous_next_timer_at=previous_next,
-                previous_tasks=json.dumps(previous_tasks),
-                instance_version=moved.version,
-                migrated_at=now,
-                migrated_by=actor,
-                run_id=getattr(on_outcome, "run_id", None),
-            )
+            _RECORD_MOVE,
+            {
+                "instance_id": instance.id,
+                "from_deployment_id": source.deployment_id,
+                "to_deployment_id": target.deployment_id,
+                "previous_state": previous_state,
+                "previous_next_timer_at": previous_next,
+                "previous_tasks": json.dumps(previous_tasks),
+                "instance_version": moved.version,
+                "migrated_at": now,
+                "migrated_by": actor,
+                "run_id": getattr(on_outcome, "run_id", None),
+            },
         )
         audit.append(
             store,

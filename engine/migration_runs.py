@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from engine.errors import NotFound
 from engine.migration import apply_one, checked_mapping, revert, running_ids, versions_of
@@ -76,6 +76,15 @@ def start_run(engine, from_version: int, to_version: int, *, actor: str, mapping
         return row.id
 
 
+_ADVANCE = {
+    counter: update(MigrationRun)
+    .where(MigrationRun.id == bindparam("run"))
+    .values({counter: getattr(MigrationRun, counter) + 1, "last_instance_id": bindparam("last")})
+    for counter in ("moved", "blocked", "skipped")
+}
+"""One statement per counter, built once (see ``engine.migration._RECORD_MOVE``)."""
+
+
 class _Progress:
     """Called inside each instance's transaction: the cursor moves with the instance."""
 
@@ -84,12 +93,7 @@ class _Progress:
 
     def __call__(self, connection, report: InstanceReport) -> None:
         counter = {"migrated": "moved", "blocked": "blocked"}.get(report.outcome, "skipped")
-        column = getattr(MigrationRun, counter)
-        connection.execute(
-            update(MigrationRun)
-            .where(MigrationRun.id == self.run_id)
-            .values({counter: column + 1, "last_instance_id": report.instance_id})
-        )
+        connection.execute(_ADVANCE[counter], {"run": self.run_id, "last": report.instance_id})
 
 
 def run(engine, run_id: int, *, stop_after: int | None = None, batch: int = 200) -> MigrationReport:
