@@ -38,9 +38,9 @@ def _plan_view(engine, older: int, newer: int, mapping: dict[str, str] | None):
     rows = migration.plan_rows(engine, older, newer)
     by_id = sum(1 for row in rows if row.how == "id")
     undecided = [row for row in rows if row.how != "id"]
-    targets = elements(target.specs)
+    targets, sources = elements(target.specs), elements(source.specs)
     unmatched_targets = sorted(
-        (element for element in targets.values() if element.element_id not in elements(source.specs)),
+        (element for element in targets.values() if element.element_id not in sources),
         key=lambda element: element.element_id,
     )
     chosen = mapping if mapping is not None else migration.proposed_mapping(rows)
