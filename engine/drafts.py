@@ -293,8 +293,14 @@ def rename_form(
         raise DraftError("new_name", f"the draft already has a form {new}: choose another name")
     files[FORMS_DIR + new] = files.pop(FORMS_DIR + old)
     return _store(
-        engine, draft_id, bundle_from_files(files), actor=actor, expected_revision=expected_revision,
-        command="draft_form_rename", form=old, new_name=new,
+        engine,
+        draft_id,
+        bundle_from_files(files),
+        actor=actor,
+        expected_revision=expected_revision,
+        command="draft_form_rename",
+        form=old,
+        new_name=new,
     )
 
 
@@ -305,8 +311,13 @@ def delete_form(
     files = _draft_forms(engine, draft_id, _form_name("name", name))
     del files[FORMS_DIR + name]
     return _store(
-        engine, draft_id, bundle_from_files(files), actor=actor, expected_revision=expected_revision,
-        command="draft_form_delete", form=name,
+        engine,
+        draft_id,
+        bundle_from_files(files),
+        actor=actor,
+        expected_revision=expected_revision,
+        command="draft_form_delete",
+        form=name,
     )
 
 

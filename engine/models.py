@@ -202,6 +202,33 @@ class InstanceMigration(Base):
     migrated_by: Mapped[str] = mapped_column(String(200))
     reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reverted_by: Mapped[str | None] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class MigrationRun(Base):
+    """A batch migration (engine.migration_runs): its plan and progress, updated with each move.
+
+    Each instance moves in its own transaction, which also advances ``last_instance_id`` and
+    the counters: a run that crashed resumes after the last instance it dealt with.
+    """
+
+    __tablename__ = "migration_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    to_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    mapping_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # running | done
+    total: Mapped[int] = mapped_column(Integer)
+    moved: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    last_instance_id: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[str] = mapped_column(String(200))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reverted_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Draft(Base):

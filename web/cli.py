@@ -652,22 +652,51 @@ def versions_use(version: int, actor: str) -> None:
 
 
 @main.command("migrate-instances")
-@click.option("--from", "from_version", type=int, required=True, help="The version instances are on.")
-@click.option("--to", "to_version", type=int, required=True, help="The version to move them to.")
+@click.option("--from", "from_version", type=int, help="The version instances are on.")
+@click.option("--to", "to_version", type=int, help="The version to move them to.")
 @click.option("--dry-run", "mode", flag_value="dry-run", default=True, help="Report only (the default).")
-@click.option("--apply", "mode", flag_value="apply", help="Move every movable instance.")
+@click.option("--apply", "mode", flag_value="apply", help="Move every movable instance (a resumable run).")
 @click.option("--revert", "mode", flag_value="revert", help="Move instances moved FROM -> TO back.")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="SOURCE=TARGET",
+    help="Plan row: element SOURCE of --from becomes element TARGET of --to (repeatable).",
+)
+@click.option("--resume", "resume_run", type=int, help="Carry on with run N that stopped (crash, restart).")
 @click.option("--actor", default="admin", show_default=True, help="Who migrates (audit log).")
-def migrate_instances(from_version: int, to_version: int, mode: str, actor: str) -> None:
+def migrate_instances(
+    from_version: int | None,
+    to_version: int | None,
+    mode: str,
+    mappings: tuple[str, ...],
+    resume_run: int | None,
+    actor: str,
+) -> None:
     """Move running instances between versions; without --apply or --revert only report."""
+    from engine import migration_runs
+
+    mapping = {}
+    for row in mappings:
+        source, equals, target = row.partition("=")
+        if not equals or not source.strip() or not target.strip():
+            _fail(f"--map {row!r}: expected SOURCE=TARGET (element ids)")
+        mapping[source.strip()] = target.strip()
+    if resume_run is None and (from_version is None or to_version is None):
+        raise click.UsageError("--from and --to are required (or --resume RUN)")
     engine = build_engine()
     with _database_errors(), _engine_errors():
-        if mode == "apply":
-            report = migration.apply(engine, from_version, to_version, actor=actor)
+        if resume_run is not None:
+            report = migration_runs.run(engine, resume_run)
+        elif mode == "apply":
+            run_id = migration_runs.start_run(engine, from_version, to_version, actor=actor, mapping=mapping)
+            click.echo(f"run {run_id} (resume with --resume {run_id} if interrupted)")
+            report = migration_runs.run(engine, run_id)
         elif mode == "revert":
             report = migration.revert(engine, from_version, to_version, actor=actor)
         else:
-            report = migration.dry_run(engine, from_version, to_version)
+            report = migration.dry_run(engine, from_version, to_version, mapping=mapping)
     for line in report.lines():
         click.echo(line)
 

@@ -47,8 +47,18 @@ def compatible_v2(tmp_path):
 
 
 def incompatible_v2(tmp_path):
-    """Changes the classification script every instance past data entry already ran."""
-    return bundle_with(tmp_path, ("main.bpmn", CLASSIFY, "needs_approval = amount &gt; 200"), name="v2b")
+    """Replaces the approval task (open at approval) by another; changes the classification script.
+
+    A changed element already run does not block: only open (or done) tasks without an element do.
+    """
+    return bundle_with(
+        tmp_path,
+        ("main.bpmn", CLASSIFY, "needs_approval = amount &gt; 200"),
+        ("main.bpmn", 'task_approve"', 'task_consent"'),
+        ("main.bpmn", "task_approve<", "task_consent<"),
+        ("main.bpmn", 'name="Approve the request"', 'name="Consent to the request"'),
+        name="v2b",
+    )
 
 
 @pytest.fixture
@@ -90,13 +100,14 @@ def test_dry_run_names_the_element_that_blocks_and_writes_nothing(engine, tmp_pa
     blocked = by_id[approval]
     assert blocked.outcome == "blocked" and not blocked.movable
     [blocker] = blocked.blockers
-    assert (blocker.process_id, blocker.element_id, blocker.state) == (
+    assert (blocker.code, blocker.process_id, blocker.element_id, blocker.state) == (
+        "open_missing",
         "approval_process",
-        "script_classify",
-        "COMPLETED",
+        "task_approve",
+        "READY",
     )
-    assert "changed in version 2" in blocker.reason
-    assert any("blocked by approval_process/script_classify" in line for line in report.lines())
+    assert str(blocker) == "the task 'Approve the request' is open and does not exist in v2"
+    assert any("(approval_process/task_approve)" in line for line in report.lines())
     assert engine.instance(approval).version == before and engine.instance(approval).deployment_id == 1
     assert events(engine, "migrate") == []
 
@@ -195,7 +206,7 @@ def test_revert_refuses_an_instance_changed_after_the_migration(engine, tmp_path
 def test_a_lost_race_is_skipped_not_overwritten(engine, tmp_path, monkeypatch):
     instance_id = at_approval(engine)
     engine.deploy(compatible_v2(tmp_path), actor="admin")
-    real_plan = migration._plan
+    real_plan = migration.plan_move
 
     def plan_then_race(engine_, store, instance, *args, **kwargs):
         plan = real_plan(engine_, store, instance, *args, **kwargs)
@@ -205,7 +216,7 @@ def test_a_lost_race_is_skipped_not_overwritten(engine, tmp_path, monkeypatch):
         )
         return plan
 
-    monkeypatch.setattr(migration, "_plan", plan_then_race)
+    monkeypatch.setattr(migration, "plan_move", plan_then_race)
     report = migration.apply(engine, 1, 2, actor="admin")
     [item] = report.instances
     assert item.outcome == "skipped" and "changed it meanwhile" in item.reason
@@ -320,13 +331,16 @@ def test_an_instance_waiting_in_a_call_activity_moves_and_keeps_its_timer(waits_
     assert engine.instance(instance_id).status == "completed"
 
 
-def test_a_changed_element_already_run_in_a_call_activity_blocks(waits_in_archive, tmp_path):
+def test_a_changed_element_already_run_in_a_call_activity_moves_and_keeps_its_data(
+    waits_in_archive, tmp_path
+):
+    """Only open tasks without an element block; history that ran under v1's definition stays."""
     engine, instance_id = waits_in_archive
     changed_script = ("archive.bpmn", "archived = True", "archived = 2")
     engine.deploy(bundle_with(tmp_path, *WAIT_IN_ARCHIVE, changed_script), actor="admin")
-    [item] = migration.dry_run(engine, 1, 2).instances
-    assert item.outcome == "blocked"
-    assert [(b.process_id, b.element_id) for b in item.blockers] == [("archive_process", "script_archive")]
+    [item] = migration.apply(engine, 1, 2, actor="admin").instances
+    assert item.outcome == "migrated", item.lines()
+    assert engine.instance_data(instance_id)["amount"] == 50
 
 
 def test_a_reopened_task_whose_pre_script_fails_blocks_instead_of_moving(engine, tmp_path):
@@ -334,6 +348,6 @@ def test_a_reopened_task_whose_pre_script_fails_blocks_instead_of_moving(engine,
     broken = ("main.bpmn", "approval_requested = True<", "approval_requested = no_such_name<")
     engine.deploy(bundle_with(tmp_path, broken), actor="admin")
     [item] = migration.apply(engine, 1, 2, actor="admin").instances
-    assert item.outcome == "blocked" and "cannot be migrated" in item.reason
+    assert item.outcome == "blocked" and [b.code for b in item.blockers] == ["failed"]
     assert "no_such_name" in item.reason
     assert engine.instance(instance_id).deployment_id == 1

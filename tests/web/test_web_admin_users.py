@@ -59,7 +59,9 @@ def audit(engine) -> list[tuple[str, str, str]]:
             select(AuditEvent).where(AuditEvent.instance_id.is_(None)).order_by(AuditEvent.id)
         )
         details = [(row, json.loads(row.detail)) for row in rows]
-        return [(row.actor, row.command, detail["username"]) for row, detail in details if "username" in detail]
+        return [
+            (row.actor, row.command, detail["username"]) for row, detail in details if "username" in detail
+        ]
 
 
 def test_for_admins_only(app, people):

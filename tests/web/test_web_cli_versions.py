@@ -33,6 +33,17 @@ def deploy_v2(
     engine.deploy(load_bundle(target), actor="bob")
 
 
+def deploy_v2_replacing_approval(engine, tmp_path):
+    """v2: the approval task (open at approval) gets another id and label: it blocks without a plan."""
+    target = tmp_path / "v2"
+    shutil.copytree(VALID, target)
+    path = target / "main.bpmn"
+    text = path.read_text().replace('task_approve"', 'task_consent"')
+    text = text.replace("task_approve<", "task_consent<")
+    path.write_text(text.replace('name="Approve the request"', 'name="Consent to the request"'))
+    engine.deploy(load_bundle(target), actor="bob")
+
+
 def at_approval(engine) -> int:
     instance_id = engine.start(actor="alice").instance_id
     [task] = engine.open_tasks(instance_id)
@@ -88,13 +99,13 @@ def test_unknown_versions_are_one_line_errors(run, engine, args):
 def test_migrate_instances_dry_run_apply_and_revert(run, engine, tmp_path):
     entry = engine.start(actor="alice").instance_id
     approval = at_approval(engine)
-    deploy_v2(engine, tmp_path)
+    deploy_v2_replacing_approval(engine, tmp_path)
 
     dry = run("migrate-instances", "--from", "1", "--to", "2")
     assert dry.exit_code == 0, dry.output
     assert f"instance {entry}: movable" in dry.output
     assert f"instance {approval}: blocked" in dry.output
-    assert "blocked by approval_process/script_classify (COMPLETED)" in dry.output
+    assert "blocked: the task 'Approve the request' is open and does not exist in v2" in dry.output
     assert dry.output.splitlines()[-1] == "dry-run v1 -> v2: 1 blocked, 1 movable"
     assert engine.instance(entry).deployment_id == 1
 
@@ -147,14 +158,19 @@ def test_admin_versions_page_shows_the_diff_and_sets_the_default(client, users, 
 def test_admin_migration_dry_run_then_apply(client, users, engine, tmp_path):
     entry = engine.start(actor="alice").instance_id
     approval = at_approval(engine)
-    deploy_v2(engine, tmp_path)
+    deploy_v2_replacing_approval(engine, tmp_path)
     log_in(client, "root", "secret-pw")
     page = client.get("/admin/migration?from=1&to=2").get_data(as_text=True)
-    assert "1 blocked, 1 movable" in page and "approval_process/script_classify" in page
+    assert "1 blocked, 1 movable" in page
+    assert "the task &#39;Approve the request&#39; is open and does not exist in v2" in page
     assert engine.instance(entry).deployment_id == 1
     token = csrf_token(client, "/admin/migration?from=1&to=2")
-    applied = client.post("/admin/migration?from=1&to=2", data={"action": "apply", "csrf_token": token})
-    assert applied.status_code == 200 and "1 blocked, 1 migrated" in applied.get_data(as_text=True)
+    applied = client.post("/admin/migration/runs?from=1&to=2", data={"csrf_token": token})
+    assert applied.status_code == 302
+    for thread in client.application.extensions["migration_threads"].values():
+        thread.join()
+    progress = client.get(applied.headers["Location"] + ".json").get_json()
+    assert (progress["status"], progress["moved"], progress["blocked"]) == ("done", 1, 1)
     assert engine.runtime(engine.instance(entry).deployment_id).version == 2
     assert engine.instance(approval).deployment_id == 1
 
@@ -162,7 +178,7 @@ def test_admin_migration_dry_run_then_apply(client, users, engine, tmp_path):
 def test_admin_pages_speak_chinese(client, users, engine, tmp_path):
     engine.start(actor="alice")
     at_approval(engine)
-    deploy_v2(engine, tmp_path)
+    deploy_v2_replacing_approval(engine, tmp_path)
     log_in(client, "root", "secret-pw")
     client.get("/language/zh")
     page = client.get("/admin/versions").get_data(as_text=True)
