@@ -7,7 +7,7 @@ Code is compiled by ``engine.sandbox_policy`` (once per distinct text) and runs 
   ``enumerate``, ``reversed`` and sort keys count loop steps);
 - attribute reads checked against ``ALLOWED_ATTRIBUTES`` by the *type* of the object,
   so a helper function, a class, a generator or a frame has no readable attribute at all;
-- a ``Budget`` of loop steps and seconds, spent by every loop step;
+- a ``Budget`` of loop steps, seconds and memory growth, checked at every loop step;
 - the size checks of ``engine.sandbox_limits`` on operators, formatting and growing
   methods, and on what the code leaves behind (its result, or the task data).
 
@@ -19,6 +19,7 @@ node carries on.
 from __future__ import annotations
 
 import builtins
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -29,8 +30,10 @@ from engine.sandbox_limits import (
     BINARY_GUARDS,
     MAX_DATA_SIZE,
     MAX_ITEMS,
+    MAX_MEMORY_GROWTH,
     MAX_SECONDS,
     MAX_STEPS,
+    MEMORY_CHECK_STEPS,
     SandboxError,
     SandboxLimit,
     guarded_format,
@@ -74,13 +77,14 @@ def _allowed_attributes(kind: type) -> frozenset[str]:
 
 
 class Budget:
-    """Loop steps and seconds one evaluation may still spend; spent by every loop step."""
+    """Loop steps, seconds and memory one evaluation may still spend; checked at every loop step."""
 
-    __slots__ = ("_steps", "_deadline")
+    __slots__ = ("_steps", "_deadline", "_memory_at_start")
 
     def __init__(self, steps: int = MAX_STEPS, seconds: float = MAX_SECONDS) -> None:
         self._steps = steps
         self._deadline = time.monotonic() + seconds
+        self._memory_at_start: int | None = None
 
     def step(self) -> None:
         self._steps -= 1
@@ -88,6 +92,18 @@ class Budget:
             raise SandboxLimit(f"the code ran more than {MAX_STEPS:,} loop steps")
         if time.monotonic() > self._deadline:
             raise SandboxLimit(f"the code ran longer than {MAX_SECONDS:g} s")
+        if self._steps % MEMORY_CHECK_STEPS == 0:
+            self._check_memory()
+
+    def _check_memory(self) -> None:
+        # Read lazily: code without loops (nearly all of it) never pays for it.
+        resident = _resident_bytes()
+        if resident is None:
+            return
+        if self._memory_at_start is None:
+            self._memory_at_start = resident
+        elif resident - self._memory_at_start > MAX_MEMORY_GROWTH:
+            raise SandboxLimit(f"the code used more than {MAX_MEMORY_GROWTH // 2**20} MiB of memory")
 
     def iterate(self, values: Iterable[Any]) -> Iterator[Any]:
         for value in values:
@@ -149,6 +165,18 @@ class Budget:
             "_apply_": lambda function, *args, **kwargs: function(*args, **kwargs),
             FORMAT_GUARD: _format_field,
         }
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _resident_bytes() -> int | None:
+    """The process's resident memory (Linux), or None where it cannot be read cheaply."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _counted_args(values: tuple[Any, ...], iterate: Callable[[Any], Iterator[Any]]) -> tuple[Any, ...]:

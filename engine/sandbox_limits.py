@@ -25,8 +25,13 @@ MAX_SECONDS = 1.0
 """Wall-clock time one evaluation may take, checked at every loop step."""
 MAX_STEPS = 1_000_000
 """Loop steps (``for``, comprehensions, ``map``, ``sorted`` keys...) of one evaluation."""
-MAX_ITEMS = 1_000_000
+MAX_ITEMS = 100_000
 """Characters of a string, items of a list, tuple, set or dict, length of a ``range``."""
+MAX_MEMORY_GROWTH = 256 * 1024 * 1024
+"""Growth of the process's resident memory during one evaluation, checked every
+``MEMORY_CHECK_STEPS`` loop steps (where /proc/self/statm exists): what a loop keeping
+many values within the other limits could otherwise fill."""
+MEMORY_CHECK_STEPS = 256
 MAX_INT_BITS = 100_000
 """Size of an integer (about 30,000 decimal digits)."""
 MAX_DATA_SIZE = 10_000_000

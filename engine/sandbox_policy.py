@@ -70,8 +70,9 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
     int: frozenset((*_NUMBER, "bit_length", "bit_count", "numerator", "denominator")),
     bool: frozenset((*_NUMBER, "bit_length", "bit_count", "numerator", "denominator")),
     float: frozenset((*_NUMBER, "is_integer")),
+    # Not list.sort: its key function would run uncounted; sorted() counts every key call.
     list: frozenset(("append", "clear", "copy", "count", "extend", "index", "insert", "pop"))
-    | frozenset(("remove", "reverse", "sort")),
+    | frozenset(("remove", "reverse")),
     tuple: frozenset(("count", "index")),
     dict: frozenset(("clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault"))
     | frozenset(("update", "values")),
@@ -188,15 +189,16 @@ class _Policy(RestrictingNodeTransformer):
         elif not isinstance(node.ctx, ast.Load):
             message = f"sets the attribute '{name}': attributes cannot be set"
         if message is not None:
+            node = self.node_contents_visit(node)  # inner problems first: a.__x__.y reports __x__ first
             self.refuse(node, message)
-            return self.node_contents_visit(node)
+            return node
         return super().visit_Attribute(node)
 
     def visit_Call(self, node: ast.Call) -> Any:
         function = node.func
-        if isinstance(function, ast.Name) and function.id in _BUILTIN_NAMES - ALLOWED_BUILTINS:
-            if not function.id.startswith("_"):
-                self.refuse(node, f"calls '{function.id}', which diagram code may not use")
+        refused = _BUILTIN_NAMES - ALLOWED_BUILTINS
+        if isinstance(function, ast.Name) and function.id in refused and not function.id.startswith("_"):
+            self.refuse(node, f"calls '{function.id}', which diagram code may not use")
             for argument in [*node.args, *node.keywords]:
                 self.visit(argument)
             return node

@@ -158,13 +158,17 @@ def test_an_escaping_condition_is_a_task_error_naming_the_gateway(engine, tmp_pa
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
-        ("[x for x in range(10**6) for y in range(10**6)]", "loop steps|longer than"),
+        ("[x for x in range(10**5) for y in range(10**5)]", "loop steps|longer than"),
         ("sorted(list(range(10**5)), key=list(range(10**5)).count)", "longer than"),
-        ("[0] * (amount * 10**6)", "1,000,000"),
+        ("[0] * (amount * 10**6)", "more than the limit of 100,000"),
+        (
+            "[]\nfor i in range(10**5):\n    needs_approval.append(str(i) * 20000)",
+            "more than 256 MiB of memory|longer than",
+        ),
         ("2 ** (amount * 10**6)", "bits"),
         ("0\nwhile True:\n    needs_approval = 1", "while loop"),
     ],
-    ids=["nested-loops", "sort-key", "huge-list", "huge-number", "while"],
+    ids=["nested-loops", "sort-key", "huge-list", "memory", "huge-number", "while"],
 )
 def test_endless_and_huge_code_ends_within_the_time_limit_as_a_task_error(engine, tmp_path, script, expected):
     deploy_unvalidated(engine, edited_bundle(tmp_path, "main.bpmn", SCRIPT, f"needs_approval = {script}"))
