@@ -5,7 +5,6 @@ Everything above this module speaks in element ids, instants and plain dicts.
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import json
 import logging
@@ -14,6 +13,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
@@ -24,9 +24,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine import sandbox
 from engine.clock import Clock, SystemClock
 from engine.errors import ProcessError
 from engine.handlers import HandlerRegistry, ServiceCall
+from engine.sandbox_limits import SandboxError
 
 # ~50 INFO records per instance cost 20-30 % of the run time (see the notes).
 logging.getLogger("spiff").setLevel(logging.WARNING)
@@ -78,66 +80,37 @@ def current_now() -> datetime:
 
 # --------------------------------------------------------------------------- scripts
 
-_SAFE_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in [
-        "abs",
-        "all",
-        "any",
-        "bool",
-        "dict",
-        "divmod",
-        "enumerate",
-        "filter",
-        "float",
-        "format",
-        "frozenset",
-        "int",
-        "isinstance",
-        "len",
-        "list",
-        "map",
-        "max",
-        "min",
-        "next",
-        "range",
-        "reversed",
-        "round",
-        "set",
-        "sorted",
-        "str",
-        "sum",
-        "tuple",
-        "zip",
-        "True",
-        "False",
-        "None",
-        "ValueError",
-        "KeyError",
-        "TypeError",
-        "Exception",
-    ]
-}
-
-
 # One ScriptEngine serves every thread running a version: per-call state lives here.
 _current_element: ContextVar[str | None] = ContextVar("engine_service_element", default=None)
 
 
 class _Environment(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, running every expression and script in the sandbox."""
+
     def __init__(self, globals_: dict[str, Any], call: Callable[..., Any]) -> None:
-        super().__init__({"__builtins__": _SAFE_BUILTINS, **globals_})
+        super().__init__(globals_)
         self._call = call
+
+    def evaluate(self, expression, context, external_context=None):
+        return sandbox.evaluate(expression, {**self.globals, **(external_context or {}), **context})
+
+    def execute(self, script, context, external_context=None):
+        self.check_for_overwrite(context, external_context or {})
+        try:
+            sandbox.execute(script, context, {**self.globals, **(external_context or {})})
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
 
     def call_service(self, context, operation_name, operation_params, **_ignored):
         return self._call(context, operation_name, operation_params)
 
 
 class ScriptEngine(PythonScriptEngine):
-    """Restricted builtins and service tasks dispatched to the handler registry.
+    """Diagram code in the sandbox (``engine.sandbox``) and service tasks dispatched to the registry.
 
-    Restricting builtins blocks ``import`` and ``open``; it is not a sandbox, which is
-    why only process owners and admins may deploy (see ARCHITECTURE.md, Security).
+    A refusal or an exceeded limit of the sandbox becomes a ``ProcessError`` naming the
+    element, so the command fails, nothing is saved and the node carries on.
     """
 
     def __init__(
@@ -149,6 +122,24 @@ class ScriptEngine(PythonScriptEngine):
         self._handlers = handlers
         self._config = config
         super().__init__(environment=_Environment(dict(expression_globals), self._dispatch))
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as error:
+            refused = _sandbox_error(task, "the expression", expression, error)
+            if refused is None:
+                raise
+            raise refused from error
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except WorkflowTaskException as error:
+            refused = _sandbox_error(task, "the script", script, error)
+            if refused is None:
+                raise
+            raise refused from error
 
     def _dispatch(self, task_data, operation_name, operation_params):
         operation = self._handlers.operations.get(operation_name)
@@ -175,6 +166,19 @@ class ScriptEngine(PythonScriptEngine):
             raise ProcessError(f"service task failed: {error}", task.task_spec.bpmn_id) from error
         finally:
             _current_element.reset(token)
+
+
+def _sandbox_error(task: Task, what: str, code: str, error: WorkflowTaskException) -> ProcessError | None:
+    """A sandbox refusal as a ProcessError naming the element; None for any other failure.
+
+    SpiffWorkflow wraps what the code raised, so the sandbox's error is the wrapper's context.
+    """
+    cause = error.__context__
+    if not isinstance(cause, SandboxError):
+        return None
+    first_line = code.strip().splitlines()[0] if code.strip() else ""
+    shown = first_line if len(first_line) <= 80 else first_line[:77] + "..."
+    return ProcessError(f"{what} `{shown}` was stopped by the sandbox: {cause}", task.task_spec.bpmn_id)
 
 
 def _json_default(value: Any) -> Any:

@@ -15,7 +15,10 @@ What is checked, in order of the pipeline:
 3. Duplicate ids and missing diagram interchange (shapes and edges), so every deployed
    diagram opens in a modeler as it runs.
 4. Every Python expression and script compiled exactly as the script engine will run it
-   (``eval`` strips leading spaces and tabs, ``exec`` does not); timer literals checked.
+   (``eval`` strips leading spaces and tabs, ``exec`` does not), under the sandbox's
+   policy (``engine.sandbox_policy``: no ``_`` names, only whitelisted builtins and
+   attributes, no functions, imports, ``while`` or ``try``, no constant too large), each
+   refusal pinned to its element and line; timer literals checked.
 5. Forms (JSON, JSON Schema) and handler names (validators, service operations).
 6. ``procedure.toml``: syntax, ``main_process``, working-time calendars.
 7. SpiffWorkflow's own parser, all files in one parser so call activities resolve. Its
@@ -48,6 +51,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine import sandbox_policy
 from engine.bundle import CONFIG_NAME, FORMS_DIR, Bundle
 from engine.calendar import CalendarConfigError, WorkingCalendar, calendars_from_config
 from engine.handlers import HandlerRegistry
@@ -560,6 +564,17 @@ def _check_code(
         if offset:
             message += f" (line {offset + 1} of the {'script' if mode == 'exec' else 'expression'})"
         report.lint(doc, element, message, base + offset if base is not None else None)
+        return False
+    refusals = sandbox_policy.refusals(text, mode)
+    for refusal in refusals:
+        where = f" (line {refusal.line} of the script)" if mode == "exec" and refusal.line > 1 else ""
+        report.lint(
+            doc,
+            element,
+            f"{what} {refusal.message}{where}",
+            base + refusal.line - 1 if base is not None else None,
+        )
+    if refusals:
         return False
     if reserved and mode == "exec":
         for name, name_line in _assigned_names(text):

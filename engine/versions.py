@@ -12,6 +12,10 @@ expression), ``event`` (another event definition), ``conditions`` (outgoing flow
 conditions and defaults), ``scripts`` (script, pre- and post-script), ``lane``,
 ``operator`` (service operation, parameters, result variable), ``flows`` (incoming
 and outgoing connections), ``called process``, and ``other`` for anything else.
+
+Diagram code is what an admin must read before deploying (it runs on the server, if
+sandboxed): every changed expression, condition and script of an element, and all the
+code of an added element, is listed in ``ElementChange.code`` with its old and new text.
 """
 
 from __future__ import annotations
@@ -28,9 +32,24 @@ from engine import audit
 from engine.bundle import bundle_from_zip
 from engine.deployments import bundle_config
 from engine.errors import NotFound
-from engine.human_tasks import FORM_PROPERTY
+from engine.human_tasks import ASSIGNEE_PROPERTY, CANDIDATE_GROUP_PROPERTY, FORM_PROPERTY, PRIORITY_PROPERTY
 from engine.models import Deployment
 from engine.store import Store
+
+
+@dataclass(frozen=True)
+class CodeChange:
+    """One expression, condition or script of an element as it was and as it is (None: none)."""
+
+    what: str  # "timer expression", "condition to task_x", "post-script", "parameter due"...
+    old: str | None
+    new: str | None
+
+    def __str__(self) -> str:
+        def shown(text: str | None) -> str:
+            return "(none)" if text is None else repr(text)
+
+        return f"{self.what}: {shown(self.old)} -> {shown(self.new)}"
 
 
 @dataclass(frozen=True)
@@ -41,10 +60,15 @@ class ElementChange:
     kind: str  # the element's type in the newer version (the older one when removed)
     name: str | None
     aspects: tuple[str, ...] = ()
+    code: tuple[CodeChange, ...] = ()
 
     def __str__(self) -> str:
         what = f" ({', '.join(self.aspects)})" if self.aspects else ""
         return f"{self.change} {self.kind} {self.process_id}/{self.element_id}{what}"
+
+    def lines(self) -> list[str]:
+        """The change, then each changed piece of code indented under it."""
+        return [str(self), *(f"    {code}" for code in self.code)]
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,7 @@ class VersionDiff:
         """The diff as plain lines, for the CLI and the audit log."""
         found = [f"added process {name}" for name in self.processes_added]
         found += [f"removed process {name}" for name in self.processes_removed]
-        found += [str(change) for change in self.elements]
+        found += [line for change in self.elements for line in change.lines()]
         found += [f"{change.change} form {change.key}" for change in self.forms]
         found += [f"config: {change}" for change in self.config]
         return found
@@ -218,20 +242,82 @@ def _element_changes(process_id: str, old_spec, new_spec) -> list[ElementChange]
     for element_id in sorted(set(old) | set(new)):
         before, after = old.get(element_id), new.get(element_id)
         if before is None:
-            changes.append(_change(process_id, element_id, "added", after))
+            code = _code_changes({}, _code_of(after, new_names))
+            changes.append(_change(process_id, element_id, "added", after, code=code))
         elif after is None:
             changes.append(_change(process_id, element_id, "removed", before))
         else:
             aspects = _changed_aspects(before, after, old_names, new_names)
             if aspects:
-                changes.append(_change(process_id, element_id, "changed", after, aspects))
+                code = _code_changes(_code_of(before, old_names), _code_of(after, new_names))
+                changes.append(_change(process_id, element_id, "changed", after, aspects, code))
     return changes
 
 
-def _change(process_id, element_id, change, task, aspects=()) -> ElementChange:
+def _change(process_id, element_id, change, task, aspects=(), code=()) -> ElementChange:
     return ElementChange(
-        process_id, element_id, change, task.get("typename", "?"), task.get("bpmn_name"), tuple(aspects)
+        process_id,
+        element_id,
+        change,
+        task.get("typename", "?"),
+        task.get("bpmn_name"),
+        tuple(aspects),
+        tuple(code),
     )
+
+
+_SCRIPT_KEYS = {"script": "script", "prescript": "pre-script", "postscript": "post-script"}
+_MULTI_INSTANCE_KEYS = {
+    "cardinality": "loop cardinality",
+    "condition": "completion condition",
+    "completion_condition": "completion condition",
+}
+_EXPRESSION_PROPERTIES = (PRIORITY_PROPERTY, CANDIDATE_GROUP_PROPERTY, ASSIGNEE_PROPERTY)
+
+
+def _code_of(task: Mapping[str, Any], bpmn_names: Mapping[str, str]) -> dict[str, str]:
+    """Every piece of Python in one element's spec dict, by what an author would call it."""
+    found: dict[str, str] = {}
+    for key, what in (*_SCRIPT_KEYS.items(), *_MULTI_INSTANCE_KEYS.items()):
+        if isinstance(task.get(key), str):
+            found[what] = task[key]
+    for item in task.get("cond_task_specs") or ():
+        if item.get("condition"):
+            target = bpmn_names.get(item["task_spec"], item["task_spec"])
+            found[f"condition to {target}"] = item["condition"]
+    for name, param in (task.get("operation_params") or {}).items():
+        if isinstance(param, Mapping) and isinstance(param.get("value"), str):
+            found[f"parameter {name}"] = param["value"]
+    properties = (task.get("extensions") or {}).get("properties") or {}
+    for name in _EXPRESSION_PROPERTIES:
+        if isinstance(properties.get(name), str):
+            found[f"{name} property"] = properties[name]
+    event = task.get("event_definition") or {}
+    if isinstance(event.get("expression"), str):
+        typename = str(event.get("typename"))
+        if _is_timer(typename):
+            found["timer expression"] = event["expression"]
+        elif "Conditional" in typename:
+            found["event condition"] = event["expression"]
+        else:
+            found["event expression"] = event["expression"]
+    for prop in event.get("correlation_properties") or ():
+        if isinstance(prop, Mapping) and isinstance(prop.get("retrieval_expression"), str):
+            found[f"correlation {prop.get('name')}"] = prop["retrieval_expression"]
+    return found
+
+
+def _code_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[CodeChange]:
+    return [
+        CodeChange(what, old.get(what), new.get(what))
+        for what in sorted(set(old) | set(new))
+        if old.get(what) != new.get(what)
+    ]
+
+
+def _is_timer(typename: str) -> bool:
+    # TimeDateEventDefinition, DurationTimerEventDefinition, CycleTimerEventDefinition.
+    return "Time" in typename
 
 
 def _bpmn_names(spec) -> dict[str, str]:
@@ -283,7 +369,7 @@ def _changed_aspects(before, after, old_names, new_names) -> list[str]:
         aspects.append("properties")
     old_event, new_event = before.get("event_definition"), after.get("event_definition")
     if old_event != new_event:
-        timer = "Timer" in str((old_event or {}).get("typename")) + str((new_event or {}).get("typename"))
+        timer = _is_timer(str((old_event or {}).get("typename")) + str((new_event or {}).get("typename")))
         aspects.append("timer" if timer else "event")
     other_ext = {key for key in set(old_ext) | set(new_ext) if old_ext.get(key) != new_ext.get(key)}
     other_ext -= {"properties", "preScript", "postScript", "serviceTaskOperator"}
