@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import sessionmaker, undefer
 
 from engine import audit, audit_key
@@ -29,7 +29,7 @@ from engine.audit_key import AuditKey
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
 from engine.deployments import Runtime, RuntimeCache, store_deployment
-from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, Projection, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
@@ -81,6 +81,43 @@ class _Command:
     workflow: Any
     runtime: Runtime
     now: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command's ``record`` hook sees: the result, before the command's transaction commits.
+
+    The hook writes on ``connection`` (e.g. an idempotency key with the answer), so its
+    rows and the command's are committed together or not at all.
+    """
+
+    connection: Connection
+    result: CommandResult
+    workflow: Any
+
+    def data(self) -> dict[str, Any]:
+        """The instance's data as the command left it."""
+        return current_data(self.workflow)
+
+
+Record = Callable[[Outcome], None]
+
+
+@dataclass(frozen=True)
+class FirstTask:
+    """A human task ``start`` completes at once, in the start's transaction (a start form)."""
+
+    element_id: str
+    data: Mapping[str, Any]
+    actor_groups: Iterable[str] | None = None
+
+
+class _AlreadyHeld(EngineError):
+    """The claimant holds the task already: nothing to write (rolled back, answered as done)."""
+
+    def __init__(self, instance: InstanceRow) -> None:
+        super().__init__(f"instance {instance.id}: already held")
+        self.instance = instance
 
 
 _UNCHANGED: Any = object()  # a claim leaves the instance's next timer as it was
@@ -192,8 +229,15 @@ class ProcessEngine:
         process_id: str | None = None,
         business_key: str | None = None,
         version: int | None = None,
+        first_task: FirstTask | None = None,
+        record: Record | None = None,
     ) -> CommandResult:
-        """Start an instance on the given version (default: the newest) and run it to its first wait."""
+        """Start an instance on the given version (default: the newest) and run it to its first wait.
+
+        ``first_task``: then complete that open human task with its data, in the same
+        transaction, so a refused or failing completion leaves no started instance
+        behind. ``record`` runs last, on the same transaction (see ``Outcome``).
+        """
         data = dict(data or {})
         _refuse_reserved_keys(data, self._expression_names())
         now = self.clock.now()
@@ -234,7 +278,53 @@ class ProcessEngine:
                 instance_id=instance.id,
                 detail={"version": deployment.version, "process": process_id, "data": data, **saved.changes},
             )
+            if first_task is not None:
+                saved = self._complete_first(store, saved.instance, workflow, runtime, first_task, actor, now)
+            if record is not None:
+                record(Outcome(connection, _result_of(saved), workflow))
         return self._after_commit(saved, workflow)
+
+    def _complete_first(self, store, instance, workflow, runtime, first: FirstTask, actor, now) -> _Saved:
+        before = open_task_ids(workflow)
+        row = next(
+            (
+                found
+                for task_id, element_id in before.items()
+                if element_id == first.element_id and (found := store.task(task_id)) is not None
+            ),
+            None,
+        )
+        if row is None:
+            raise ProcessError(f"the started instance opened no task {first.element_id}")
+        groups = None if first.actor_groups is None else frozenset(first.actor_groups)
+        command = _Command(store, instance, workflow, runtime, now)
+        with clock_in_use(self.clock), transaction_in_use(store.connection, instance.id):
+            try:
+                detail = self._complete(command, row, dict(first.data), actor, groups)
+            except EngineError:
+                raise
+            except Exception as error:
+                raise describe_error(error) from error
+        saved = self._save(
+            store,
+            instance,
+            workflow,
+            runtime,
+            before,
+            now=now,
+            actor=actor,
+            command="complete",
+            completed_task_id=row.id,
+        )
+        audit.append(
+            store,
+            at=now,
+            actor=actor,
+            command="complete",
+            instance_id=instance.id,
+            detail={**detail, **saved.changes},
+        )
+        return saved
 
     def complete_task(
         self,
@@ -243,40 +333,53 @@ class ProcessEngine:
         actor: str,
         data: Mapping[str, Any] | None = None,
         actor_groups: Iterable[str] | None = None,
+        record: Record | None = None,
     ) -> CommandResult:
         """Validate the submitted fields, complete the task, run to the next wait.
 
         ``actor_groups`` given: the actor must be in the task's candidate group, and the
-        task must be unclaimed or claimed by the actor.
+        task must be unclaimed or claimed by the actor. ``record``: see ``Outcome``.
         """
         submitted = dict(data or {})
         groups = None if actor_groups is None else frozenset(actor_groups)
 
         def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
-            _check_may_act(row, actor, groups)
-            task = find_task(command.workflow, UUID(task_id))
-            if task is None or task.state != TaskState.READY:
-                raise Conflict(f"task {row.element_id} is no longer open")
-            self._validate_input(command.store, command.runtime, row, task, submitted, actor, command.now)
-            task.data.update(submitted)
-            task.run()
-            command.workflow.do_engine_steps()
-            return {"task": row.element_id, "task_id": task_id, "data": submitted}
+            return self._complete(command, row, submitted, actor, groups)
 
-        return self._task_command(task_id, "complete", actor, apply, completes=True)
+        return self._task_command(task_id, "complete", actor, apply, completes=True, record=record)
+
+    def _complete(self, command: _Command, row: TaskRow, submitted, actor, groups) -> dict[str, Any]:
+        _check_may_act(row, actor, groups)
+        task = find_task(command.workflow, UUID(row.id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(f"task {row.element_id} is no longer open")
+        self._validate_input(command.store, command.runtime, row, task, submitted, actor, command.now)
+        task.data.update(submitted)
+        task.run()
+        command.workflow.do_engine_steps()
+        return {"task": row.element_id, "task_id": row.id, "data": submitted}
 
     def claim(self, task_id: str, *, actor: str, actor_groups: Iterable[str] | None = None) -> CommandResult:
+        """Claim an open task; claiming one the actor holds already succeeds and changes nothing.
+
+        Decided on the newest state (a lost race is retried from a fresh load), so the
+        loser of a race always gets a Conflict naming the winner.
+        """
         groups = None if actor_groups is None else frozenset(actor_groups)
 
         def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
             _check_group(row, groups)
+            if row.assignee == actor:
+                raise _AlreadyHeld(command.instance)
             if row.assignee is not None:
-                who = "you" if row.assignee == actor else row.assignee
-                raise Conflict(f"task {row.element_id} is already claimed by {who}")
+                raise Conflict(f"task {row.element_id} is already claimed by {row.assignee}")
             command.store.set_assignee(task_id, actor, actor, command.now)
             return {"task": row.element_id, "task_id": task_id}
 
-        return self._task_command(task_id, "claim", actor, apply, steps=False)
+        try:
+            return self._task_command(task_id, "claim", actor, apply, steps=False)
+        except _AlreadyHeld as held:
+            return CommandResult(held.instance.id, held.instance.status, held.instance.version, ())
 
     def unclaim(self, task_id: str, *, actor: str, may_release_others: bool = False) -> CommandResult:
         def apply(command: _Command, row: TaskRow) -> dict[str, Any]:
@@ -410,7 +513,7 @@ class ProcessEngine:
 
     # ------------------------------------------------------------------ command plumbing
 
-    def _task_command(self, task_id, command_name, actor, apply, *, steps=True, completes=False):
+    def _task_command(self, task_id, command_name, actor, apply, *, steps=True, completes=False, record=None):
         """Run ``apply(command, task_row)`` on an open task's instance."""
         found: dict[str, TaskRow] = {}
 
@@ -437,6 +540,7 @@ class ProcessEngine:
             steps=steps,
             completed_task_id=task_id if completes else None,
             check_running=False,
+            record=record,
         )
 
     def _instance_command(
@@ -449,6 +553,7 @@ class ProcessEngine:
         steps: bool = True,
         completed_task_id: str | None = None,
         check_running: bool = True,
+        record: Record | None = None,
     ) -> CommandResult:
         """One command in one transaction; a lost race is retried from a fresh load."""
         for attempt in range(self._retries):
@@ -461,13 +566,14 @@ class ProcessEngine:
                     steps=steps,
                     completed_task_id=completed_task_id,
                     check_running=check_running,
+                    record=record,
                 )
             except StaleInstance:
                 log.info("%s lost a race for its instance; retrying (%d)", command_name, attempt + 1)
         raise Conflict(f"{command_name}: the instance keeps changing; try again")
 
     def _instance_command_once(
-        self, locate, command_name, actor, apply, *, steps, completed_task_id, check_running
+        self, locate, command_name, actor, apply, *, steps, completed_task_id, check_running, record=None
     ) -> CommandResult:
         now = self.clock.now()
         with self._db.connect() as connection, connection.begin():
@@ -511,6 +617,8 @@ class ProcessEngine:
                 instance_id=instance.id,
                 detail={**detail, **saved.changes},
             )
+            if record is not None:
+                record(Outcome(connection, _result_of(saved), workflow))
         return self._after_commit(saved, workflow)
 
     def _load(self, store: Store, instance: InstanceRow, runtime: Runtime):
@@ -566,12 +674,7 @@ class ProcessEngine:
             self._workflows.put(instance.id, instance.version, workflow)
         if saved.next_timer_at not in (None, _UNCHANGED):
             self.announce_timer(saved.next_timer_at)
-        return CommandResult(
-            instance_id=instance.id,
-            status=instance.status,
-            version=instance.version,
-            opened_task_ids=tuple(saved.changes.get("opened_ids", ())),
-        )
+        return _result_of(saved)
 
     def _validate_input(self, store, runtime, row, task, submitted, actor, now) -> None:
         _refuse_reserved_keys(submitted, self._expression_names())
@@ -630,6 +733,15 @@ class ProcessEngine:
                 raise NotFound(f"no instance {instance_id}")
             workflow = self.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
         return current_data(workflow)
+
+
+def _result_of(saved: _Saved) -> CommandResult:
+    return CommandResult(
+        instance_id=saved.instance.id,
+        status=saved.instance.status,
+        version=saved.instance.version,
+        opened_task_ids=tuple(saved.changes.get("opened_ids", ())),
+    )
 
 
 def _check_running(instance: Instance) -> None:

@@ -5,21 +5,26 @@ token``) and acts as that token's user, with the same rules as the pages: the en
 refuses a task of another group or one claimed by someone else. Errors are JSON:
 ``{"error": "...", "fields": {"name": "message"}}`` with the field-level part for
 input the procedure refused.
+
+Commands that create (``POST /complaints``, ``POST /tasks/{id}/complete``) honour an
+``Idempotency-Key`` header (engine.idempotency): the answer is remembered in the
+command's transaction, so a client that lost it sends the request again and gets the
+same answer, never a second complaint.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from engine import idempotency
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
-from engine.handlers import TaskInput
+from engine.idempotency import Answer, KeyedRequest, KeyInUse, KeyReused
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
-from engine.store import Store
+from engine.service import FirstTask, Outcome
 from tasks import records
-from tasks.validators import complaint_record
 from web import access, api_tokens
 from web.auth import SessionUser, public
 from web.bounded_ints import MAX_ID, BadNumber, query_int
@@ -129,8 +134,13 @@ def get_task(task_id: str):
 @bp.post("/tasks/<task_id>/claim")
 @public
 def claim_task(task_id: str):
+    """Claim for the caller: 200 if they hold it (again), 409 naming whoever else does.
+
+    No visibility check before the command: a task claimed a moment ago by someone else
+    is no longer "visible" to the caller, which would turn the lost race into a 403.
+    The engine decides on the newest state, refusing another group's task (403).
+    """
     user: SessionUser = g.api_user
-    _visible_task(task_id)
     _run(lambda engine: engine.claim(task_id, actor=user.username, actor_groups=user.groups))
     row = _engine().task(task_id)
     return jsonify(_task_json(row, None))
@@ -143,26 +153,35 @@ def complete_task(task_id: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data", {}), dict):
         raise ApiError(400, 'send a JSON object: {"data": {"field": value, ...}}', {"data": "an object"})
+    data = body.get("data", {})
+    keyed = _keyed_request("POST /tasks/{task_id}/complete", task_id, data)
+    if (replay := _replayed(keyed)) is not None:
+        return replay
     _visible_task(task_id)
-    result = _run(
+    answered: list[Answer] = []
+
+    def record(outcome: Outcome) -> None:
+        result = outcome.result
+        answer = {
+            "instance_id": result.instance_id,
+            "status": result.status,
+            "opened_task_ids": list(result.opened_task_ids),
+        }
+        _remember(outcome, keyed, Answer(200, answer), answered)
+
+    result = _keyed_run(
+        keyed,
         lambda engine: engine.complete_task(
-            task_id, actor=user.username, data=body.get("data", {}), actor_groups=user.groups
-        )
+            task_id, actor=user.username, data=data, actor_groups=user.groups, record=record
+        ),
     )
-    answer = {
-        "instance_id": result.instance_id,
-        "status": result.status,
-        "opened_task_ids": list(result.opened_task_ids),
-    }
-    problem = follow_up(_engine(), result, user.username)
-    if problem:
-        answer["warning"] = problem
-    return jsonify(answer)
+    if isinstance(result, Response):
+        return result
+    return _answer_with_follow_up(keyed, answered[0], result, user.username)
 
 
 INTAKE_GROUP = "intake"
 INTAKE_ELEMENT = "task_record_complaint"
-INTAKE_FORM = "record_complaint.json"
 
 
 @bp.post("/complaints")
@@ -170,9 +189,9 @@ INTAKE_FORM = "record_complaint.json"
 def create_complaint():
     """Intake from a call-centre system: start a complaint and record it (``task_record_complaint``).
 
-    The fields are checked (the intake form's schema, then its validator) before anything
-    is started, so refused input leaves no half-recorded complaint in the intake inbox;
-    the engine checks them again when it completes the task. A T2 call (``repeat_of`` an
+    One engine command: the start, the intake record (the form's schema, then its
+    validator), the complaint's row and the idempotency key commit together, so refused
+    input or a failure on the way leaves nothing behind. A T2 call (``repeat_of`` an
     open complaint) ends merged into that complaint, which gets its reminder here too.
     """
     user: SessionUser = g.api_user
@@ -182,52 +201,107 @@ def create_complaint():
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ApiError(400, 'send a JSON object: {"data": {"field": value, ...}}', {"data": "an object"})
     data = body["data"]
-    engine = _engine()
-    with engine.reader.kw["bind"].connect() as connection:
-        deployment = Store(connection).deployment(None)
-        if deployment is None:
-            raise ApiError(503, "no version of the procedure is deployed")
-        runtime = engine.runtime(deployment.id)
-        errors = runtime.form_checker(INTAKE_FORM).errors(data) or complaint_record(
-            TaskInput(
-                element_id=INTAKE_ELEMENT,
-                submitted=data,
-                task_data={},
-                now=engine.clock.now(),
-                config=runtime.config,
-                actor=user.username,
-                connection=connection,
-            )
-        )
-    if errors:
-        raise ApiError(422, "the procedure refused these fields", errors)
-    started = _run(lambda engine: engine.start(actor=user.username, version=deployment.version))
-    intake = next(
-        (task for task in engine.open_tasks(started.instance_id) if task.element_id == INTAKE_ELEMENT), None
+    keyed = _keyed_request("POST /complaints", data)
+    if (replay := _replayed(keyed)) is not None:
+        return replay
+    answered: list[Answer] = []
+
+    def record(outcome: Outcome) -> None:
+        _remember(outcome, keyed, Answer(201, _recorded(outcome)), answered)
+
+    result = _keyed_run(
+        keyed,
+        lambda engine: engine.start(
+            actor=user.username,
+            first_task=FirstTask(INTAKE_ELEMENT, data, user.groups),
+            record=record,
+        ),
+        nothing_deployed=True,
     )
-    if intake is None:
-        raise ApiError(500, f"instance {started.instance_id} opened no {INTAKE_ELEMENT}")
-    try:
-        result = _run(
-            lambda engine: engine.complete_task(
-                intake.id, actor=user.username, data=data, actor_groups=user.groups
-            )
-        )
-    except ApiError as refused:  # something changed between the check and the command
-        refused.message += f"; the complaint was started: correct its intake task /tasks/{intake.id}"
-        raise
-    problem = follow_up(engine, result, user.username)
-    with engine.reader() as session:
-        complaint = records.complaint_of_instance(session, result.instance_id)
+    if isinstance(result, Response):
+        return result
+    return _answer_with_follow_up(keyed, answered[0], result, user.username)
+
+
+def _recorded(outcome: Outcome) -> dict[str, Any]:
+    """The answer to a recorded complaint, read inside the command's transaction."""
+    result = outcome.result
+    complaint = records.complaint_of_instance(outcome.connection, result.instance_id)
     if complaint is not None:
         answer = {"number": complaint.number, "status": complaint.status, "stage": complaint.stage}
     else:  # T2: merged into the running complaint, no number of its own
-        closure = engine.instance_data(result.instance_id).get("closure") or {}
+        closure = outcome.data().get("closure") or {}
         answer = {"number": None, "status": "merged", "merged_into": closure.get("merged_into")}
     answer.update(instance_id=result.instance_id, opened_task_ids=list(result.opened_task_ids))
+    return answer
+
+
+# ---------------------------------------------------------------------- idempotency keys
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _keyed_request(endpoint: str, *target: Any) -> KeyedRequest | None:
+    """The caller's ``Idempotency-Key`` for this endpoint and target (path and body), if sent."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > idempotency.MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+        problem = f"1 to {idempotency.MAX_KEY_LENGTH} printable ASCII characters (e.g. a UUID)"
+        raise ApiError(400, f"{IDEMPOTENCY_HEADER}: {problem}", {IDEMPOTENCY_HEADER: problem})
+    user: SessionUser = g.api_user
+    return KeyedRequest(user.username, endpoint, key, idempotency.fingerprint(*target))
+
+
+def _replayed(keyed: KeyedRequest | None) -> Response | None:
+    """The remembered answer to this key, replayed; 422 if the key came with another request."""
+    if keyed is None:
+        return None
+    engine = _engine()
+    with engine.reader() as session:
+        try:
+            answer = idempotency.find(session.connection(), keyed, now=engine.clock.now())
+        except KeyReused as reused:
+            raise ApiError(
+                422, f"{IDEMPOTENCY_HEADER}: {reused}", {IDEMPOTENCY_HEADER: str(reused)}
+            ) from None
+    if answer is None:
+        return None
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _remember(outcome: Outcome, keyed: KeyedRequest | None, answer: Answer, answered: list[Answer]) -> None:
+    """A command's ``record`` hook: keep the answer, and under the key in the same transaction."""
+    answered.clear()  # a command retried after a lost race answers anew
+    answered.append(answer)
+    if keyed is not None:
+        idempotency.remember(outcome.connection, keyed, answer, now=_engine().clock.now())
+
+
+def _keyed_run(keyed: KeyedRequest | None, action, *, nothing_deployed: bool = False):
+    """Run the command; if a concurrent request with the same key won, replay its answer."""
+    try:
+        return _run(action, nothing_deployed=nothing_deployed)
+    except KeyInUse as taken:
+        replay = _replayed(keyed)
+        if replay is None:
+            raise ApiError(409, str(taken)) from None
+        return replay
+
+
+def _answer_with_follow_up(keyed: KeyedRequest | None, answer: Answer, result, actor: str):
+    """Deliver what the procedure asks after the commit (T2 reminder); a failure becomes a warning."""
+    problem = follow_up(_engine(), result, actor)
     if problem:
-        answer["warning"] = problem
-    return jsonify(answer), 201
+        answer = Answer(answer.status, {**answer.body, "warning": problem})
+        if keyed is not None:  # the replay tells the same
+            with _engine().writer() as session, session.begin():
+                idempotency.amend(session.connection(), keyed, answer)
+    return jsonify(answer.body), answer.status
 
 
 @bp.get("/complaints/<number>")
@@ -273,15 +347,19 @@ def _complaint_json(complaint) -> dict[str, Any]:
     }
 
 
-def _run(action):
+def _run(action, *, nothing_deployed: bool = False):
     try:
         return action(_engine())
+    except KeyInUse:
+        raise
+    except NotFound as missing:
+        if nothing_deployed:  # a start finds no version to start on
+            raise ApiError(503, "no version of the procedure is deployed") from None
+        raise ApiError(404, str(missing)) from None
     except InvalidInput as refused:
         raise ApiError(422, "the procedure refused these fields", refused.field_errors) from None
     except Forbidden as refused:
         raise ApiError(403, str(refused)) from None
-    except NotFound as missing:
-        raise ApiError(404, str(missing)) from None
     except Conflict as conflict:
         raise ApiError(409, str(conflict)) from None
     except ProcessError as failed:

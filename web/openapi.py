@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.idempotency import MAX_KEY_LENGTH, TTL
 from engine.inbox import PAGE_SIZE
 from web.bounded_ints import MAX_ID
 
@@ -27,6 +28,23 @@ def openapi_document() -> dict[str, Any]:
         ),
     }
     task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    idempotency_key = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Any unique string of yours (e.g. a UUID), at most "
+        f"{MAX_KEY_LENGTH} printable ASCII characters. Sent again with the same request within "
+        f"{int(TTL.total_seconds() // 3600)} h, it gets the first answer (same status and body, header "
+        "`Idempotent-Replayed: true`) and nothing is done twice. Scoped to the caller and the endpoint; "
+        "the same key with another request is 422. Only done work is remembered: a refused request "
+        "can be corrected and sent with the same key.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    }
+    key_reused = {
+        "description": "Fields refused, each named; or the Idempotency-Key was used for another "
+        "request (`fields` names `Idempotency-Key`)",
+        "content": _json(error),
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -92,13 +110,18 @@ def openapi_document() -> dict[str, Any]:
             "/tasks/{task_id}/claim": {
                 "post": {
                     "summary": "Claim a task of one of the caller's groups",
+                    "description": "Safe to retry: claiming a task the caller holds already answers 200 "
+                    "and changes nothing. Whoever loses a race for the task gets 409 naming the winner.",
                     "parameters": [task_id],
                     "responses": {
                         "200": {
-                            "description": "Claimed",
+                            "description": "Claimed (now or before) by the caller",
                             "content": _json({"$ref": "#/components/schemas/Task"}),
                         },
-                        "409": {"description": "Already claimed or no longer open", "content": _json(error)},
+                        "409": {
+                            "description": "Claimed by someone else (named), or no longer open",
+                            "content": _json(error),
+                        },
                         **responses,
                     },
                 }
@@ -106,16 +129,19 @@ def openapi_document() -> dict[str, Any]:
             "/tasks/{task_id}/complete": {
                 "post": {
                     "summary": "Complete a task with the fields of its form",
-                    "parameters": [task_id],
+                    "parameters": [task_id, idempotency_key],
                     "requestBody": data_body,
                     "responses": {
                         "200": {
-                            "description": "Completed",
+                            "description": "Completed (or the first answer to this Idempotency-Key)",
                             "content": _json({"$ref": "#/components/schemas/Completed"}),
                         },
-                        "400": {"description": "Not a JSON object", "content": _json(error)},
+                        "400": {
+                            "description": "Not a JSON object, or a malformed Idempotency-Key",
+                            "content": _json(error),
+                        },
                         "409": {"description": "Completed by someone else first", "content": _json(error)},
-                        "422": {"description": "Fields refused, each named", "content": _json(error)},
+                        "422": key_reused,
                         **responses,
                     },
                 }
@@ -124,21 +150,29 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Record a complaint (intake group): start it and complete its intake record "
                     "(task_record_complaint) with `data`, the fields of that task's form",
-                    "description": "The fields are checked before anything is started, so refused input "
-                    "leaves nothing behind. A repeat call linked to a complaint still in progress (T2) is "
-                    "merged into it: no number, status `merged`, and the running complaint's department "
-                    "gets a reminder.",
+                    "description": "One transaction: the complaint is started and recorded together, so "
+                    "refused input or a failure leaves nothing behind. Send an Idempotency-Key to retry "
+                    "safely: the same key answers the same complaint. A repeat call linked to a complaint "
+                    "still in progress (T2) is merged into it: no number, status `merged`, and the running "
+                    "complaint's department gets a reminder.",
+                    "parameters": [idempotency_key],
                     "requestBody": data_body,
                     "responses": {
                         "201": {
-                            "description": "Recorded (or merged, T2)",
+                            "description": "Recorded (or merged, T2); or the first answer to the key",
                             "content": _json({"$ref": "#/components/schemas/Recorded"}),
                         },
-                        "400": {"description": "Not a JSON object", "content": _json(error)},
+                        "400": {
+                            "description": "Not a JSON object, or a malformed Idempotency-Key",
+                            "content": _json(error),
+                        },
                         "401": responses["401"],
                         "403": {"description": "Not in the intake group", "content": _json(error)},
-                        "409": {"description": "Conflict with another command", "content": _json(error)},
-                        "422": {"description": "Fields refused, each named", "content": _json(error)},
+                        "409": {
+                            "description": "Conflict with another command (send it again)",
+                            "content": _json(error),
+                        },
+                        "422": key_reused,
                         "500": responses["500"],
                         "503": {"description": "Nothing deployed", "content": _json(error)},
                     },
