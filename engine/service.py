@@ -313,26 +313,51 @@ class ProcessEngine:
     # ------------------------------------------------------------------ timers
 
     def fire_due_timers(self, *, limit: int = 200) -> int:
-        """Fire every timer due by now on up to ``limit`` instances; returns how many were stepped.
+        """Fire the timers due by now on up to ``limit`` instances; returns how many were stepped.
 
-        Due instances are claimed in the database (``FOR UPDATE SKIP LOCKED`` on
-        PostgreSQL; SQLite has one writer at a time), so each timer fires once however
-        many nodes run. Each instance fires inside its own savepoint: one failing
-        diagram is marked in error without holding back the others.
+        Each instance fires in its own short transaction (claim, fire, commit), so a burst of
+        due timers never holds rows people's commands need for longer than one instance's
+        firing, and lateness is taken when that firing commits. Due instances are claimed
+        in the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer at
+        a time), so each timer fires once however many nodes run. A diagram that fails is
+        parked (status error) in the same transaction, without holding back the others.
         """
+        fired = 0
+        for _ in range(limit):
+            outcome = self._fire_next_due()
+            if outcome is None:
+                break
+            fired += outcome
+        return fired
+
+    def _fire_next_due(self) -> int | None:
+        """Claim one due instance and fire it in one transaction: 1 fired, 0 parked, None if none is due."""
         now = self.clock.now()
-        done: list[tuple[_Saved, Any]] = []
         with self._db.connect() as connection, connection.begin():
             store = Store(connection)
-            for instance in store.due_instances(now, limit):
-                try:
-                    with connection.begin_nested():
-                        done.append(self._fire_instance(store, instance, now))
-                except EngineError as error:
-                    self._park(store, instance, now, error)
-        for saved, workflow in done:
-            self._after_commit(saved, workflow)
-        return len(done)
+            claimed = store.due_instances(now, 1)
+            if not claimed:
+                return None
+            instance = claimed[0]
+            try:
+                with connection.begin_nested():
+                    saved, workflow, due = self._fire_instance(store, instance, now)
+                    # The instant of the commit that follows: what the firing's lateness is measured at.
+                    committed_at = self.clock.now()
+                    for task_id, (element_id, when) in due.items():
+                        store.insert_firing(
+                            instance_id=instance.id,
+                            element_id=element_id,
+                            task_id=task_id,
+                            due_at=when,
+                            fired_at=committed_at,
+                            fired_by=self.node,
+                        )
+            except EngineError as error:
+                self._park(store, instance, now, error)
+                return 0
+        self._after_commit(saved, workflow)
+        return 1
 
     def fire_all_due(self) -> int:
         """Keep firing until nothing is due by the clock's current instant."""
@@ -369,15 +394,6 @@ class ProcessEngine:
                 raise
             except Exception as error:  # a diagram expression failed
                 raise describe_error(error) from error
-        for task_id, (task, when) in due.items():
-            store.insert_firing(
-                instance_id=instance.id,
-                element_id=task.task_spec.bpmn_id,
-                task_id=task_id,
-                due_at=when,
-                fired_at=now,
-                fired_by=self.node,
-            )
         saved = self._save(
             store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR, command="timer"
         )
@@ -393,7 +409,8 @@ class ProcessEngine:
                 **saved.changes,
             },
         )
-        return saved, workflow
+        fired = {task_id: (task.task_spec.bpmn_id, when) for task_id, (task, when) in due.items()}
+        return saved, workflow, fired
 
     def _park(self, store: Store, instance: InstanceRow, now: datetime, error: Exception) -> None:
         """A timer whose diagram fails must not be retried in a tight loop: park the instance."""
