@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +51,9 @@ from engine.validation import CompiledBundle, compile_bundle
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+# How often a node anchors the audit's instance chains in the global chain: the most a
+# careful deletion (events and head row together) can stay unnoticed without a checkpoint.
+ANCHOR_EVERY = timedelta(minutes=1)
 # A process names its instance (e.g. a complaint number) by setting this data variable;
 # the first value set is kept and is what inboxes show and search by.
 BUSINESS_KEY = "business_key"
@@ -151,6 +154,7 @@ class ProcessEngine:
         self._runtimes = RuntimeCache(handlers)
         self._workflows = _WorkflowCache()
         self._timer_listeners: list[Callable[[datetime], None]] = []
+        self._anchored_at = self.clock.now()  # this node's last anchor; the first comes a period later
         # Commands run on plain connections (see engine.store); sessions serve reads and deploys.
         self._db = self.writer.kw["bind"]
 
@@ -360,11 +364,29 @@ class ProcessEngine:
         return 1
 
     def fire_all_due(self) -> int:
-        """Keep firing until nothing is due by the clock's current instant."""
+        """Keep firing until nothing is due by the clock's current instant, then anchor if a minute passed.
+
+        The scheduler calls this on every wake-up and sweep, which makes it the node's
+        periodic job: anchoring the audit's instance chains rides on it.
+        """
         total = 0
         while fired := self.fire_due_timers():
             total += fired
+        self.anchor_audit_chains()
         return total
+
+    def anchor_audit_chains(self, *, every: timedelta = ANCHOR_EVERY) -> int:
+        """Record grown instance chains in the global audit chain (engine.audit), at most once per ``every``.
+
+        Returns how many chains were anchored. ``every`` zero anchors now.
+        """
+        now = self.clock.now()
+        if now - self._anchored_at < every:
+            return 0
+        with self._db.connect() as connection, connection.begin():
+            anchored = audit.anchor(Store(connection), at=now, actor=SYSTEM_ACTOR)
+        self._anchored_at = now
+        return anchored
 
     def next_timer_at(self) -> datetime | None:
         with self.reader() as session:
