@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from engine.handlers import Projection
 from tasks import clocks, reports
-from tasks.clocks import ClockRollup, ComplaintVolume, ComplaintVolumeDelta
+from tasks.clocks import ClockRollup, ClockRollupDelta, ComplaintVolume, ComplaintVolumeDelta
 from tasks.registry import REGISTRY
 from tests.procedure import support
 
@@ -30,9 +30,17 @@ def postgres_only(db):
         pytest.skip("SQLite has one writer at a time: its rollup rows are updated in place")
 
 
+_PHONES = iter(range(13800000001, 13899999999))
+
+
+def another_customer() -> dict:
+    """An intake record of a customer not seen before (T2 asks about repeats otherwise)."""
+    return support.record(customer_phone=str(next(_PHONES)))
+
+
 def recorded(engine) -> int:
     instance_id = engine.start(actor="agent").instance_id
-    support.complete(engine, instance_id, "task_record_complaint", support.record())
+    support.complete(engine, instance_id, "task_record_complaint", another_customer())
     return instance_id
 
 
@@ -50,7 +58,14 @@ def deltas(engine) -> int:
         return session.scalar(select(func.count()).select_from(ComplaintVolumeDelta))
 
 
+def dispatch(engine, instance_id: int) -> None:
+    """Review and dispatch (L2 measured): adds to the day's clock rollup rows."""
+    support.complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+
+
 def test_a_command_holding_its_rollups_open_does_not_hold_another_complaints_command(make_engine, db):
+    """Both dispatches measure L2 on the same day: the same rollup rows (the intake's per-day
+    complaint number is a counter row of its own, so the held command is the dispatch)."""
     hold, reached, release = threading.Event(), threading.Event(), threading.Event()
 
     def slow_command(projection: Projection) -> None:
@@ -62,24 +77,25 @@ def test_a_command_holding_its_rollups_open_does_not_hold_another_complaints_com
     registry = replace(REGISTRY, projections=[*REGISTRY.projections, slow_command])
     engine = make_engine(registry)
     engine.deploy(support.bundle(), actor="process_owner")
-    first = engine.start(actor="agent").instance_id
+    first, second = recorded(engine), recorded(engine)
     hold.set()
-    slow = threading.Thread(
-        target=support.complete, args=(engine, first, "task_record_complaint", support.record())
-    )
+    slow = threading.Thread(target=dispatch, args=(engine, first))
     slow.start()
     try:
         assert reached.wait(30)
-        other = threading.Thread(target=recorded, args=(engine,))
+        other = threading.Thread(target=dispatch, args=(engine, second))
         other.start()
         other.join(15)
         assert not other.is_alive(), "another complaint's command waited for the first one's rollup rows"
         # The second command found the fold taken: its difference waits as a delta, and counts.
-        assert deltas(engine) > 0
+        with engine.reader() as session:
+            waiting = session.scalar(select(func.count()).select_from(ClockRollupDelta))
+        assert waiting > 0
+        assert ("L2", 1, 1) in figures(engine)[1]
     finally:
         release.set()
         slow.join(30)
-    assert figures(engine)[0] == 2
+    assert ("L2", 2, 2) in figures(engine)[1]
 
 
 def test_reports_read_the_same_figures_folded_or_not(make_engine, db):
