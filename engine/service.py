@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -141,6 +142,7 @@ class ProcessEngine:
         node: str = "node",
         retries: int = 3,
         audit_key: AuditKey | None = None,
+        timer_workers: int = 4,
     ) -> None:
         # The audit chain's key rides on every connection of this engine (engine.audit_key),
         # so all who append to the chain through it use it; without one, appends refuse.
@@ -151,6 +153,7 @@ class ProcessEngine:
         self.clock = clock or SystemClock()
         self.node = node
         self._retries = retries
+        self._timer_workers = max(1, timer_workers)
         self._runtimes = RuntimeCache(handlers)
         self._workflows = _WorkflowCache()
         self._timer_listeners: list[Callable[[datetime], None]] = []
@@ -325,14 +328,33 @@ class ProcessEngine:
         in the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer at
         a time), so each timer fires once however many nodes run. A diagram that fails is
         parked (status error) in the same transaction, without holding back the others.
+
+        On PostgreSQL ``timer_workers`` threads fire side by side: a firing mostly waits on
+        database round trips, and independent instances no longer share a row.
         """
-        fired = 0
-        for _ in range(limit):
-            outcome = self._fire_next_due()
-            if outcome is None:
-                break
-            fired += outcome
-        return fired
+        lock = threading.Lock()
+        counts = {"taken": 0, "fired": 0}
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if counts["taken"] >= limit:
+                        return
+                    counts["taken"] += 1
+                outcome = self._fire_next_due()
+                if outcome is None:
+                    return
+                with lock:
+                    counts["fired"] += outcome
+
+        workers = self._timer_workers if self._db.dialect.name == "postgresql" else 1
+        if workers == 1:
+            work()
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="timers") as pool:
+                for future in [pool.submit(work) for _ in range(workers)]:
+                    future.result()
+        return counts["fired"]
 
     def _fire_next_due(self) -> int | None:
         """Claim one due instance and fire it in one transaction: 1 fired, 0 parked, None if none is due."""
