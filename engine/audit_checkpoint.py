@@ -21,7 +21,7 @@ from engine.audit_key import AuditKey
 from engine.models import AuditEvent
 
 FORMAT = "audit-checkpoint/1"
-GLOBAL_CHAIN = "global"  # the one chain today; names room for per-instance chains
+GLOBAL_CHAIN = "global"  # checkpoints sign the global chain, whose anchors cover the instance chains
 _SIGNED_PREFIX = b"audit checkpoint\n"  # a checkpoint's MAC can never pass for an event's
 
 
@@ -45,10 +45,17 @@ class Checkpoint:
 
 
 def make(session: Session, key: AuditKey, *, at: datetime) -> Checkpoint:
-    """The chain's newest event as it stands now, signed."""
-    last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
-    event_id, event_hash = (last.id, last.hash) if last is not None else (0, "0" * 64)
-    up_to_it = select(func.count()).select_from(AuditEvent).where(AuditEvent.id <= event_id)
+    """The global chain's newest event as it stands now, signed.
+
+    ``event_id`` is the event's position in the global chain (its id, for logs written
+    before the chains were split). The global chain's anchors vouch for the instance
+    chains, so anchor first (``audit.anchor``) for a checkpoint that covers every event.
+    """
+    global_chain = AuditEvent.chain == 0
+    query = select(AuditEvent).where(global_chain).order_by(AuditEvent.seq.desc())
+    last = session.scalars(query.limit(1)).first()
+    event_id, event_hash = (last.seq, last.hash) if last is not None else (0, "0" * 64)
+    up_to_it = select(func.count()).select_from(AuditEvent).where(global_chain, AuditEvent.seq <= event_id)
     events = session.scalar(up_to_it) or 0
     unsigned = Checkpoint(GLOBAL_CHAIN, event_id, event_hash, events, at.astimezone(UTC), key.key_id, mac="")
     return _with_mac(unsigned, key)

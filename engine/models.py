@@ -140,11 +140,18 @@ class TimerFiring(Base):
 
 
 class AuditEvent(Base):
-    """Append-only; each row carries the hash of the one before (see engine.audit)."""
+    """Append-only; each row carries the hash of the one before in its chain (see engine.audit).
+
+    ``chain`` is 0 for the global chain, else the instance the chain belongs to; ``seq`` is
+    the event's position in its chain, from 1 without gaps.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ux_audit_events_chain_seq", "chain", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(200))
     command: Mapped[str] = mapped_column(String(50))
@@ -155,13 +162,35 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """One row: the chain's tip. Updating it serialises appenders on every database."""
+    """One row: the global chain's tip (``last_id`` is its last ``seq``); it serialises global appends.
+
+    Only non-instance events and anchors take it, so it is written rarely.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChain(Base):
+    """An instance chain's tip: only commands on that instance update it (no cluster-wide row)."""
+
+    __tablename__ = "audit_chains"
+
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    tip: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchored(Base):
+    """How far each instance chain was last anchored: which chains the next anchor must record."""
+
+    __tablename__ = "audit_anchored"
+
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
 
 
 class DefaultVersion(Base):

@@ -12,8 +12,9 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +52,9 @@ from engine.validation import CompiledBundle, compile_bundle
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+# How often a node anchors the audit's instance chains in the global chain: the most a
+# careful deletion (events and head row together) can stay unnoticed without a checkpoint.
+ANCHOR_EVERY = timedelta(minutes=1)
 # A process names its instance (e.g. a complaint number) by setting this data variable;
 # the first value set is kept and is what inboxes show and search by.
 BUSINESS_KEY = "business_key"
@@ -175,6 +179,7 @@ class ProcessEngine:
         node: str = "node",
         retries: int = 3,
         audit_key: AuditKey | None = None,
+        timer_workers: int = 4,
     ) -> None:
         # The audit chain's key rides on every connection of this engine (engine.audit_key),
         # so all who append to the chain through it use it; without one, appends refuse.
@@ -185,9 +190,11 @@ class ProcessEngine:
         self.clock = clock or SystemClock()
         self.node = node
         self._retries = retries
+        self._timer_workers = max(1, timer_workers)
         self._runtimes = RuntimeCache(handlers)
         self._workflows = _WorkflowCache()
         self._timer_listeners: list[Callable[[datetime], None]] = []
+        self._anchored_at = self.clock.now()  # this node's last anchor; the first comes a period later
         # Commands run on plain connections (see engine.store); sessions serve reads and deploys.
         self._db = self.writer.kw["bind"]
 
@@ -416,33 +423,95 @@ class ProcessEngine:
     # ------------------------------------------------------------------ timers
 
     def fire_due_timers(self, *, limit: int = 200) -> int:
-        """Fire every timer due by now on up to ``limit`` instances; returns how many were stepped.
+        """Fire the timers due by now on up to ``limit`` instances; returns how many were stepped.
 
-        Due instances are claimed in the database (``FOR UPDATE SKIP LOCKED`` on
-        PostgreSQL; SQLite has one writer at a time), so each timer fires once however
-        many nodes run. Each instance fires inside its own savepoint: one failing
-        diagram is marked in error without holding back the others.
+        Each instance fires in its own short transaction (claim, fire, commit), so a burst of
+        due timers never holds rows people's commands need for longer than one instance's
+        firing, and lateness is taken when that firing commits. Due instances are claimed
+        in the database (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer at
+        a time), so each timer fires once however many nodes run. A diagram that fails is
+        parked (status error) in the same transaction, without holding back the others.
+
+        On PostgreSQL ``timer_workers`` threads fire side by side: a firing mostly waits on
+        database round trips, and independent instances no longer share a row.
         """
+        lock = threading.Lock()
+        counts = {"taken": 0, "fired": 0}
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if counts["taken"] >= limit:
+                        return
+                    counts["taken"] += 1
+                outcome = self._fire_next_due()
+                if outcome is None:
+                    return
+                with lock:
+                    counts["fired"] += outcome
+
+        workers = self._timer_workers if self._db.dialect.name == "postgresql" else 1
+        if workers == 1:
+            work()
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="timers") as pool:
+                for future in [pool.submit(work) for _ in range(workers)]:
+                    future.result()
+        return counts["fired"]
+
+    def _fire_next_due(self) -> int | None:
+        """Claim one due instance and fire it in one transaction: 1 fired, 0 parked, None if none is due."""
         now = self.clock.now()
-        done: list[tuple[_Saved, Any]] = []
         with self._db.connect() as connection, connection.begin():
             store = Store(connection)
-            for instance in store.due_instances(now, limit):
-                try:
-                    with connection.begin_nested():
-                        done.append(self._fire_instance(store, instance, now))
-                except EngineError as error:
-                    self._park(store, instance, now, error)
-        for saved, workflow in done:
-            self._after_commit(saved, workflow)
-        return len(done)
+            claimed = store.due_instances(now, 1)
+            if not claimed:
+                return None
+            instance = claimed[0]
+            try:
+                with connection.begin_nested():
+                    saved, workflow, due = self._fire_instance(store, instance, now)
+                    # The instant of the commit that follows: what the firing's lateness is measured at.
+                    committed_at = self.clock.now()
+                    for task_id, (element_id, when) in due.items():
+                        store.insert_firing(
+                            instance_id=instance.id,
+                            element_id=element_id,
+                            task_id=task_id,
+                            due_at=when,
+                            fired_at=committed_at,
+                            fired_by=self.node,
+                        )
+            except EngineError as error:
+                self._park(store, instance, now, error)
+                return 0
+        self._after_commit(saved, workflow)
+        return 1
 
     def fire_all_due(self) -> int:
-        """Keep firing until nothing is due by the clock's current instant."""
+        """Keep firing until nothing is due by the clock's current instant, then anchor if a minute passed.
+
+        The scheduler calls this on every wake-up and sweep, which makes it the node's
+        periodic job: anchoring the audit's instance chains rides on it.
+        """
         total = 0
         while fired := self.fire_due_timers():
             total += fired
+        self.anchor_audit_chains()
         return total
+
+    def anchor_audit_chains(self, *, every: timedelta = ANCHOR_EVERY) -> int:
+        """Record grown instance chains in the global audit chain (engine.audit), at most once per ``every``.
+
+        Returns how many chains were anchored. ``every`` zero anchors now.
+        """
+        now = self.clock.now()
+        if now - self._anchored_at < every:
+            return 0
+        with self._db.connect() as connection, connection.begin():
+            anchored = audit.anchor(Store(connection), at=now, actor=SYSTEM_ACTOR)
+        self._anchored_at = now
+        return anchored
 
     def next_timer_at(self) -> datetime | None:
         with self.reader() as session:
@@ -472,15 +541,6 @@ class ProcessEngine:
                 raise
             except Exception as error:  # a diagram expression failed
                 raise describe_error(error) from error
-        for task_id, (task, when) in due.items():
-            store.insert_firing(
-                instance_id=instance.id,
-                element_id=task.task_spec.bpmn_id,
-                task_id=task_id,
-                due_at=when,
-                fired_at=now,
-                fired_by=self.node,
-            )
         saved = self._save(
             store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR, command="timer"
         )
@@ -496,7 +556,8 @@ class ProcessEngine:
                 **saved.changes,
             },
         )
-        return saved, workflow
+        fired = {task_id: (task.task_spec.bpmn_id, when) for task_id, (task, when) in due.items()}
+        return saved, workflow, fired
 
     def _park(self, store: Store, instance: InstanceRow, now: datetime, error: Exception) -> None:
         """A timer whose diagram fails must not be retried in a tight loop: park the instance."""

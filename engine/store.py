@@ -368,17 +368,33 @@ class Store:
             fired_by=fired_by,
         )
 
-    def advance_audit_head(self) -> tuple[int, str]:
-        """Take the next event id and the previous hash; the row lock serialises appenders."""
-        return tuple(
-            self._one("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
-        )
+    def advance_audit_chain(self, chain: int) -> tuple[int, str]:
+        """Take the chain's next position and its tip; the chain's head row lock orders its appenders.
 
-    def insert_audit_event(self, event: AuditEvent) -> None:
-        self._run(
-            "INSERT INTO audit_events (id, at, actor, command, instance_id, detail, prev_hash, hash) "
-            "VALUES (:id, :at, :actor, :command, :instance_id, :detail, :prev_hash, :hash)",
-            id=event.id,
+        Chain 0 is the global chain (``audit_head``, written rarely); any other is an
+        instance's, whose head row only commands on that instance write.
+        """
+        if chain == 0:
+            row = self._one(
+                "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash"
+            )
+        else:
+            row = self._one(
+                "INSERT INTO audit_chains (chain, seq, tip) VALUES (:chain, 1, :genesis) "
+                "ON CONFLICT (chain) DO UPDATE SET seq = audit_chains.seq + 1 RETURNING seq, tip",
+                chain=chain,
+                genesis="0" * 64,
+            )
+        return row[0], row[1]
+
+    def insert_audit_event(self, event: AuditEvent) -> int:
+        """Store the event and make it its chain's tip; returns its id."""
+        event_id = self._one(
+            "INSERT INTO audit_events (chain, seq, at, actor, command, instance_id, detail, prev_hash, hash) "
+            "VALUES (:chain, :seq, :at, :actor, :command, :instance_id, :detail, :prev_hash, :hash) "
+            "RETURNING id",
+            chain=event.chain,
+            seq=event.seq,
             at=self._instant(event.at),
             actor=event.actor,
             command=event.command,
@@ -386,8 +402,38 @@ class Store:
             detail=event.detail,
             prev_hash=event.prev_hash,
             hash=event.hash,
-        )
-        self._run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=event.hash)
+        )[0]
+        if event.chain == 0:
+            self._run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=event.hash)
+        else:
+            self._run(
+                "UPDATE audit_chains SET tip = :hash WHERE chain = :chain", hash=event.hash, chain=event.chain
+            )
+        return event_id
+
+    def lock_global_chain(self) -> None:
+        """Hold the global chain's head until commit (an anchor reads, then appends)."""
+        self._run("UPDATE audit_head SET last_id = last_id WHERE id = 1")
+
+    def unanchored_tips(self, limit: int) -> list[tuple[int, int, str]]:
+        """Instance chains grown since they were last anchored: (chain, seq, tip), read, not locked."""
+        return [
+            (chain, seq, tip)
+            for chain, seq, tip in self._all(
+                "SELECT c.chain, c.seq, c.tip FROM audit_chains c LEFT JOIN audit_anchored a "
+                "ON a.chain = c.chain WHERE a.seq IS NULL OR a.seq < c.seq ORDER BY c.chain LIMIT :limit",
+                limit=limit,
+            )
+        ]
+
+    def mark_anchored(self, tips: Sequence[tuple[int, int, str]]) -> None:
+        for chain, seq, _tip in tips:
+            self._run(
+                "INSERT INTO audit_anchored (chain, seq) VALUES (:chain, :seq) "
+                "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq",
+                chain=chain,
+                seq=seq,
+            )
 
     # ------------------------------------------------------------------ plumbing
 

@@ -30,6 +30,15 @@ The rollups are maintained by difference: the old contribution of a changed row 
 away and the new one added, so a re-measured clock (E5 resubmission) or a corrected
 category never counts twice. :func:`rebuild_rollups` recomputes them from the rows (for a
 backfill, and to check the incremental upkeep in tests).
+
+No hot rows on PostgreSQL (issue 16): every complaint accepted on a day adds to the same
+few rollup rows (the day's total, its channel...), so updating them in place made every
+command in the cluster wait for the one before. There a command *appends* its differences
+to the rollup's delta table (``*_deltas``, rows nobody else writes) and, only if no other
+transaction is folding (a try-lock that never waits), folds the deltas committed so far into
+the rollup rows. Reports read rollup plus deltas (:func:`with_deltas`), so the figures are
+exact whether folded or not. SQLite has one writer at a time anyway: there the rollup rows
+are updated in place and the delta tables stay empty.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -139,6 +149,75 @@ class ElementRollup(Base):
     tasks: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     late: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ClockRollupDelta(Base):
+    """Differences to ``clock_rollups`` appended by commands, until folded (PostgreSQL)."""
+
+    __tablename__ = "clock_rollup_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))
+    clock: Mapped[str] = mapped_column(String(20))
+    dimension: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(60))
+    measured: Mapped[int] = mapped_column(Integer, default=0)
+    met: Mapped[int] = mapped_column(Integer, default=0)
+    late_s: Mapped[float] = mapped_column(Float, default=0.0)
+    extended: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ComplaintVolumeDelta(Base):
+    """Differences to ``complaint_volumes`` appended by commands, until folded (PostgreSQL)."""
+
+    __tablename__ = "complaint_volume_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))
+    dimension: Mapped[str] = mapped_column(String(30))
+    value: Mapped[str] = mapped_column(String(60))
+    complaints: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ElementRollupDelta(Base):
+    """Differences to ``element_rollups`` appended by commands, until folded (PostgreSQL)."""
+
+    __tablename__ = "element_rollup_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))
+    element_id: Mapped[str] = mapped_column(String(200))
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+
+
+DELTAS: dict[type[Base], type[Base]] = {
+    ClockRollup: ClockRollupDelta,
+    ComplaintVolume: ComplaintVolumeDelta,
+    ElementRollup: ElementRollupDelta,
+}
+ROLLUP_KEYS: dict[type[Base], tuple[str, ...]] = {
+    ClockRollup: ("period", "clock", "dimension", "value"),
+    ComplaintVolume: ("period", "dimension", "value"),
+    ElementRollup: ("period", "element_id"),
+}
+# One transaction at a time folds deltas into the rollup rows (pg_try_advisory_xact_lock's key).
+_FOLD_LOCK = 7_316_001
+FOLD_BATCH = 5000  # deltas folded by one command at most: its extra work stays bounded
+
+
+def with_deltas(table: type[Base]) -> Any:
+    """The rollup as reports must read it: its rows and the deltas not folded yet, as one subquery.
+
+    One statement, so one snapshot: a fold committing meanwhile is seen whole or not at all.
+    """
+    columns = [column.key for column in table.__table__.c]
+    delta = DELTAS[table].__table__
+    return union_all(
+        select(*(table.__table__.c[name] for name in columns)),
+        select(*(delta.c[name] for name in columns)),
+    ).subquery()
 
 
 # ----------------------------------------------------------------------------- reading the data
@@ -257,7 +336,7 @@ def _upsert(table: type[Base], keys: tuple[str, ...]):
 
 
 def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Counter) -> None:
-    """Apply counter differences to a rollup table (insert the key or add to it), in one executemany."""
+    """Apply counter differences to a rollup: in place on SQLite, as deltas on PostgreSQL (see above)."""
     grouped: dict[tuple, dict[str, float]] = {}
     for key, amount in delta.items():
         if amount:
@@ -269,7 +348,36 @@ def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Count
         {**dict(zip(keys, key, strict=True)), **{name: amounts.get(name, 0) for name in counters}}
         for key, amounts in grouped.items()
     ]
-    connection.execute(_upsert(table, keys), rows)
+    if connection.dialect.name != "postgresql":
+        connection.execute(_upsert(table, keys), rows)
+        return
+    connection.execute(insert(DELTAS[table]), rows)
+    if connection.execute(text(f"SELECT pg_try_advisory_xact_lock({_FOLD_LOCK})")).scalar():
+        fold(connection, table)
+
+
+def fold(connection: Any, table: type[Base]) -> int:
+    """Move up to ``FOLD_BATCH`` deltas this transaction sees into the rollup rows; returns how many.
+
+    The caller holds the fold lock (PostgreSQL), so the deltas it reads are deleted by
+    exactly their ids and none is counted twice or lost.
+    """
+    keys = ROLLUP_KEYS[table]
+    delta_table = DELTAS[table].__table__
+    counters = [column.key for column in table.__table__.c if column.key not in keys]
+    rows = connection.execute(select(delta_table).order_by(delta_table.c.id).limit(FOLD_BATCH)).all()
+    if not rows:
+        return 0
+    totals: dict[tuple, dict[str, float]] = {}
+    for row in rows:
+        mapping = row._mapping
+        amounts = totals.setdefault(tuple(mapping[name] for name in keys), dict.fromkeys(counters, 0))
+        for name in counters:
+            amounts[name] += mapping[name]
+    folded = [{**dict(zip(keys, key, strict=True)), **amounts} for key, amounts in totals.items()]
+    connection.execute(_upsert(table, keys), folded)
+    connection.execute(delete(delta_table).where(delta_table.c.id.in_([row.id for row in rows])))
+    return len(rows)
 
 
 # ----------------------------------------------------------------------------- the projection
@@ -405,6 +513,7 @@ def rebuild_rollups(connection: Any) -> None:
     One GROUP BY per dimension; type flags are split in Python per distinct flag set.
     """
     connection.execute(delete(ClockRollup))
+    connection.execute(delete(ClockRollupDelta))
     table = ComplaintClock
     measured = table.status.in_((MET, MISSED))
     aggregates = (

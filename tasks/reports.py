@@ -1,8 +1,9 @@
 """The procedure's reports (L7 on-time rate, C4 Annex 1 volumes, clocks at risk, heat map).
 
-Every query reads the rollups ``tasks.clocks`` keeps in each command's transaction, or the
-running clocks, never the workflows: a report over a year of a million closed complaints
-sums a few thousand rollup rows (docs/reports.md). Periods are days of acceptance in the
+Every query reads the rollups ``tasks.clocks`` keeps in each command's transaction (with
+the deltas not folded yet, ``tasks.clocks.with_deltas``), or the running clocks, never the
+workflows: a report over a year of a million closed complaints sums a few thousand rollup
+rows (docs/reports.md). Periods are days of acceptance in the
 branch's zone, inclusive at both ends; a month is the first seven characters of a day.
 
 The on-time rate (投诉处理及时率) of a clock is ``met / measured``: clocks still running are
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tasks import warnings
-from tasks.clocks import RUNNING, ClockRollup, ComplaintClock, ComplaintVolume, ElementRollup
+from tasks.clocks import RUNNING, ClockRollup, ComplaintClock, ComplaintVolume, ElementRollup, with_deltas
 from tasks.records import Complaint
 
 DEFAULT_ABOUT_TO_BREACH = warnings.DEFAULT_FRACTION
@@ -74,7 +75,7 @@ def on_time(connection: Any, period: Period, breakdown: str = "all") -> list[OnT
     """L7: on-time figures per clock, and per value of ``breakdown`` (see ``BREAKDOWNS``)."""
     if breakdown not in ("all", *BREAKDOWNS):
         raise ValueError(f"breakdown: unknown dimension {breakdown!r}")
-    r = ClockRollup
+    r = with_deltas(ClockRollup).c
     start, end = period.keys
     if breakdown == "month":
         value = func.substr(r.period, 1, 7)
@@ -129,7 +130,7 @@ def volumes(connection: Any, period: Period, config: Mapping[str, Any]) -> Volum
     ``escalation = true`` in ``[channels]``, media channels those listed in
     ``[reports] media_channels`` (central-level media counted separately, as a row of its own).
     """
-    v = ComplaintVolume
+    v = with_deltas(ComplaintVolume).c
     start, end = period.keys
     query = (
         select(v.dimension, v.value, func.sum(v.complaints))
@@ -227,7 +228,7 @@ class ElementHeat:
 
 
 def heat(connection: Any, period: Period) -> list[ElementHeat]:
-    e = ElementRollup
+    e = with_deltas(ElementRollup).c
     start, end = period.keys
     query = (
         select(e.element_id, func.sum(e.tasks), func.sum(e.seconds), func.sum(e.late))

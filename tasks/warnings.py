@@ -179,8 +179,15 @@ def _task_clocks(engine: Any, connection: Any, now: datetime) -> list[RunningClo
         share = fraction(engine.runtime(row.deployment_id).config, name)
         clocks.append(
             _clock(
-                row.instance_id, row.business_key, name, row.start, row.due_at, share,
-                row.id, row.assignee, row.candidate_group,
+                row.instance_id,
+                row.business_key,
+                name,
+                row.start,
+                row.due_at,
+                share,
+                row.id,
+                row.assignee,
+                row.candidate_group,
             )
         )
     return clocks
@@ -223,8 +230,15 @@ def _first_reply_clocks(engine: Any, connection: Any, now: datetime) -> list[Run
         due_at = row.created_at + records.FIRST_REPLY_WITHIN
         clocks.append(
             _clock(
-                row.instance_id, row.number, FIRST_REPLY_CLOCK, row.created_at, due_at, share,
-                None, row.recorded_by or row.started_by, row.intake_group,
+                row.instance_id,
+                row.number,
+                FIRST_REPLY_CLOCK,
+                row.created_at,
+                due_at,
+                share,
+                None,
+                row.recorded_by or row.started_by,
+                row.intake_group,
             )
         )
     return clocks
@@ -263,8 +277,15 @@ def _contact_window_clocks(engine: Any, connection: Any, now: datetime) -> list[
         share = fraction(engine.runtime(row.deployment_id).config, CONTACT_CLOCK)
         clocks.append(
             _clock(
-                row.instance_id, row.business_key, CONTACT_CLOCK, row.start, row.start + CONTACT_WINDOW,
-                share, row.id, row.assignee, row.candidate_group,
+                row.instance_id,
+                row.business_key,
+                CONTACT_CLOCK,
+                row.start,
+                row.start + CONTACT_WINDOW,
+                share,
+                row.id,
+                row.assignee,
+                row.candidate_group,
             )
         )
     return clocks

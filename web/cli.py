@@ -10,7 +10,7 @@ import os
 import sys
 import tomllib
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -162,8 +162,14 @@ def audit_verify(checkpoint_files: tuple[Path, ...]) -> None:
     help="Write the checkpoint to this file (default: print it).",
 )
 def audit_checkpoint_command(out: Path | None) -> None:
-    """Sign the log's newest event (id, hash, count, instant) for keeping away from this server."""
+    """Anchor the instance chains, then sign the global chain's newest event for keeping elsewhere.
+
+    The anchor first records every instance chain's tip in the global chain, so the
+    signed statement covers every event written so far.
+    """
     engine = build_engine()
+    with _database_errors():
+        engine.anchor_audit_chains(every=timedelta(0))
     with _database_errors(), engine.reader() as session:
         made = audit_checkpoint.make(session, engine.audit_key, at=engine.clock.now())
         # Verified against the checkpoint itself: no statement is signed for a broken log.
@@ -177,6 +183,18 @@ def audit_checkpoint_command(out: Path | None) -> None:
     except OSError as error:
         _fail(f"--out: {out}: {error.strerror}")
     click.echo(f"checkpoint of event {made.event_id} ({made.events} events) in {out}: keep it elsewhere")
+
+
+@audit_group.command("anchor")
+def audit_anchor() -> None:
+    """Record the tips of the instance chains grown since the last anchor in the global chain now.
+
+    Running nodes do it once a minute; this is for a quiet system or before a backup.
+    """
+    engine = build_engine()
+    with _database_errors():
+        anchored = engine.anchor_audit_chains(every=timedelta(0))
+    click.echo(f"audit log: {anchored} instance chain(s) anchored")
 
 
 @audit_group.command("seal")
@@ -193,7 +211,7 @@ def _seal(engine, actor: str) -> bool:
     with engine.writer() as session, session.begin():
         sealed = audit.seal(session, at=engine.clock.now(), actor=actor)
     if sealed is not None:
-        click.echo(f"audit log: events 1-{sealed.id - 1} (unkeyed) sealed by keyed event {sealed.id}")
+        click.echo(f"audit log: events 1-{sealed.seq - 1} (unkeyed) sealed by keyed event {sealed.seq}")
     return sealed is not None
 
 

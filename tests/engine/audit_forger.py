@@ -17,11 +17,13 @@ from sqlalchemy import delete, select, update
 from engine import audit
 from engine.audit_key import AuditKey
 from engine.models import AuditEvent, AuditHead
+from engine.store import Store
 
 
 def payload(event: AuditEvent) -> bytes:
+    """A global-chain event's payload (its position ``seq`` was its id before the chains split)."""
     fields = [
-        event.id,
+        event.seq,
         event.at.astimezone(UTC).isoformat(),
         event.actor,
         event.command,
@@ -41,24 +43,40 @@ def hmac_with(key: AuditKey) -> Callable[[bytes], str]:
 
 
 def forge(engine, *, from_id: int, sign: Callable[[bytes], str], actor: str | None = None) -> None:
-    """Set event ``from_id``'s actor, recompute that hash and every later one, and the head."""
+    """Set global event ``from_id``'s actor, recompute that hash and every later one, and the head."""
     with engine.writer() as session, session.begin():
-        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        query = select(AuditEvent).where(AuditEvent.chain == audit.GLOBAL_CHAIN).order_by(AuditEvent.seq)
+        events = session.scalars(query).all()
         previous = audit.GENESIS
         for event in events:
-            if event.id == from_id and actor is not None:
+            if event.seq == from_id and actor is not None:
                 event.actor = actor
-            if event.id >= from_id:
+            if event.seq >= from_id:
                 event.prev_hash = previous
                 event.hash = sign(payload(event))
             previous = event.hash
         head = session.get(AuditHead, 1)
-        head.last_id, head.last_hash = events[-1].id, previous
+        head.last_id, head.last_hash = events[-1].seq, previous
 
 
 def truncate(engine, *, keep: int) -> None:
-    """Delete every event after ``keep`` and point the head at the new end, as a careful attacker would."""
+    """Delete every global event after ``keep`` and point the head at the new end, as an attacker would."""
+    global_chain = AuditEvent.chain == audit.GLOBAL_CHAIN
     with engine.writer() as session, session.begin():
-        session.execute(delete(AuditEvent).where(AuditEvent.id > keep))
-        kept = session.get(AuditEvent, keep)
+        session.execute(delete(AuditEvent).where(global_chain, AuditEvent.seq > keep))
+        kept = session.scalars(select(AuditEvent).where(global_chain, AuditEvent.seq == keep)).one()
         session.execute(update(AuditHead).values(last_id=keep, last_hash=kept.hash))
+
+
+def global_events(engine, count: int, *, actor: str = "alice") -> None:
+    """Events of no instance (as logins are), which go to the global chain."""
+    with engine.writer() as session, session.begin():
+        for _ in range(count):
+            audit.append(
+                Store(session.connection()),
+                at=engine.clock.now(),
+                actor=actor,
+                command="login",
+                instance_id=None,
+                detail={},
+            )

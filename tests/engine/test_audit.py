@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from engine import audit
+from tests.engine.audit_forger import global_events
 from tests.engine.support import engine_test_handlers, valid_bundle
 
 
@@ -13,8 +14,7 @@ from tests.engine.support import engine_test_handlers, valid_bundle
 def engine(make_engine):
     engine = make_engine(engine_test_handlers())
     engine.deploy(valid_bundle(), actor="admin")
-    for _ in range(3):
-        engine.start(actor="alice")
+    global_events(engine, 3)  # the global chain; tests/engine/test_audit_chains.py has the instance chains
     return engine
 
 

@@ -21,7 +21,7 @@ from engine.db import make_session_factories
 from engine.models import AuditEvent, Deployment
 from engine.service import ProcessEngine
 from tests.conftest import TEST_AUDIT_KEY
-from tests.engine.audit_forger import forge, hmac_with, payload, plain_sha256, truncate
+from tests.engine.audit_forger import forge, global_events, hmac_with, payload, plain_sha256, truncate
 from tests.engine.support import engine_test_handlers, valid_bundle
 
 OTHER_KEY = AuditKey(b"\x01" * 32)
@@ -31,9 +31,8 @@ OTHER_KEY = AuditKey(b"\x01" * 32)
 def engine(make_engine):
     engine = make_engine(engine_test_handlers())
     engine.deploy(valid_bundle(), actor="admin")
-    for _ in range(3):
-        engine.start(actor="alice")
-    return engine  # events 1 (deploy) to 4 (starts)
+    global_events(engine, 3)  # the global chain; tests/engine/test_audit_chains.py has the instance chains
+    return engine  # events 1 (deploy) to 4 (logins)
 
 
 def breaks(engine, **options) -> list[str]:
@@ -112,8 +111,7 @@ def test_a_truncated_log_grown_again_no_longer_matches_the_checkpoint(engine, cl
     checkpoint = checkpoint_now(engine)
     truncate(engine, keep=2)
     clock.advance(timedelta(minutes=5))
-    engine.start(actor="alice")
-    engine.start(actor="alice")  # events 3 and 4 again, other instants and instances
+    global_events(engine, 2, actor="bob")  # events 3 and 4 again, other instants and actors
     found = breaks(engine, checkpoints=[checkpoint])
     assert found == [
         f"{checkpoint.label}: its event no longer has the hash it had then: the log was rewritten"
@@ -123,6 +121,7 @@ def test_a_truncated_log_grown_again_no_longer_matches_the_checkpoint(engine, cl
 def test_an_intact_log_matches_its_checkpoint_after_more_events(engine):
     checkpoint = checkpoint_now(engine)
     engine.start(actor="alice")
+    global_events(engine, 1)
     assert breaks(engine, checkpoints=[checkpoint]) == []
 
 
@@ -198,7 +197,7 @@ def test_sealing_a_legacy_log_keeps_its_events_and_covers_them(legacy_engine):
 
 
 def test_any_keyed_append_seals_a_legacy_log_too(legacy_engine):
-    legacy_engine.start(actor="alice")
+    global_events(legacy_engine, 1)
     assert breaks(legacy_engine) == []
 
 

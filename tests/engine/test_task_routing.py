@@ -15,7 +15,7 @@ from tests.engine.test_validation import MAIN, line_of, make_variant, only, prob
 PRIORITY = '<spiffworkflow:property name="priority" value="10 if amount &gt; 1000 else 0" />'
 ROUTED = (
     PRIORITY
-    + '<spiffworkflow:property name="candidateGroup" value="\'finance\' if amount &gt; 10000 else \'\'" />'
+    + "<spiffworkflow:property name=\"candidateGroup\" value=\"'finance' if amount &gt; 10000 else ''\" />"
     + '<spiffworkflow:property name="assignee" value="\'carol\' if amount &gt; 10000 else None" />'
 )
 
