@@ -1,7 +1,8 @@
 """Whole numbers from URLs, bounded to what the database can store.
 
-An id or page number beyond a signed 64-bit integer reaches the database driver as an
-OverflowError, a 500. Here a route id out of range simply does not match (404: there
+An id beyond what an id column holds reaches the database as an error, a 500 (SQLite's
+driver overflows past 64 bits; PostgreSQL's INTEGER, the type of every id column here,
+refuses anything past 32 bits). Here a route id out of range simply does not match (404: there
 is no such row), and a query parameter out of range is a 400 that names the field.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
 
-MAX_ID = 2**63 - 1  # SQLite's INTEGER and PostgreSQL's BIGINT
+MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER: every id column is one (SQLite's holds more)
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -254,7 +254,7 @@ def test_a_checkpoint_after_an_anchor_catches_the_anchor_truncated_away(engine, 
 
 
 def _old_payload(event_id, at, actor, command, instance_id, detail, prev_hash) -> bytes:
-    """What the single-chain engine signed (before revision 0006): the event's id first."""
+    """What the single-chain engine signed (before revision 0007): the event's id first."""
     fields = [event_id, at.astimezone(UTC).isoformat(), actor, command, instance_id, detail, prev_hash]
     return json.dumps(fields, ensure_ascii=False).encode()
 
@@ -262,7 +262,7 @@ def _old_payload(event_id, at, actor, command, instance_id, detail, prev_hash) -
 def test_a_single_chain_log_stays_valid_after_the_upgrade(tmp_path, clock):
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     db = make_db_engine(url)
-    schema.upgrade(db, revision="0005")
+    schema.upgrade(db, revision="0006")
     previous = audit.GENESIS
     with db.begin() as connection:
         for event_id, instance_id in ((1, None), (2, 7), (3, 7), (4, None)):

@@ -4,16 +4,16 @@ Existing events all belong to the global chain (``chain`` 0) at the position the
 (``seq`` = ``id``), so they verify as before. ``audit_chains`` holds each instance
 chain's tip; ``audit_anchored`` what the last anchor recorded of each.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-05 00:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
