@@ -76,7 +76,8 @@ def test_pages_answer_503_with_retry_after_and_a_translated_page(outage_app):
 
 
 def test_the_api_answers_503_in_json(outage_app):
-    response = outage_app.test_client().get("/api/v1/tasks", headers={"Authorization": "Bearer cpt_" + "x" * 43})
+    token = {"Authorization": "Bearer cpt_" + "x" * 43}  # well formed: it must be looked up
+    response = outage_app.test_client().get("/api/v1/tasks", headers=token)
     assert response.status_code == 503
     assert response.headers["Retry-After"].isdigit()
     assert "database" in response.json["error"]

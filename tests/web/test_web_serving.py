@@ -58,6 +58,14 @@ def wait_for(condition, *, seconds: float, what: str):
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
+def node_metrics(port: int) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": "Bearer t"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.read().decode()
+
+
 @pytest.fixture
 def node_database(tmp_path):
     """A database file on which 2,000 instances wait on timers that fell due a day ago."""
@@ -83,7 +91,8 @@ def start_node(tmp_path):
         server = subprocess.Popen(
             [COMPLAINTS, "serve", "--port", str(port), "--workers", "2", "--threads", "2", *extra],
             cwd=tmp_path,
-            env=os.environ | {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance")},
+            env=os.environ
+            | {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp_path / "instance"), "METRICS_TOKEN": "t"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -137,6 +146,7 @@ def test_a_restarted_node_answers_at_once_and_fires_each_overdue_timer_once(node
         )
         fired_by = set(session.scalars(select(TimerFiring.fired_by).distinct()))
     assert len(fired_by) == 1, f"one scheduler per node, yet firings came from {fired_by}"
+    assert f"complaints_timers_fired_total {float(OVERDUE)}" in node_metrics(port)  # all processes summed
 
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=60) == 0
