@@ -349,8 +349,10 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, dev: b
     if production():
         if dev:
             _fail(f"--dev: refused with {PRODUCTION_SETTING}=production (the development server)")
+        checked = build_engine()
         with _database_errors():
-            refusal = demo_users_refusal(build_engine())
+            refusal = demo_users_refusal(checked)
+        checked.writer.kw["bind"].dispose()  # the forked web server must inherit no connection
         if refusal:
             _fail(refusal)
     if dev:

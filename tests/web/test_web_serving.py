@@ -152,3 +152,10 @@ def test_a_restarted_node_answers_at_once_and_fires_each_overdue_timer_once(node
     assert server.wait(timeout=60) == 0
     output = server.stdout.read().decode()
     assert "development server" not in output.lower()
+
+
+def test_the_development_server_is_refused_in_production(run, monkeypatch):
+    monkeypatch.setenv("COMPLAINTS_ENV", "production")
+    refused = run("serve", "--dev")
+    assert refused.exit_code == 1
+    assert "--dev: refused with COMPLAINTS_ENV=production" in refused.output
