@@ -4,17 +4,20 @@ One APScheduler ``date`` job is kept at the earliest due instant: every commit
 that leaves an earlier timer moves it forward (no fixed poll, so no poll lag). A
 short periodic sweep catches timers created by other nodes and anything missed.
 Firing claims due instances in the database, so several nodes never fire the
-same timer twice; overdue timers (the server was down) fire in ``start()``.
+same timer twice. Overdue timers (the server was down) fire in the background right
+after ``start()``: a node with thousands of them answers at once instead of after minutes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from engine.database_outage import OutageLog, is_unavailable
 from engine.service import ProcessEngine
 
 log = logging.getLogger(__name__)
@@ -24,19 +27,28 @@ _PAST_DUE = timedelta(milliseconds=1)
 
 
 class TimerScheduler:
-    def __init__(self, engine: ProcessEngine, *, sweep_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: ProcessEngine,
+        *,
+        sweep_seconds: float = 5.0,
+        after_pass: Callable[[int], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._sweep_seconds = sweep_seconds
+        self._after_pass = after_pass  # told how many instances each firing pass stepped (metrics)
+        self._outage = OutageLog(log, "timer scheduler")
+        self.caught_up = threading.Event()  # set once the timers overdue at start have fired
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._wake_at: datetime | None = None
         self._schedule_lock = threading.Lock()
         self._fire_lock = threading.Lock()
         engine.add_timer_listener(self.notice)
 
-    def start(self) -> int:
-        """Fire what fell due while no node was running, then keep watching; returns that count."""
+    def start(self) -> None:
+        """Keep watching; what fell due while no node was running fires now, in the background."""
         self._scheduler.start()
-        fired = self.run_due()
+        self._scheduler.add_job(self._catch_up, "date", id="catch-up", misfire_grace_time=None)
         self._scheduler.add_job(
             self._sweep,
             "interval",
@@ -45,7 +57,12 @@ class TimerScheduler:
             max_instances=1,
             coalesce=True,
         )
-        return fired
+
+    def _catch_up(self) -> None:
+        try:
+            self.run_due()
+        finally:
+            self.caught_up.set()
 
     def shutdown(self) -> None:
         if self._scheduler.running:
@@ -80,9 +97,16 @@ class TimerScheduler:
         if not self._fire_lock.acquire(blocking=wait):
             return 0
         try:
-            return self._engine.fire_all_due()
-        except Exception:  # the scheduler thread must survive a database hiccup
-            log.exception("firing due timers failed; the sweep will retry")
+            fired = self._engine.fire_all_due()
+            self._outage.recovered()
+            if self._after_pass is not None:
+                self._after_pass(fired)
+            return fired
+        except Exception as error:  # the scheduler thread must survive a database outage
+            if is_unavailable(error):
+                self._outage.failed(error)  # one line per outage, not one per sweep
+            else:
+                log.exception("firing due timers failed; the sweep will retry")
             return 0
         finally:
             self._fire_lock.release()
@@ -95,6 +119,12 @@ class TimerScheduler:
         self.run_due(wait=False)
 
     def _schedule_next(self) -> None:
-        due = self._engine.next_timer_at()
+        try:
+            due = self._engine.next_timer_at()
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            self._outage.failed(error)
+            return
         if due is not None:
             self.notice(due)

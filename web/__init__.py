@@ -14,8 +14,12 @@ Settings come from the ``settings`` mapping first, then the environment, then de
     send the session cookie over HTTPS only; off by default so that
     ``http://127.0.0.1`` works, and to be switched on behind TLS.
 ``SCHEDULER``
-    start the timer scheduler in this process (off by default; ``complaints serve``
-    switches it on). Every node may run one: due timers are claimed in the database.
+    start the timer and warning schedulers in this process (off by default; under
+    ``complaints serve`` only the node's scheduler process switches it on, never a
+    request worker). Every node may run one: due timers are claimed in the database.
+``METRICS_TOKEN``
+    enables ``/metrics`` (Prometheus) for requests that send ``Authorization: Bearer
+    <token>``; without it ``/metrics`` is 404 (``web.metrics``).
 ``DISPLAY_TIMEZONE``
     the zone in which pages show instants (default Asia/Shanghai, the procedure's zone;
     the offset is always shown).
@@ -33,6 +37,7 @@ Only this package touches Flask; everything below it gets plain arguments.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import secrets
 import tempfile
@@ -43,16 +48,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, render_template
-from flask_babel import gettext
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engine.database_outage import UNAVAILABLE, OutageLog
 from web.bounded_ints import BadNumber, BoundedIntConverter
 from web.system import build_engine, database_url
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 SECRET_KEY_FILE = "secret_key"
+RETRY_AFTER_SECONDS = 10  # a database restart or fail-over usually takes a few seconds
+
+log = logging.getLogger(__name__)
 
 csrf = CSRFProtect()
 
@@ -77,6 +87,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         SCHEDULER=_flag(_setting(settings, "SCHEDULER")),
         DISPLAY_TIMEZONE=_setting(settings, "DISPLAY_TIMEZONE") or "Asia/Shanghai",
         TRUSTED_PROXIES=_count(_setting(settings, "TRUSTED_PROXIES"), "TRUSTED_PROXIES"),
+        METRICS_TOKEN=_setting(settings, "METRICS_TOKEN"),
     )
     app.config["DISPLAY_TZ"] = _zone(app.config["DISPLAY_TIMEZONE"])
     if proxies := app.config["TRUSTED_PROXIES"]:
@@ -85,6 +96,10 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     process_engine = build_engine(app.config["DATABASE_URL"], clock=settings.get("CLOCK"))
     app.extensions["process_engine"] = process_engine
+    from web import metrics  # after web.server set PROMETHEUS_MULTIPROC_DIR, if it runs us
+
+    metrics.init_app(app)  # first, so that its timing starts before any other hook answers
+    _answer_database_outages(app)
 
     csrf.init_app(app)
     from web import (
@@ -153,21 +168,64 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
 def _start_scheduler(app: Flask) -> None:
     from engine.scheduler import TimerScheduler
-
-    scheduler = TimerScheduler(app.extensions["process_engine"])
-    scheduler.start()
-    app.extensions["timer_scheduler"] = scheduler
+    from web.metrics import FiringObserver
     from web.warning_scheduler import start_scheduler
 
-    warner = start_scheduler(app)  # warnings before a breach: every minute and at the next instant
+    engine = app.extensions["process_engine"]
+    scheduler = TimerScheduler(engine, after_pass=FiringObserver(engine))
+    scheduler.start()  # returns at once; overdue timers fire in the background
+    app.extensions["timer_scheduler"] = scheduler
+    start_scheduler(app)  # warnings before a breach: every minute and at the next instant
+    atexit.register(stop_scheduler, app)
 
-    def stop() -> None:
-        if app.extensions.pop("timer_scheduler", None) is not None:
+
+def stop_scheduler(app: Flask) -> None:
+    """Stop this process's schedulers, letting a firing pass finish; twice is harmless."""
+    for name in ("timer_scheduler", "warning_scheduler"):
+        scheduler = app.extensions.pop(name, None)
+        if scheduler is not None:
             scheduler.shutdown()
-        if app.extensions.pop("warning_scheduler", None) is not None:
-            warner.shutdown()
 
-    atexit.register(stop)
+
+# ---------------------------------------------------------------------- database outage
+
+
+def _answer_database_outages(app: Flask) -> None:
+    """While the database is away: 503 with Retry-After, and one log line as it goes and comes back."""
+    outage = OutageLog(log, "web requests")
+    app.extensions["database_outage"] = outage
+    engine = app.extensions["process_engine"]
+
+    def unavailable(error: Exception):
+        from web.metrics import DATABASE_ERRORS
+
+        g.database_failed = True
+        DATABASE_ERRORS.labels("web").inc()
+        outage.failed(error)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        message = gettext("The database is not available at the moment. Please try again in a minute.")
+        if request.path.startswith("/api/"):
+            return jsonify({"error": message}), 503, headers
+        # Rendered without the context processors: they would ask the database again.
+        page = app.jinja_env.get_template("unavailable.html").render(
+            message=message, current_language=str(get_locale() or "en")
+        )
+        return page, 503, headers
+
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, unavailable)
+
+    @app.after_request
+    def notice_recovery(response):
+        if outage.down and not g.get("database_failed"):
+            try:
+                with engine.reader() as session:
+                    session.execute(text("SELECT 1"))
+            except UNAVAILABLE:
+                pass  # still away: already logged
+            else:
+                outage.recovered()
+        return response
 
 
 # ---------------------------------------------------------------------- settings

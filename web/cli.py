@@ -352,21 +352,47 @@ def _run_demo(count: int, seed: int, days: float) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
-    """Serve the web app with the timer scheduler on (one process; gunicorn for more)."""
-    from werkzeug.serving import run_simple
-
-    from web import create_app
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes (default: one per core, at least 2).",
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Threads per worker (default: 4).")
+@click.option("--dev", is_flag=True, help="Werkzeug's development server, one process (not for production).")
+def serve(host: str, port: int, workers: int | None, threads: int | None, dev: bool) -> None:
+    """Serve the web app (gunicorn) with one timer scheduler process beside it."""
+    from web import create_app, server
 
     if production():
+        if dev:
+            _fail(f"--dev: refused with {PRODUCTION_SETTING}=production (the development server)")
+        checked = build_engine()
         with _database_errors():
-            refusal = demo_users_refusal(build_engine())
+            refusal = demo_users_refusal(checked)
+        checked.writer.kw["bind"].dispose()  # the forked web server must inherit no connection
         if refusal:
             _fail(refusal)
-    with _database_errors():
-        app = create_app({"SCHEDULER": True})
-    click.echo(f"serving on http://{host}:{port}/ (database {app.config['DATABASE_URL']})")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    if dev:
+        from werkzeug.serving import run_simple
+
+        with _database_errors():
+            app = create_app({"SCHEDULER": True})
+        click.echo(f"development server on http://{host}:{port}/ (database {app.config['DATABASE_URL']})")
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+        return
+    build_engine()  # a missing audit key stops here, in one line, not in every worker
+    options = server.ServerOptions(
+        host=host,
+        port=port,
+        workers=workers or server.default_workers(),
+        threads=threads or server.DEFAULT_THREADS,
+    )
+    click.echo(
+        f"serving on http://{host}:{port}/ with {options.workers} workers x {options.threads} threads "
+        f"and one scheduler process (database {database_url()})"
+    )
+    sys.exit(server.serve_node(options))
 
 
 PRODUCTION_SETTING = "COMPLAINTS_ENV"

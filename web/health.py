@@ -1,16 +1,23 @@
-"""``GET /health``: is this node able to serve? For load balancers and monitoring, no login.
+"""``GET /health`` (liveness) and ``GET /health/ready`` (readiness), for balancers and monitoring; no login.
 
-It answers 200 when the database answers, else 503 (so a balancer takes the node out),
-and says which version is deployed, whether this node runs the timer scheduler and when
-the next timer falls due. It reveals nothing about complaints.
+``/health`` answers 200 whenever this process answers, even while the database is away
+(restarting a node would not bring the database back): its body says whether the
+database answers, which version is deployed, whether this node's scheduler runs, when
+the next timer falls due and how many timers are overdue, which after a restart is the
+backlog the scheduler is still firing in the background.
+
+``/health/ready`` answers 200 when this node can serve requests (the database answers),
+else 503 with ``Retry-After``: the check a load balancer uses to take a node out.
+
+Neither reveals anything about complaints.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
+from engine.database_outage import UNAVAILABLE
 from engine.models import Deployment, Instance
 from web.auth import public
 
@@ -20,27 +27,70 @@ bp = Blueprint("health", __name__)
 @bp.route("/health")
 @public
 def health():
-    app = current_app
     body = {
         "status": "ok",
         "database": "ok",
         "deployed_version": None,
-        "scheduler": "running" if "timer_scheduler" in app.extensions else "off",
+        "scheduler": _scheduler_state(),
         "next_timer_at": None,
+        "overdue_timers": None,
     }
-    status = 200
     try:
-        with app.extensions["process_engine"].reader() as session:
-            body["deployed_version"] = session.scalar(select(func.max(Deployment.version)))
-            next_timer = session.scalar(
-                select(func.min(Instance.next_timer_at)).where(Instance.status == "running")
-            )
-    except SQLAlchemyError as error:
-        app.logger.error("health: database check failed: %s", error)
-        body.update(status="error", database="error")
-        status = 503
-    else:
-        body["next_timer_at"] = next_timer.isoformat() if next_timer is not None else None
+        body.update(_database_facts())
+    except UNAVAILABLE as error:
+        _database_failed(error)
+        body.update(database="error")
+    return _answer(body, 200)
+
+
+@bp.route("/health/ready")
+@public
+def ready():
+    try:
+        with current_app.extensions["process_engine"].reader() as session:
+            session.scalar(select(func.max(Deployment.version)))
+    except UNAVAILABLE as error:
+        _database_failed(error)
+        response = _answer({"status": "unavailable", "database": "error"}, 503)
+        response.headers["Retry-After"] = "10"
+        return response
+    current_app.extensions["database_outage"].recovered()
+    return _answer({"status": "ready", "database": "ok"}, 200)
+
+
+def _database_facts() -> dict[str, object]:
+    engine = current_app.extensions["process_engine"]
+    running = Instance.status == "running"
+    with engine.reader() as session:
+        version = session.scalar(select(func.max(Deployment.version)))
+        next_timer = session.scalar(select(func.min(Instance.next_timer_at)).where(running))
+        due = Instance.next_timer_at < engine.clock.now()
+        overdue = session.scalar(select(func.count()).select_from(Instance).where(running, due))
+    current_app.extensions["database_outage"].recovered()
+    return {
+        "deployed_version": version,
+        "next_timer_at": next_timer.isoformat() if next_timer is not None else None,
+        "overdue_timers": overdue,
+    }
+
+
+def _scheduler_state() -> str:
+    """This process's scheduler (``--dev``, tests), else the node's scheduler process (``web.server``)."""
+    if "timer_scheduler" in current_app.extensions:
+        return "running"
+    from web.server import scheduler_state
+
+    return scheduler_state()
+
+
+def _database_failed(error: Exception) -> None:
+    from web.metrics import DATABASE_ERRORS
+
+    DATABASE_ERRORS.labels("health").inc()
+    current_app.extensions["database_outage"].failed(error)
+
+
+def _answer(body: dict[str, object], status: int):
     response = jsonify(body)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"

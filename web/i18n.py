@@ -7,6 +7,7 @@ Labels inside the procedure's forms are bilingual already (they come from bpmn/)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -53,7 +54,7 @@ def _compile_catalogues() -> None:
             continue
         with po_path.open("rb") as source:
             catalogue = read_po(source)
-        temporary = mo_path.with_suffix(".mo.tmp")
+        temporary = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")  # processes start together
         with temporary.open("wb") as target:
             write_mo(target, catalogue)
         temporary.replace(mo_path)

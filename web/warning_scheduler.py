@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
+from engine.database_outage import OutageLog, is_unavailable
 from tasks import warnings
 from web import mail
+from web.metrics import DATABASE_ERRORS, WARNINGS_SENT
 from web.notifications import sweep
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class WarningScheduler:
         self._sweep_seconds = sweep_seconds
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()
+        self._outage = OutageLog(log, "warning sweep")
         self.wake_at: datetime | None = None
         self._engine.add_timer_listener(self._timers_changed)
 
@@ -54,9 +57,16 @@ class WarningScheduler:
         try:
             with self._app.app_context():
                 now = self._engine.clock.now()
-                return sweep(self._engine, now, smtp=mail.settings_from())
-        except Exception:  # the scheduler thread must survive a database hiccup
-            log.exception("warning sweep failed; the next sweep retries")
+                sent = sweep(self._engine, now, smtp=mail.settings_from())
+            self._outage.recovered()
+            WARNINGS_SENT.inc(sent)
+            return sent
+        except Exception as error:  # the scheduler thread must survive a database outage
+            if is_unavailable(error):
+                DATABASE_ERRORS.labels("scheduler").inc()
+                self._outage.failed(error)  # one line per outage, not one per minute
+            else:
+                log.exception("warning sweep failed; the next sweep retries")
             return 0
         finally:
             self._lock.release()
@@ -66,8 +76,11 @@ class WarningScheduler:
         """Wake at the earliest warning instant ahead (recomputed from the database)."""
         try:
             ahead = warnings.next_warning_at(self._engine, self._engine.clock.now())
-        except Exception:  # noqa: BLE001 - the minute sweep covers it
-            log.exception("could not compute the next warning instant")
+        except Exception as error:  # the minute sweep covers it
+            if is_unavailable(error):
+                self._outage.failed(error)
+            else:
+                log.exception("could not compute the next warning instant")
             return
         self.wake_at = ahead
         if ahead is not None and self._scheduler.running:

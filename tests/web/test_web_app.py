@@ -51,6 +51,7 @@ def test_health_is_ok_on_an_empty_database(client):
         "deployed_version": None,
         "scheduler": "off",
         "next_timer_at": None,
+        "overdue_timers": 0,
     }
 
 
@@ -64,12 +65,14 @@ def test_health_shows_the_deployed_version_and_the_next_timer(client, engine, cl
     assert due == clock.now() + timedelta(hours=2) and due.utcoffset() == timedelta(0)
 
 
-def test_health_answers_503_when_the_database_fails(make_app, tmp_path):
+def test_readiness_answers_503_when_the_database_fails_and_liveness_says_so(make_app, tmp_path):
     broken = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}")
-    response = broken.test_client().get("/health")
+    response = broken.test_client().get("/health/ready")
     assert response.status_code == 503
-    assert response.json["status"] == "error"
-    assert response.json["database"] == "error"
+    assert response.json == {"status": "unavailable", "database": "error"}
+    alive = broken.test_client().get("/health")
+    assert alive.status_code == 200  # the process lives: restarting it would not help
+    assert alive.json["database"] == "error"
 
 
 def test_the_scheduler_runs_only_when_asked_and_fires_overdue_timers(make_app, engine, clock):
@@ -79,6 +82,7 @@ def test_the_scheduler_runs_only_when_asked_and_fires_overdue_timers(make_app, e
     clock.advance(timedelta(hours=3))
     app = make_app(SCHEDULER=True, CLOCK=clock)
     assert app.test_client().get("/health").json["scheduler"] == "running"
+    assert app.extensions["timer_scheduler"].caught_up.wait(timeout=60)  # fired in the background
     assert [t.element_id for t in engine.open_tasks(instance_id)] == ["task_escalate"]
 
 
