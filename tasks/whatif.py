@@ -262,11 +262,11 @@ def replay(connection: Any, config: Mapping[str, Any], *, now: datetime, days: i
     )
 
 
-def replay_draft(engine: Any, draft_id: int, *, days: int = DEFAULT_DAYS) -> WhatIf:
-    """The saved draft ``draft_id`` replayed on the engine's history, up to the engine clock's now.
+def replay_draft(engine: Any, draft: drafts.DraftView, *, days: int = DEFAULT_DAYS) -> WhatIf:
+    """The draft as last saved, replayed on the engine's history up to the engine clock's now.
 
-    Raises NotFound for an unknown draft, ValueError when its procedure.toml lacks a figure.
+    Raises ValueError when its procedure.toml cannot be read or lacks a figure.
     """
-    config = bundle_config(drafts.get_draft(engine, draft_id).bundle)
+    config = bundle_config(draft.bundle)
     with engine.reader() as session:
         return replay(session.connection(), config, now=engine.clock.now(), days=days)

@@ -31,12 +31,12 @@ from tests.procedure.whatif_support import (
 NOW = at(27, 9)
 
 
-def draft_with(engine, *replacements) -> int:
+def draft_with(engine, *replacements) -> drafts.DraftView:
     """A draft of the deployed version whose procedure.toml has the replacements, saved."""
     draft = drafts.create_draft(engine, actor="owner", title="what if")
     files = dict(draft.bundle.files)
     files["procedure.toml"] = text_with(*replacements).encode()
-    return drafts.save_draft(engine, draft.id, files, actor="owner").id
+    return drafts.save_draft(engine, draft.id, files, actor="owner")
 
 
 def figures(result: whatif.WhatIf) -> dict[str, tuple[int, int, int]]:
@@ -57,9 +57,9 @@ def replayed(engine, config, days=30) -> whatif.WhatIf:
 def test_l2_from_two_to_three_hours_dispatch_on_time_from_two_of_four_to_three_of_four(engine):
     """Dispatches of 2h10, 1h50, 3h20, 0h30: 2/4 on time under 2 h, 3/4 under the draft's 3 h."""
     history(engine, dispatch_history)
-    draft_id = draft_with(engine, L2_THREE_HOURS)
+    draft = draft_with(engine, L2_THREE_HOURS)
 
-    result = whatif.replay_draft(engine, draft_id, days=30)
+    result = whatif.replay_draft(engine, draft, days=30)
 
     [l2] = result.clocks
     assert (l2.clock, l2.measured, l2.met_actual, l2.met_draft) == ("L2", 4, 2, 3)
@@ -68,7 +68,7 @@ def test_l2_from_two_to_three_hours_dispatch_on_time_from_two_of_four_to_three_o
     assert result.complaints == 4
     assert (result.since, result.now) == (NOW - timedelta(days=30), NOW)
     # 60 days reach the complaint closed 40 days ago (2h30: late under 2 h, on time under 3 h)
-    assert figures(whatif.replay_draft(engine, draft_id, days=60)) == {"L2": (5, 2, 4)}
+    assert figures(whatif.replay_draft(engine, draft, days=60)) == {"L2": (5, 2, 4)}
     # the deployed figures replayed give the recorded rates back
     assert figures(replayed(engine, config_with())) == {"L2": (4, 2, 2)}
 
@@ -234,10 +234,10 @@ def test_a_real_complaint_at_dispatch_would_be_overdue_under_a_one_hour_draft(en
     """The real procedure's L2 row (started at acceptance) replayed: due 11:00 now, 10:00 in the draft."""
     instance_id = engine.start(actor="agent").instance_id
     complete(engine, instance_id, "task_record_complaint", support.record())
-    draft_id = draft_with(engine, ('ordinary = "PT2H"', 'ordinary = "PT1H"'))
+    draft = draft_with(engine, ('ordinary = "PT2H"', 'ordinary = "PT1H"'))
     clock.set(at(27, 10, 30))
 
-    result = whatif.replay_draft(engine, draft_id)
+    result = whatif.replay_draft(engine, draft)
 
     [risk] = result.overdue_at_once
     assert (risk.instance_id, risk.clock, risk.due_actual, risk.due_draft) == (
