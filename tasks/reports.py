@@ -66,7 +66,8 @@ class OnTime:
         return self.late_s / self.missed if self.missed else None
 
 
-def _clock_order(clock: str) -> tuple[int, str]:
+def clock_order(clock: str) -> tuple[int, str]:
+    """The procedure's order of its clocks (L1 first); a clock a later version adds goes last."""
     order = ["L1", "L2", "L4", "R4", "L6", "T7"]
     return (order.index(clock), clock) if clock in order else (len(order), clock)
 
@@ -94,7 +95,7 @@ def on_time(connection: Any, period: Period, breakdown: str = "all") -> list[OnT
         for clock, val, measured, met, late, extended in connection.execute(query)
         if measured
     ]
-    return sorted(rows, key=lambda row: (_clock_order(row.clock), row.value))
+    return sorted(rows, key=lambda row: (clock_order(row.clock), row.value))
 
 
 @dataclass(frozen=True)
