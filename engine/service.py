@@ -8,10 +8,11 @@ a command either applies to the newest state or fails with a clear Conflict.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -263,19 +264,14 @@ class ProcessEngine:
                 now=now,
                 actor=actor,
             )
-            with clock_in_use(self.clock), transaction_in_use(connection, instance.id):
-                try:
-                    workflow = new_workflow(
-                        runtime.spec(process_id), runtime.subprocess_specs(process_id), runtime.script_engine
-                    )
-                    workflow.task_tree.data.update(data)
-                    for task in workflow.get_tasks(state=TaskState.READY):
-                        task.data.update(data)
-                    workflow.do_engine_steps()
-                except EngineError:
-                    raise
-                except Exception as error:
-                    raise describe_error(error) from error
+            with self._running_diagram(connection, instance.id):
+                workflow = new_workflow(
+                    runtime.spec(process_id), runtime.subprocess_specs(process_id), runtime.script_engine
+                )
+                workflow.task_tree.data.update(data)
+                for task in workflow.get_tasks(state=TaskState.READY):
+                    task.data.update(data)
+                workflow.do_engine_steps()
             saved = self._save(store, instance, workflow, runtime, {}, now=now, actor=actor, command="start")
             audit.append(
                 store,
@@ -305,13 +301,8 @@ class ProcessEngine:
             raise ProcessError(f"the started instance opened no task {first.element_id}")
         groups = None if first.actor_groups is None else frozenset(first.actor_groups)
         command = _Command(store, instance, workflow, runtime, now)
-        with clock_in_use(self.clock), transaction_in_use(store.connection, instance.id):
-            try:
-                detail = self._complete(command, row, dict(first.data), actor, groups)
-            except EngineError:
-                raise
-            except Exception as error:
-                raise describe_error(error) from error
+        with self._running_diagram(store.connection, instance.id):
+            detail = self._complete(command, row, dict(first.data), actor, groups)
         saved = self._save(
             store,
             instance,
@@ -532,15 +523,10 @@ class ProcessEngine:
         runtime = self.runtime(instance.deployment_id)
         workflow = self._load(store, instance, runtime)
         before = open_task_ids(workflow)
-        with clock_in_use(self.clock), transaction_in_use(store.connection, instance.id):
+        with self._running_diagram(store.connection, instance.id):
             due = {str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now}
-            try:
-                workflow.refresh_timers()
-                workflow.do_engine_steps()
-            except EngineError:
-                raise
-            except Exception as error:  # a diagram expression failed
-                raise describe_error(error) from error
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
         saved = self._save(
             store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR, command="timer"
         )
@@ -649,13 +635,8 @@ class ProcessEngine:
             workflow = self._load(store, instance, runtime)
             before = open_task_ids(workflow)
             command = _Command(store, instance, workflow, runtime, now)
-            with clock_in_use(self.clock), transaction_in_use(connection, instance.id):
-                try:
-                    detail = apply(command)
-                except EngineError:
-                    raise
-                except Exception as error:
-                    raise describe_error(error) from error
+            with self._running_diagram(connection, instance.id):
+                detail = apply(command)
             if steps:
                 saved = self._save(
                     store,
@@ -687,6 +668,18 @@ class ProcessEngine:
         if workflow is None:
             workflow = runtime.load_workflow(store.state(instance.id), instance.process_id)
         return workflow
+
+    @contextlib.contextmanager
+    def _running_diagram(self, connection: Connection, instance_id: int) -> Iterator[None]:
+        """Diagram code runs on the engine clock, in the command's transaction; whatever it or
+        the library raises becomes a ``ProcessError`` naming the element (engine errors pass)."""
+        with clock_in_use(self.clock), transaction_in_use(connection, instance_id):
+            try:
+                yield
+            except EngineError:
+                raise
+            except Exception as error:
+                raise describe_error(error) from error
 
     def _save(
         self, store, instance, workflow, runtime, before, *, now, actor, command, completed_task_id=None
