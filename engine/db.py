@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
+from engine import sqlite_writer_lock
+
 
 class Base(DeclarativeBase):
     pass
@@ -15,7 +17,10 @@ def make_db_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
-        event.listen(engine, "begin", _begin)
+        lock = sqlite_writer_lock.lock_path(url)
+        if lock is not None:
+            sqlite_writer_lock.install(engine)
+        event.listen(engine, "begin", lambda connection: _begin(connection, lock))
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -34,15 +39,17 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _begin(connection) -> None:
+def _begin(connection, lock: str | None) -> None:
     """Commands take SQLite's write lock at BEGIN, so they read and write one snapshot.
 
     With a deferred BEGIN a command that reads and then writes fails with
     SQLITE_BUSY_SNAPSHOT when another writer committed in between; IMMEDIATE makes
     writers queue (busy_timeout) instead. Read-only sessions stay deferred so that
-    pages never wait for writers.
+    pages never wait for writers. Writers queue on ``lock`` first (engine.sqlite_writer_lock).
     """
     immediate = connection.get_execution_options().get(WRITES, False)
+    if immediate and lock is not None:
+        sqlite_writer_lock.acquire(connection, lock)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
