@@ -35,6 +35,9 @@ def main() -> int:
     except AuditKeyError as error:
         print(f"complaints scheduler: {error}", file=sys.stderr)
         return 1
+    from web.server import settle_heap
+
+    settle_heap()
     log.info("scheduler running (pid %s)", os.getpid())
     try:
         while not stopping.wait(PARENT_CHECK_SECONDS):
