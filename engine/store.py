@@ -129,21 +129,32 @@ class Store:
     def state(self, instance_id: int) -> str:
         return self._one("SELECT state FROM instances WHERE id = :id", id=instance_id)[0]
 
-    def due_instances(self, now: datetime, limit: int) -> list[InstanceRow]:
-        """Running instances with a timer due before ``now``, claimed for this transaction.
+    def claim_due_instance(self, now: datetime) -> tuple[InstanceRow, str] | None:
+        """The running instance whose timer fell due first before ``now``, with its state, claimed.
 
-        On PostgreSQL the rows stay locked until commit and other nodes skip them;
-        SQLite's single writer gives the same guarantee.
+        On PostgreSQL the row stays locked until commit and other nodes skip it; SQLite's
+        single writer gives the same guarantee. The state comes in the same round trip:
+        a firing rarely finds its instance's workflow cached.
         """
         lock = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
-        rows = self._all(
-            "SELECT id, deployment_id, process_id, status, version, business_key FROM instances "
-            "WHERE status = 'running' AND next_timer_at < :now "
-            f"ORDER BY next_timer_at LIMIT :limit{lock}",
+        row = self._one(
+            "SELECT id, deployment_id, process_id, status, version, business_key, state FROM instances "
+            f"WHERE status = 'running' AND next_timer_at < :now ORDER BY next_timer_at LIMIT 1{lock}",
             now=self._instant(now),
-            limit=limit,
         )
-        return [InstanceRow(*row) for row in rows]
+        return (InstanceRow(*row[:6]), row[6]) if row else None
+
+    def claim_unchanged(self, instance: InstanceRow) -> bool:
+        """Lock the instance if it still runs at the version read; False if it moved on (or is locked)."""
+        lock = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+        return (
+            self._one(
+                f"SELECT 1 FROM instances WHERE id = :id AND version = :version AND status = 'running'{lock}",
+                id=instance.id,
+                version=instance.version,
+            )
+            is not None
+        )
 
     # ------------------------------------------------------------------ instances
 

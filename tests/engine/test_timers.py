@@ -136,3 +136,41 @@ def test_two_nodes_fire_each_timer_exactly_once(make_engine, engine, clock):
         assert session.scalar(select(func.count(func.distinct(TimerFiring.task_id)))) == len(instances)
     for instance_id in instances:
         assert open_elements(engine, instance_id) == ["task_escalate"]
+
+
+def test_a_failing_firing_is_rolled_back_whole_and_its_instance_parked_beside_the_others(
+    make_engine, clock, tmp_path
+):
+    """No savepoint per firing (issue 16): the failed firing leaves nothing, its instance is parked
+    in a transaction of its own, the other due instance still fires, and the parked one is not retried."""
+    from engine.models import AuditEvent, Instance
+
+    engine = make_engine(engine_test_handlers(echo_fails=True))
+    engine.deploy(valid_bundle(), actor="admin")
+    failing = edited_bundle(
+        tmp_path,
+        "main.bpmn",
+        'sourceRef="timer_approve_deadline" targetRef="task_escalate"',
+        'sourceRef="timer_approve_deadline" targetRef="service_notify"',
+    )
+    engine.deploy(failing, actor="admin")
+    healthy = waiting_for_approval(engine, version=1)
+    broken = waiting_for_approval(engine, version=2)
+    clock.set(engine.instance(broken).next_timer_at + timedelta(seconds=1))
+
+    assert engine.fire_all_due() == 1
+    assert open_elements(engine, healthy) == ["task_escalate"]
+    parked = engine.instance(broken)
+    assert (parked.status, parked.next_timer_at) == ("error", None)
+    assert open_elements(engine, broken) == ["task_approve"]  # the firing's own writes were rolled back
+    assert [fired.instance_id for fired in firings(engine)] == [healthy]
+    with engine.reader() as session:
+        commands = list(
+            session.scalars(
+                select(AuditEvent.command).where(AuditEvent.instance_id == broken).order_by(AuditEvent.seq)
+            )
+        )
+        assert commands[-1] == "timer_failed" and "timer" not in commands
+        assert session.get(Instance, broken).version == parked.version
+    clock.advance(timedelta(hours=1))
+    assert engine.fire_all_due() == 0  # parked: not retried in a loop
