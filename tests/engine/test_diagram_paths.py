@@ -13,9 +13,7 @@ import pytest
 from engine.bundle import load_bundle
 from engine.diagram_index import DiagramIndexError, index_bundle
 from engine.instance_path import instance_path
-from tests.engine.support import BUNDLES, VALID
-
-PATHS = BUNDLES / "paths"
+from tests.engine.support import PATHS, VALID
 
 
 @pytest.fixture
