@@ -3,7 +3,7 @@
 One JSON document per version: the diagrams in map order (process, name, file, the
 BPMNDiagram that draws it, the call activities on it and what they call) and the XML
 of each file. Versions are immutable, so the document is built once per node (keyed by
-the content hash) and served with the hash as ETag and an immutable cache lifetime: a
+version and content hash) and served with the hash as ETag and an immutable cache lifetime: a
 browser fetches a version's diagrams once. Any signed-in user may read them (the
 procedure is no secret from staff); who may see a *complaint* is still the instance
 page's rule.
@@ -40,10 +40,10 @@ class VersionDiagrams:
 
     @property
     def etag(self) -> str:
-        return f"{FORMAT}:{self.content_hash}"
+        return f"{FORMAT}:{self.version}:{self.content_hash}"
 
 
-_cache: OrderedDict[str, VersionDiagrams] = OrderedDict()
+_cache: OrderedDict[tuple[int, str], VersionDiagrams] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -59,16 +59,17 @@ def version_diagrams(engine: Any, *, deployment_id: int | None = None, version: 
         ).first()
         if row is None:
             return None
+        key = (row.version, row.content_hash)  # both: a restored database may number versions anew
         with _lock:
-            found = _cache.get(row.content_hash)
+            found = _cache.get(key)
             if found is not None:
-                _cache.move_to_end(row.content_hash)
+                _cache.move_to_end(key)
                 return found
         bundle_zip = session.scalar(select(Deployment.bundle_zip).where(Deployment.id == row.id))
     index = index_bundle(bundle_from_zip(bundle_zip).bpmn_files, row.main_process)
     built = VersionDiagrams(row.version, row.content_hash, index, _document(row.version, index))
     with _lock:
-        _cache[row.content_hash] = built
+        _cache[key] = built
         while len(_cache) > _KEPT:
             _cache.popitem(last=False)
     return built

@@ -42,6 +42,8 @@
         self.byProcess = {};
         bundle.diagrams.forEach(function (diagram) { self.byProcess[diagram.process] = diagram; });
         self.wrapper.dataset.diagrams = String(bundle.diagrams.length);
+        var hint = self.wrapper.querySelector(".diagram-hint");
+        if (hint) { hint.hidden = bundle.diagrams.length < 2; } // one flat diagram: nothing to open
         self._fillPicker();
         var start = self.options.start || [];
         return self.openChain(self._validChain(start));
@@ -68,8 +70,10 @@
     var diagram = this.byProcess[process];
     if (!diagram) { return Promise.reject(new Error("no diagram draws " + process)); }
     var xml = this.bundle.files[diagram.file];
+    var asked = this.asked = (this.asked || 0) + 1; // two quick clicks: the last one wins
     var imported = diagram.diagram ? this.viewer.importXML(xml, diagram.diagram) : this.viewer.importXML(xml);
     return imported.then(function (result) {
+      if (asked !== self.asked) { return; }
       self.chain = chain;
       self.process = process;
       self.container.dataset.warnings = String(result.warnings.length);
