@@ -198,6 +198,18 @@ def all_workflows(workflow: BpmnWorkflow) -> list[Any]:
     return [workflow, *workflow.subprocesses.values()]
 
 
+def enclosing_tasks(workflow: Any) -> list[Task]:
+    """The subprocess / call activity tasks a (sub)workflow runs inside, outermost first."""
+    chain: list[Task] = []
+    while workflow.parent_task_id is not None:
+        parent = find_task(workflow.top_workflow, workflow.parent_task_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        workflow = parent.workflow
+    return chain[::-1]
+
+
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
     """READY manual tasks, read straight off the task dicts (the tree iterator costs ~10x)."""
     return [

@@ -7,6 +7,7 @@ the audit log and the timer firings, which already say who did what and when.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine.bundle import bundle_from_zip
+from engine.diagram_index import DiagramIndex
 from engine.errors import NotFound
+from engine.instance_path import InstancePath, instance_path
 from engine.models import AuditEvent, Deployment, Instance, TimerFiring
 from engine.service import ProcessEngine
 from engine.spiff import all_workflows
@@ -54,6 +57,15 @@ def element_states(engine: ProcessEngine, instance_id: int) -> ElementStates:
             elif task.state & _CURRENT:
                 current.add(element)
     return ElementStates(frozenset(completed), frozenset(current))
+
+
+def path_of(
+    engine: ProcessEngine, instance_id: int, index: DiagramIndex, flagged_task_ids: Iterable[str] = ()
+) -> InstancePath:
+    """Where the instance is on each diagram of its version's ``index`` (see engine.instance_path)."""
+    instance = _instance(engine, instance_id)
+    workflow = engine.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
+    return instance_path(workflow, index, flagged_task_ids)
 
 
 def diagram_of(engine: ProcessEngine, instance_id: int) -> str:

@@ -108,6 +108,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         api,
         auth,
         clock_names,
+        diagrams,
         health,
         i18n,
         instance_page,
@@ -129,6 +130,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(overview.bp)
     app.register_blueprint(work.bp)
     app.register_blueprint(instance_page.bp)
+    app.register_blueprint(diagrams.bp)  # /versions/<n>/diagrams.json: the viewers' diagrams, cached for good
     app.register_blueprint(tracking.bp)  # /complaints/mine (A1), /complaints/escalated (T6)
     app.register_blueprint(intake.bp)  # /intake/lookup: T2/T3 while the phone is typed
     app.register_blueprint(public.bp)  # /complain: the website channel, no account (A5)

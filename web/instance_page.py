@@ -18,6 +18,7 @@ from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
 from tasks import records
 from web import access
+from web.diagrams import version_diagrams
 from web.work import time_left, urgency
 
 bp = Blueprint("instances", __name__)
@@ -37,10 +38,7 @@ def instance_page(instance_id: int):
         ).all()
         breaches = records.breaches_of(session.connection(), instance_id)
         complaint = records.complaint_of_instance(session.connection(), instance_id)
-    states = views.element_states(engine, instance_id)
-    overdue = sorted(
-        {task.element_id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now}
-    )
+    overdue = [task.id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now]
     return render_template(
         "instance.html",
         instance=instance,
@@ -54,9 +52,7 @@ def instance_page(instance_id: int):
         now=now,
         urgency=lambda task: urgency(task.created_at, task.due_at, now),
         time_left=lambda task: time_left(task.due_at, now),
-        diagram_marks=json.dumps(
-            {"completed": sorted(states.completed), "current": sorted(states.current), "overdue": overdue}
-        ),
+        viewer=_viewer(engine, instance, overdue),
     )
 
 
@@ -89,6 +85,26 @@ def instance_diagram(instance_id: int):
     except NotFound:
         abort(404)
     return Response(xml, mimetype="application/xml")
+
+
+def _viewer(engine, instance: Instance, overdue_task_ids: list[str]) -> str | None:
+    """The diagram viewer's options: the version's diagrams and this instance's marks per call chain.
+
+    The page opens on the map (the top diagram) with the current path highlighted; the
+    viewer opens a path when asked, with its current task centred.
+    """
+    version = version_diagrams(engine, deployment_id=instance.deployment_id)
+    if version is None:
+        return None
+    where = views.path_of(engine, instance.id, version.index, overdue_task_ids).as_dict()
+    return json.dumps(
+        {
+            "diagramsUrl": url_for("diagrams.diagrams_json", version=version.version),
+            "scopes": where["scopes"],
+            "currentPath": where["current_path"],
+            "start": [],
+        }
+    )
 
 
 def _clocks(complaint) -> list[dict]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -28,6 +28,7 @@ from engine.store import Store
 from tasks import config as cfg
 from tasks import reports, warnings
 from web.clock_names import clock_name
+from web.diagrams import version_diagrams
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -260,6 +261,7 @@ def reports_page():
         "months": _month_series(tables["by_month"].rows),
     }
     heat = {row[0]: {"tasks": row[1], "minutes": row[2], "late": row[3]} for row in tables["heat"].rows}
+    viewer = _heat_viewer(heat)
     return render_template(
         "reports.html",
         error=None,
@@ -270,9 +272,27 @@ def reports_page():
         breakdowns=BREAKDOWN_NAMES,
         fraction=fraction,
         charts=json.dumps(charts, ensure_ascii=False),
-        heat=json.dumps(heat),
+        heat_viewer=viewer,
         args=request.args,
     )
+
+
+def _heat_viewer(heat: dict[str, dict[str, Any]]) -> str | None:
+    """The heat map's viewer options: the default version's diagrams, any of them by the picker.
+
+    The rollups are per element id and ids are unique across a version's files, so each
+    diagram shows the badges of its own elements.
+    """
+    engine = _engine()
+    with engine.reader.kw["bind"].connect() as connection:
+        found = Store(connection).deployment(None)
+    if found is None:
+        return None
+    version = version_diagrams(engine, deployment_id=found.id)
+    if version is None:
+        return None
+    url = url_for("diagrams.diagrams_json", version=version.version)
+    return json.dumps({"diagramsUrl": url, "heat": heat})
 
 
 def _month_series(rows: list[list[Any]]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from engine.handlers import HandlerRegistry, ServiceCall, TaskInput
 
 BUNDLES = Path(__file__).with_name("bundles")
 VALID = BUNDLES / "valid"
+PATHS = BUNDLES / "paths"  # a map calling a path, one nested call (the diagram viewer)
 MAX_AMOUNT = 1_000_000
 
 

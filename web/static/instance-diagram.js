@@ -1,30 +1,12 @@
-// Draws an instance's diagram with bpmn-js and marks what is done, current and overdue.
+// The complaint page: the version's map with this complaint's current path, drill-down into each path
+// (web/static/diagram-viewer.js), marks per call chain computed by the server (engine/instance_path.py).
 (function () {
   "use strict";
-  function draw() {
-    var container = document.getElementById("diagram");
-    if (!container || typeof BpmnJS === "undefined") { return; }
-    var marks = JSON.parse(container.dataset.marks);
-    var viewer = new BpmnJS({ container: container });
-    fetch(container.dataset.xmlUrl, { credentials: "same-origin" })
-      .then(function (response) { return response.text(); })
-      .then(function (xml) { return viewer.importXML(xml); })
-      .then(function (result) {
-        container.dataset.warnings = String(result.warnings.length);
-        var canvas = viewer.get("canvas");
-        var registry = viewer.get("elementRegistry");
-        [["completed", "done"], ["current", "current"], ["overdue", "overdue"]].forEach(function (pair) {
-          marks[pair[0]].forEach(function (id) {
-            if (registry.get(id)) { canvas.addMarker(id, pair[1]); }
-          });
-        });
-        canvas.zoom("fit-viewport");
-        container.dataset.rendered = "true";
-      })
-      .catch(function (error) {
-        container.dataset.rendered = "error";
-        container.textContent = "The diagram could not be drawn: " + error.message;
-      });
-  }
-  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("DOMContentLoaded", function () {
+    var wrapper = document.getElementById("diagram-viewer");
+    if (!wrapper || typeof BpmnJS === "undefined" || typeof DiagramViewer === "undefined") { return; }
+    var config = JSON.parse(wrapper.dataset.viewer);
+    config.labels = JSON.parse(wrapper.dataset.labels);
+    new DiagramViewer(wrapper, config).load();
+  });
 })();

@@ -1,4 +1,5 @@
-// Reports page: chart.js charts from the page's figures, and the diagram heat map (bpmn-js overlays).
+// Reports page: chart.js charts from the page's figures, and the heat map per diagram (bpmn-js overlays
+// on the map or any path, web/static/diagram-viewer.js).
 (function () {
   "use strict";
   var COLOURS = ["#0b5cad", "#1a7f37", "#b35c00", "#8a1c13", "#6639ba", "#1b7c83", "#555"];
@@ -45,45 +46,54 @@
     return "hsl(" + hue + ", 85%, " + (55 - 20 * share) + "%)";
   }
 
+  function weight(figures) { return figures.minutes * figures.tasks; }
+
+  // Badges on whichever diagram is shown (map or a path): each element's average time and count.
+  function placeBadges(viewer, heat, most) {
+    var overlays = viewer.viewer.get("overlays");
+    var registry = viewer.viewer.get("elementRegistry");
+    var placed = 0;
+    Object.keys(heat).forEach(function (id) {
+      if (!registry.get(id)) { return; }
+      var figures = heat[id];
+      var badge = document.createElement("span");
+      badge.className = "heat-badge";
+      badge.dataset.element = id;
+      badge.style.background = heatColour(most ? weight(figures) / most : 0);
+      badge.textContent = figures.minutes + " min × " + figures.tasks;
+      if (figures.late) {
+        var late = document.createElement("span");
+        late.className = "late";
+        late.textContent = "⚠ " + figures.late;
+        badge.appendChild(late);
+      }
+      overlays.add(id, { position: { bottom: 4, left: 0 }, html: badge });
+      placed += 1;
+    });
+    viewer.container.dataset.overlays = String(placed);
+  }
+
+  // "Show the slowest": the element of the shown diagram where complaints spent the most time.
+  function slowest(viewer, heat) {
+    var registry = viewer.viewer.get("elementRegistry");
+    var best = null;
+    Object.keys(heat).forEach(function (id) {
+      if (registry.get(id) && (best === null || weight(heat[id]) > weight(heat[best]))) { best = id; }
+    });
+    return best ? [best] : [];
+  }
+
   function heatMap() {
-    var container = document.getElementById("heat-diagram");
-    if (!container || typeof BpmnJS === "undefined") { return; }
-    var heat = JSON.parse(container.dataset.heat);
-    var viewer = new BpmnJS({ container: container });
-    fetch(container.dataset.xmlUrl, { credentials: "same-origin" })
-      .then(function (response) { return response.text(); })
-      .then(function (xml) { return viewer.importXML(xml); })
-      .then(function () {
-        var overlays = viewer.get("overlays");
-        var registry = viewer.get("elementRegistry");
-        var most = 0;
-        Object.keys(heat).forEach(function (id) { most = Math.max(most, heat[id].minutes * heat[id].tasks); });
-        var placed = 0;
-        Object.keys(heat).forEach(function (id) {
-          if (!registry.get(id)) { return; }
-          var figures = heat[id];
-          var badge = document.createElement("span");
-          badge.className = "heat-badge";
-          badge.dataset.element = id;
-          badge.style.background = heatColour(most ? figures.minutes * figures.tasks / most : 0);
-          badge.textContent = figures.minutes + " min × " + figures.tasks;
-          if (figures.late) {
-            var late = document.createElement("span");
-            late.className = "late";
-            late.textContent = "⚠ " + figures.late;
-            badge.appendChild(late);
-          }
-          overlays.add(id, { position: { bottom: 4, left: 0 }, html: badge });
-          placed += 1;
-        });
-        viewer.get("canvas").zoom("fit-viewport");
-        container.dataset.rendered = "true";
-        container.dataset.overlays = String(placed);
-      })
-      .catch(function (error) {
-        container.dataset.rendered = "error";
-        container.textContent = "The diagram could not be drawn: " + error.message;
-      });
+    var wrapper = document.getElementById("heat-diagram-viewer");
+    if (!wrapper || typeof BpmnJS === "undefined" || typeof DiagramViewer === "undefined") { return; }
+    var config = JSON.parse(wrapper.dataset.viewer);
+    var heat = config.heat || {};
+    var most = 0; // one colour scale across all diagrams, so two paths compare
+    Object.keys(heat).forEach(function (id) { most = Math.max(most, weight(heat[id])); });
+    config.labels = JSON.parse(wrapper.dataset.labels);
+    config.onShown = function (viewer) { placeBadges(viewer, heat, most); };
+    config.focus = function (viewer) { return slowest(viewer, heat); };
+    new DiagramViewer(wrapper, config).load();
   }
 
   document.addEventListener("DOMContentLoaded", function () { charts(); heatMap(); });
