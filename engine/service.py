@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import tomllib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from engine import audit, audit_key
 from engine.audit_key import AuditKey
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
-from engine.deployments import Runtime, RuntimeCache, store_deployment
+from engine.deployments import Runtime, RuntimeCache, bundle_config, store_deployment
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, Projection, TaskInput
@@ -48,6 +49,7 @@ from engine.spiff import (
 )
 from engine.spiff_state import dump_state
 from engine.store import InstanceRow, StaleInstance, Store, TaskRow
+from engine.timer_labels import label_bundle
 from engine.validation import CompiledBundle, compile_bundle
 
 log = logging.getLogger(__name__)
@@ -204,6 +206,21 @@ class ProcessEngine:
     def validate(self, bundle: Bundle) -> CompiledBundle:
         """Raises BundleInvalid listing every problem; stores nothing."""
         return compile_bundle(bundle, self.handlers, self._expression_names())
+
+    def label_timers(self, bundle: Bundle) -> Bundle:
+        """The bundle with its deadline timers labelled from its config, as far as it can be.
+
+        Validation labels the same way (and reports what cannot be labelled); a draft is kept
+        labelled so the owner sees in the modeler what will be deployed.
+        """
+        labeller = self.handlers.timer_labeller
+        if labeller is None:
+            return bundle
+        try:
+            config = bundle_config(bundle)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return bundle
+        return label_bundle(bundle, config, labeller)[0]
 
     def deploy(self, bundle: Bundle, *, actor: str) -> DeployOutcome:
         compiled = self.validate(bundle)
