@@ -13,6 +13,19 @@ department a new version adds flows through without a code change. Rework (E5) k
 due instant in the data, so a clock is never restarted here either: a row is keyed by
 complaint, clock and V1 round, and its ``started_at`` is kept from the first time it was seen.
 
+This is the ONE running-clocks read model (issue 10): the inbox colour, the complaint page,
+the warning sweep, the at-risk report and the on-time rates all read ``complaint_clocks``
+(``tasks.clock_marks``, ``tasks.warnings``, ``tasks.reports``). What the diagram's timers say
+comes from the engine (``engine.running_clocks``, one in-memory walk per command, no query):
+a new row starts when its timer was armed (L1 at receipt although the record is written at
+numbering), L1's due is its timer's (no span in Python), and a waiting boundary timer on the
+carried due makes a clock run again after an E5 return. ``warn_at`` is computed once here
+(``tasks.warning_share``: the ``[warnings]`` share, in working time for a figure on a
+calendar). Rounds (V1) are told by the data the procedure already carries: the
+``dispatch_round`` counter and ``earlier_deadlines`` (the outcomes of earlier rounds), so a
+second dispatch is a new row while E5 (same due) and E3 (``extensions`` records) are not.
+Outcomes stay the procedure's own measurements (``deadlines`` written by the postScripts).
+
 Four tables, written by :func:`project_clocks` in the command's transaction (called by the
 complaint projection, ``tasks.records.project_complaint``):
 

@@ -5,28 +5,23 @@ fraction of that span has passed (``[warnings]`` in procedure.toml, default 0.75
 override per clock), until the due instant or until the clock stops. The fraction comes
 from the version the complaint runs on, like every other figure of the procedure.
 
-Where the clocks come from (no workflow is loaded):
+Where the clocks come from: the one running-clocks model, ``complaint_clocks`` (written in
+each command's transaction by ``tasks.clocks.project_clocks`` from the diagram's clock timers,
+``engine.running_clocks``), whose ``warn_at`` the inbox colour, the complaint page and the
+at-risk report read too, so they all agree. No workflow is loaded and no element id or span
+is named here: who is warned is the open task the clock's timer guards (the catalogue,
+``engine.clock_catalogue``); for a clock no task guards (L1, an event subprocess's start
+timer) the first-contact owner (A1); for a clock the diagram has no timer for yet (L6, from
+the carried ``contact_due``) whoever has the complaint's newest open task.
 
-* **a user task guarded by a deadline timer**: the open ``human_tasks`` row with a
-  ``due_at`` (the engine writes the earliest boundary timer there). Its clock is named
-  by :data:`CLOCK_OF_ELEMENT` (an element not listed is named by its element id, so a
-  timer added to the diagram is warned about before anyone names it). The start is the
-  creation of the *first* task of that element and instance with the same due instant:
-  an E5 return re-opens the handling task with the deadline set at dispatch, and its
-  span must not shrink to the rework. An E3 extension moves the due instant: a new
-  clock (new key) starting when the task was entered again.
-* **L6 call-back window** (R6): an unreached customer gets further attempts within 48 hours
-  of the first one (``contact_due = due_in("PT48H")`` in ``task_reply_customer``'s
-  postScript; :data:`CONTACT_WINDOW` mirrors it). The retry task has no timer, so the clock
-  runs from the completion of the reply attempt that opened the attempts (the latest
-  ``task_reply_customer`` completed before the open ``task_retry_contact``) while that
-  retry task is open, and warns its owner.
-* **L1 first reply**: no task guards it. It runs from the instance start for 24 hours
-  (``tasks.records.first_reply_due``) while the complaint record is open and has no
-  ``first_reply_at``. Its owner is whoever recorded the complaint (A1).
+* **E5**: a returned reply re-opens the handling task on the carried due: the same row, its
+  start kept (the span does not shrink to the rework), running again.
+* **E3**: an extension moves the due of the same row (start and first due kept, extensions
+  counted): the warning instant moves to the share of start -> new due, under a new key.
+* **V1**: a second dispatch is a new round (a new row) started at the second dispatch.
 
-A clock stops when its task closes (completed or withdrawn) or, for L1, when the first
-reply is recorded; a stopped clock is never warned about. The key of a warning is
+A clock stops when the procedure measures it (its task handed in) or, for L1, when the
+first reply is recorded; a stopped clock is never warned about. The key of a warning is
 ``(instance, clock, due)``: whoever sends it stores that key uniquely, so it goes out
 once however many nodes sweep (web/notifications.py).
 """
@@ -119,13 +114,19 @@ def running_clocks(engine: Any, now: datetime) -> list[RunningClock]:
             .join(Instance, Instance.id == ComplaintClock.instance_id)
             .join(records.Complaint, records.Complaint.instance_id == ComplaintClock.instance_id)
             .where(ComplaintClock.status == RUNNING, ComplaintClock.due_at > now)
-            .where(ComplaintClock.warn_at.is_not(None), Instance.status == "running")
+            .where(Instance.status == "running")
         ).all()
         tasks = _open_tasks(connection, {row.instance_id for row in rows})
     found = []
     for row in rows:
         runtime = engine.runtime(row.deployment_id)
         task = _owning_task(runtime.clock_catalogue, row.clock, tasks.get(row.instance_id, []))
+        share = fraction(runtime.config, row.clock)
+        # a row written before warn_at existed (t0008) warns at the plain share until rewritten
+        warn = (
+            row.warn_at
+            or min(row.started_at, row.due_at) + (row.due_at - min(row.started_at, row.due_at)) * share
+        )
         found.append(
             RunningClock(
                 instance_id=row.instance_id,
@@ -133,8 +134,8 @@ def running_clocks(engine: Any, now: datetime) -> list[RunningClock]:
                 clock=row.clock,
                 start=row.started_at,
                 due_at=row.due_at,
-                warn_at=row.warn_at,
-                fraction=fraction(runtime.config, row.clock),
+                warn_at=warn,
+                fraction=share,
                 task_id=task.id if task is not None else None,
                 assignee=task.assignee if task is not None else row.first_contact_owner,
                 candidate_group=task.candidate_group if task is not None else None,
