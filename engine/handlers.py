@@ -46,6 +46,9 @@ class ServiceCall:
     config: Mapping[str, Any]
     connection: Any = None
     instance_id: int | None = None
+    fired_due: datetime | None = None
+    """The due instant of the clock timer whose firing led to this task (its nearest fired
+    timer ancestor), so an operation recording a breach needs no span of its own."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Projection:
     now: datetime
     data: Mapping[str, Any]
     config: Mapping[str, Any]
+    clocks: tuple[Any, ...] = ()
+    """``engine.running_clocks.ClockReading`` of every clock timer of the instance."""
 
 
 FieldErrors = dict[str, str]

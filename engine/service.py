@@ -37,6 +37,7 @@ from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, Projection, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
 from engine.models import HumanTask, Instance
+from engine.running_clocks import read_clocks
 from engine.spiff import (
     clock_in_use,
     current_data,
@@ -701,6 +702,7 @@ class ProcessEngine:
     def _save(
         self, store, instance, workflow, runtime, before, *, now, actor, command, completed_task_id=None
     ) -> _Saved:
+        readings = read_clocks(workflow, runtime.clock_catalogue, now)  # stamps armed timers: before dump
         dues = [due for _, due in waiting_timers(workflow)]
         next_timer_at = min(dues) if dues and not workflow.completed else None
         data = current_data(workflow) if self.handlers.projections or instance.business_key is None else {}
@@ -734,6 +736,7 @@ class ProcessEngine:
                 now=now,
                 data=data,
                 config=runtime.config,
+                clocks=readings,
             )
             for hook in self.handlers.projections:
                 hook(projection)
