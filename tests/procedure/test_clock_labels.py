@@ -1,7 +1,7 @@
 """Every time limit of RULES.md has a deadline timer whose label shows the config's figure (issue 10).
 
-The clocks are read from the diagrams as deployed (the stored bundle), by their ``clock``
-property; the words come from procedure.toml through ``tasks.timer_figures`` and are checked
+The clocks are read from the version as deployed, through its clock catalogue
+(``engine/clock_catalogue.py``, the timers' ``clock``/``figure`` properties); the words come from procedure.toml through ``tasks.timer_figures`` and are checked
 here as literal text too, so a wrong rendering cannot pass by agreeing with itself.
 """
 
@@ -11,6 +11,7 @@ import tomllib
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from engine.bundle import bundle_from_files, bundle_from_zip
 from engine.deployments import bundle_config, latest_deployment
@@ -43,9 +44,19 @@ def _deployed(engine) -> tuple[list[DeadlineTimer], dict[str, Any], dict[str, by
     return timers, bundle_config(stored), dict(stored.bpmn_files)
 
 
-def _name(files: dict[str, bytes], timer: DeadlineTimer) -> str:
-    from lxml import etree
+def _catalogue_labels(engine) -> dict[str, list[tuple[str | None, str]]]:
+    """Clock id -> (figure, label) of each of its timers, from the deployed version's catalogue."""
+    with engine.reader() as session:
+        deployment_id = latest_deployment(session).id
+    runtime = engine.runtime(deployment_id)
+    found: dict[str, list[tuple[str | None, str]]] = {}
+    for timer in runtime.clock_catalogue.timers.values():
+        name = runtime.specs[timer.process_id].task_specs[timer.element_id].bpmn_name or ""
+        found.setdefault(timer.clock, []).append((timer.figure, name))
+    return found
 
+
+def _name(files: dict[str, bytes], timer: DeadlineTimer) -> str:
     root = etree.fromstring(files[timer.file])
     [element] = root.xpath("//*[@id=$id]", id=timer.element_id)
     return element.get("name") or ""
@@ -62,12 +73,12 @@ def _name(files: dict[str, bytes], timer: DeadlineTimer) -> str:
 )
 def test_every_time_limit_has_a_timer_labelled_with_its_figure(engine, rule):
     """L1, L2, L3, L4, R4/L5, L6, T7, T1, E3, E4, R3: a timer each, its label from the config."""
-    timers, config, files = _deployed(engine)
-    mine = [timer for timer in timers if timer.clock == rule]
+    _, config, _ = _deployed(engine)
+    mine = _catalogue_labels(engine).get(rule)
     assert mine, f"no deadline timer carries clock {rule} in the deployed diagrams"
-    for timer in mine:
-        assert timer.figure == RULE_CLOCKS[rule], f"{timer.file} {timer.element_id}"
-        assert _name(files, timer) == f"{rule} {figure_words(config, rule, timer.figure)}"
+    for figure, label in mine:
+        assert figure == RULE_CLOCKS[rule], label
+        assert label == f"{rule} {figure_words(config, rule, figure)}"
 
 
 def test_the_deployed_labels_read_as_the_owner_wrote_them(engine):
