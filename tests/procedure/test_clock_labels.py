@@ -1,8 +1,9 @@
 """Every time limit of RULES.md has a deadline timer whose label shows the config's figure (issue 10).
 
 The clocks are read from the version as deployed, through its clock catalogue
-(``engine/clock_catalogue.py``, the timers' ``clock``/``figure`` properties); the words come from procedure.toml through ``tasks.timer_figures`` and are checked
-here as literal text too, so a wrong rendering cannot pass by agreeing with itself.
+(``engine/clock_catalogue.py``, the timers' ``clock``/``figure`` properties); the words come
+from procedure.toml through ``tasks.timer_figures`` and are checked here as literal text too,
+so a wrong rendering cannot pass by agreeing with itself.
 """
 
 from __future__ import annotations
