@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.bundle import Bundle, bundle_from_zip
 from engine.calendar import WorkingCalendar, calendars_from_config
+from engine.clock_catalogue import ClockCatalogue, build_catalogue
 from engine.errors import NotFound
 from engine.expressions import expression_globals
 from engine.forms import FormChecker
@@ -76,6 +78,11 @@ class Runtime:
             return self.specs[process_id]
         except KeyError:
             raise NotFound(f"version {self.version} has no process {process_id!r}") from None
+
+    @cached_property
+    def clock_catalogue(self) -> ClockCatalogue:
+        """The clocks of this version's timers (built once: versions are immutable)."""
+        return build_catalogue(self.specs)
 
     def subprocess_specs(self, process_id: str) -> dict[str, Any]:
         return {name: spec for name, spec in self.specs.items() if name != process_id}

@@ -125,12 +125,14 @@ def _problems_json(problems: list[Problem]) -> str:
     )
 
 
-def _check(engine, bundle: Bundle) -> list[Problem]:
+def _check(engine, bundle: Bundle) -> tuple[Bundle, list[Problem]]:
+    """The bundle as it would deploy (deadline timers labelled) and its problems."""
+    bundle = engine.label_timers(bundle)
     try:
         engine.validate(bundle)
     except BundleInvalid as invalid:
-        return invalid.problems
-    return []
+        return bundle, invalid.problems
+    return bundle, []
 
 
 def _clean_title(title: str) -> str:
@@ -182,7 +184,7 @@ def create_draft(
     now = engine.clock.now()
     problems: list[Problem] = []
     if bundle is not None:
-        problems = _check(engine, bundle)
+        bundle, problems = _check(engine, bundle)
         if problems:
             raise BundleInvalid(problems)
     with engine.writer() as session, session.begin():
@@ -244,7 +246,7 @@ def _store(
     **detail: Any,
 ) -> DraftView:
     """Validate ``bundle`` and keep it as the draft's new revision, problems and all."""
-    problems = _check(engine, bundle)  # outside the transaction: parsing takes a while
+    bundle, problems = _check(engine, bundle)  # outside the transaction: parsing takes a while
     now = engine.clock.now()
     with engine.writer() as session, session.begin():
         row = _editable(session, draft_id)
@@ -331,7 +333,7 @@ def _draft_forms(engine, draft_id: int, name: str) -> dict[str, bytes]:
 def submit_draft(engine, draft_id: int, *, actor: str) -> DraftView:
     """Offer the draft to the admins; refused with every problem (BundleInvalid) when invalid."""
     view = get_draft(engine, draft_id)
-    problems = _check(engine, view.bundle)
+    _, problems = _check(engine, view.bundle)
     now = engine.clock.now()
     with engine.writer() as session, session.begin():
         row = _editable(session, draft_id)

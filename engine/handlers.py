@@ -46,6 +46,9 @@ class ServiceCall:
     config: Mapping[str, Any]
     connection: Any = None
     instance_id: int | None = None
+    fired_due: datetime | None = None
+    """The due instant of the clock timer whose firing led to this task (its nearest fired
+    timer ancestor), so an operation recording a breach needs no span of its own."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Projection:
     now: datetime
     data: Mapping[str, Any]
     config: Mapping[str, Any]
+    clocks: tuple[Any, ...] = ()
+    """``engine.running_clocks.ClockReading`` of every clock timer of the instance."""
 
 
 FieldErrors = dict[str, str]
@@ -74,6 +79,9 @@ Operation = Callable[[ServiceCall], Any]
 ProjectionHook = Callable[[Projection], None]
 # Deploy-time check of the domain's own procedure.toml tables: (dotted key path, message) pairs.
 ConfigCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+# Deploy-time words of a deadline timer's figure: (config, clock id, figure key) -> words,
+# raising engine.timer_labels.LabelError when the figure cannot be shown.
+TimerLabeller = Callable[[Mapping[str, Any], str, str], str]
 
 
 @dataclass
@@ -83,6 +91,7 @@ class HandlerRegistry:
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
     projections: list[ProjectionHook] = field(default_factory=list)
     config_checks: list[ConfigCheck] = field(default_factory=list)
+    timer_labeller: TimerLabeller | None = None
 
     def validator(self, name: str) -> Callable[[Validator], Validator]:
         """Register a user-task validator: it returns ``{field: message}`` or nothing."""
@@ -102,6 +111,13 @@ class HandlerRegistry:
         if check not in self.config_checks:
             self.config_checks.append(check)
         return check
+
+    def labeller(self, labeller: TimerLabeller) -> TimerLabeller:
+        """Register the words of deadline timers' figures, written as their labels at deploy."""
+        if self.timer_labeller is not None and self.timer_labeller is not labeller:
+            raise ValueError("a timer labeller is registered already")
+        self.timer_labeller = labeller
+        return labeller
 
     def function(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a helper callable from diagram expressions (conditions, timers, scripts)."""

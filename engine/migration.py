@@ -46,6 +46,7 @@ from engine.migration_move import Move, SpecComparer, move_workflow
 from engine.migration_plan import PlanRow, blocker_for_failure, check_plan, propose_plan, proposed_mapping
 from engine.migration_report import InstanceReport, MigrationReport
 from engine.models import Deployment, Instance, InstanceMigration
+from engine.running_clocks import read_clocks
 from engine.spiff import all_workflows, clock_in_use, current_data, transaction_in_use, waiting_timers
 from engine.store import InstanceRow, StaleInstance, Store
 
@@ -402,6 +403,7 @@ def _project(engine, store: Store, instance: InstanceRow, workflow, runtime: Run
         now=now,
         data=current_data(workflow),
         config=runtime.config,
+        clocks=read_clocks(workflow, runtime.clock_catalogue, now),
     )
     for hook in engine.handlers.projections:
         hook(projection)

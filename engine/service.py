@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import tomllib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,12 +31,13 @@ from engine import audit, audit_key
 from engine.audit_key import AuditKey
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
-from engine.deployments import Runtime, RuntimeCache, store_deployment
+from engine.deployments import Runtime, RuntimeCache, bundle_config, store_deployment
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, Projection, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
 from engine.models import HumanTask, Instance
+from engine.running_clocks import read_clocks
 from engine.spiff import (
     clock_in_use,
     current_data,
@@ -48,6 +50,7 @@ from engine.spiff import (
 )
 from engine.spiff_state import dump_state
 from engine.store import InstanceRow, StaleInstance, Store, TaskRow
+from engine.timer_labels import label_bundle
 from engine.validation import CompiledBundle, compile_bundle
 
 log = logging.getLogger(__name__)
@@ -204,6 +207,21 @@ class ProcessEngine:
     def validate(self, bundle: Bundle) -> CompiledBundle:
         """Raises BundleInvalid listing every problem; stores nothing."""
         return compile_bundle(bundle, self.handlers, self._expression_names())
+
+    def label_timers(self, bundle: Bundle) -> Bundle:
+        """The bundle with its deadline timers labelled from its config, as far as it can be.
+
+        Validation labels the same way (and reports what cannot be labelled); a draft is kept
+        labelled so the owner sees in the modeler what will be deployed.
+        """
+        labeller = self.handlers.timer_labeller
+        if labeller is None:
+            return bundle
+        try:
+            config = bundle_config(bundle)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return bundle
+        return label_bundle(bundle, config, labeller)[0]
 
     def deploy(self, bundle: Bundle, *, actor: str) -> DeployOutcome:
         compiled = self.validate(bundle)
@@ -701,6 +719,7 @@ class ProcessEngine:
     def _save(
         self, store, instance, workflow, runtime, before, *, now, actor, command, completed_task_id=None
     ) -> _Saved:
+        readings = read_clocks(workflow, runtime.clock_catalogue, now)  # stamps armed timers: before dump
         dues = [due for _, due in waiting_timers(workflow)]
         next_timer_at = min(dues) if dues and not workflow.completed else None
         data = current_data(workflow) if self.handlers.projections or instance.business_key is None else {}
@@ -734,6 +753,7 @@ class ProcessEngine:
                 now=now,
                 data=data,
                 config=runtime.config,
+                clocks=readings,
             )
             for hook in self.handlers.projections:
                 hook(projection)

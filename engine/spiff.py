@@ -82,6 +82,7 @@ def current_now() -> datetime:
 
 # One ScriptEngine serves every thread running a version: per-call state lives here.
 _current_element: ContextVar[str | None] = ContextVar("engine_service_element", default=None)
+_current_fired_due: ContextVar[datetime | None] = ContextVar("engine_fired_due", default=None)
 
 
 class _Environment(TaskDataEnvironment):
@@ -154,17 +155,20 @@ class ScriptEngine(PythonScriptEngine):
             config=self._config,
             connection=connection,
             instance_id=instance_id,
+            fired_due=_current_fired_due.get(),
         )
         return json.dumps(operation(call), default=_json_default)
 
     def call_service(self, task, **kwargs):
         # The library's own version has a NameError in its error path; this one names the task.
         token = _current_element.set(task.task_spec.bpmn_id)
+        due_token = _current_fired_due.set(fired_timer_due(task))
         try:
             return self.environment.call_service(task.data, **kwargs)
         except Exception as error:
             raise ProcessError(f"service task failed: {error}", task.task_spec.bpmn_id) from error
         finally:
+            _current_fired_due.reset(due_token)
             _current_element.reset(token)
 
 
@@ -239,6 +243,25 @@ def timer_due(task: Task) -> datetime | None:
         return None
     due = TimerEventDefinition.get_datetime(value)
     return datetime.combine(due.date(), due.timetz())  # a plain datetime, not the clock shim
+
+
+def fired_timer_due(task: Task) -> datetime | None:
+    """The due instant of the nearest timer event the path to ``task`` came through, if any.
+
+    Walks the parents, and from a subworkflow's start on to the task that holds it, so a
+    breach recorded inside an event subprocess finds the timer start that opened it.
+    """
+    current: Task | None = task.parent
+    while current is not None:
+        due = timer_due(current)
+        if due is not None and current.state == TaskState.COMPLETED:
+            return due
+        parent = current.parent
+        holder = getattr(current.workflow, "parent_task_id", None)
+        if parent is None and holder is not None:
+            parent = current.workflow.top_workflow.get_task_from_id(holder)
+        current = parent
+    return None
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:

@@ -6,6 +6,10 @@ element id and says in plain words what is wrong, so an author can fix a bundle 
 
 What is checked, in order of the pipeline:
 
+0. Deadline timers (``clock`` + ``figure`` properties) are labelled with their figure from
+   ``procedure.toml`` by the registered labeller (``engine.timer_labels``); what follows
+   checks, and the deployment stores, the labelled files. A figure that cannot be shown
+   is a problem at the timer.
 1. XML safety: a hardened lxml parser (no DTD, no entities, no network, no huge trees);
    a DOCTYPE or entity declaration is refused outright.
 2. XSD: SpiffWorkflow's BPMN schema plus its ``spiffworkflow`` extension schema. We run the
@@ -55,6 +59,7 @@ from engine import sandbox_policy
 from engine.bundle import CONFIG_NAME, FORMS_DIR, Bundle
 from engine.calendar import CalendarConfigError, WorkingCalendar, calendars_from_config
 from engine.handlers import HandlerRegistry
+from engine.timer_labels import label_bundle
 
 __all__ = [
     "BundleInvalid",
@@ -318,6 +323,7 @@ def compile_bundle(
     reserved = frozenset(expression_names)
 
     config = _check_config(bundle, report)
+    bundle = _label_timers(bundle, config, handlers, report)
 
     docs: list[_Document] = []
     if not bundle.bpmn_files:
@@ -365,6 +371,18 @@ def compile_bundle(
 
 
 # --------------------------------------------------------------------------- ids, schema
+
+
+def _label_timers(
+    bundle: Bundle, config: dict[str, Any] | None, handlers: HandlerRegistry, report: _Report
+) -> Bundle:
+    """The bundle with its deadline timers labelled from the config; unlabelable timers reported."""
+    if config is None or handlers.timer_labeller is None:
+        return bundle
+    labelled, problems = label_bundle(bundle, config, handlers.timer_labeller)
+    for timer, message in problems:
+        report.add(timer.file, timer.line, timer.element_id, message)
+    return labelled
 
 
 def _check_duplicate_ids(doc: _Document, report: _Report) -> set[int]:

@@ -13,6 +13,19 @@ department a new version adds flows through without a code change. Rework (E5) k
 due instant in the data, so a clock is never restarted here either: a row is keyed by
 complaint, clock and V1 round, and its ``started_at`` is kept from the first time it was seen.
 
+This is the ONE running-clocks read model (issue 10): the inbox colour, the complaint page,
+the warning sweep, the at-risk report and the on-time rates all read ``complaint_clocks``
+(``tasks.clock_marks``, ``tasks.warnings``, ``tasks.reports``). What the diagram's timers say
+comes from the engine (``engine.running_clocks``, one in-memory walk per command, no query):
+a new row starts when its timer was armed (L1 at receipt although the record is written at
+numbering), L1's due is its timer's (no span in Python), and a waiting boundary timer on the
+carried due makes a clock run again after an E5 return. ``warn_at`` is computed once here
+(``tasks.warning_share``: the ``[warnings]`` share, in working time for a figure on a
+calendar). Rounds (V1) are told by the data the procedure already carries: the
+``dispatch_round`` counter and ``earlier_deadlines`` (the outcomes of earlier rounds), so a
+second dispatch is a new row while E5 (same due) and E3 (``extensions`` records) are not.
+Outcomes stay the procedure's own measurements (``deadlines`` written by the postScripts).
+
 Four tables, written by :func:`project_clocks` in the command's transaction (called by the
 complaint projection, ``tasks.records.project_complaint``):
 
@@ -45,6 +58,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -67,7 +81,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import HumanTask, UTCDateTime
+from engine.running_clocks import WAITING
 from tasks.deadlines import instant_or_none
+from tasks.warning_share import warn_at
 
 RUNNING, MET, MISSED = "running", "met", "missed"
 UNMEASURED = "unmeasured"  # the complaint closed before the clock was stopped (e.g. no L6 needed)
@@ -102,6 +118,8 @@ class ComplaintClock(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """L7: past it the clock is about to breach (amber); every reader takes it from here."""
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_by_s: Mapped[float | None] = mapped_column(Float)
@@ -419,11 +437,15 @@ def project_clocks(
     previous: Any,
     now: datetime,
     zone: tzinfo | None,
+    readings: Any = (),
+    config: Mapping[str, Any] | None = None,
 ) -> None:
     """Keep the complaint's clock rows and the rollups in step (L7), in the command's transaction.
 
     ``values`` are the complaint record's new values, ``previous`` its row before this
     command (None for a new record), ``summary`` its deadline summary (L1 included).
+    ``readings`` are the diagram's clock timers (``engine.running_clocks``): a new row starts
+    when its timer was armed, so L1 starts at receipt although the record is written later.
     """
     dimensions = complaint_dimensions(values, zone)
     before = complaint_dimensions(previous, zone) if previous is not None else None
@@ -445,9 +467,16 @@ def project_clocks(
         due = instant_or_none(entry["due"])
         first_due, extended = _first_due(clock, due, extensions)
         old = existing.pop((clock, number), None)
-        started = old["started_at"] if old else (now if clock != "L1" else _l1_start(due))
+        reading = _reading(readings, clock, due)
+        started = old["started_at"] if old else (reading.armed_at if reading and reading.armed_at else now)
+        figure = reading.figure if reading is not None else None
         late = entry.get("late_by_s")
         status = _status(entry.get("met"))
+        stopped = instant_or_none(entry.get("done_at"))
+        if reading is not None and reading.state == WAITING and reading.kind == "boundary":
+            # E5: the guarded work is open again on the carried due: the clock runs, whatever
+            # the data measured when the work was handed in before.
+            status, stopped, late = RUNNING, None, None
         if status == RUNNING and values.get("status") == "closed":
             status = UNMEASURED
         new = {
@@ -458,8 +487,9 @@ def project_clocks(
             "started_at": started,
             "due_at": due,
             "first_due_at": first_due,
+            "warn_at": warn_at(config or {}, clock, figure, started, due) if config is not None else None,
             "extensions": extended,
-            "stopped_at": instant_or_none(entry.get("done_at")),
+            "stopped_at": stopped,
             "late_by_s": None if late is None else float(late),
             **dimensions,
         }
@@ -481,10 +511,15 @@ def project_clocks(
         _count_elements(connection, instance_id, dimensions["period"])
 
 
-def _l1_start(due: datetime) -> datetime:
-    from tasks.records import FIRST_REPLY_WITHIN  # L1 runs from receipt: due minus 24 h
-
-    return due - FIRST_REPLY_WITHIN
+def _reading(readings: Any, clock: str, due: datetime) -> Any:
+    """The timer reading of ``clock`` armed with ``due``: a waiting one first (the clock runs),
+    else the first armed (its start is the clock's start: E5 re-entries keep it)."""
+    found = [r for r in readings if r.clock == clock and r.due_at == due]
+    if not found:
+        return None
+    start = min(found, key=lambda r: r.armed_at or r.due_at)
+    waiting = [r for r in found if r.state == WAITING]
+    return replace(waiting[0], armed_at=start.armed_at) if waiting else start
 
 
 def _count_elements(connection: Any, instance_id: int, period: str) -> None:

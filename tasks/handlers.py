@@ -7,6 +7,7 @@ Importing this module (``tasks.registry`` does) registers them all on ``REGISTRY
 * ``tasks.operations``: service operations (C4/C5/H1 registration, T2/T3 repeat check and
   reminders, L1 first-reply check, L2/L4/R4 deadlines, E3 extension, V1/H3 second dispatch,
   L7 breach records and outcomes, closing) and the ``deadline_outcome`` expression function
+* ``tasks.timer_figures.figure_words``: the deadline timers' labels, written at deploy (issue 10)
 * ``tasks.warnings.config_problems``: the deploy-time check of ``[warnings]``
 * ``tasks.records.project_complaint``: keeps the complaint record (``complaints``) in step
   with every command
@@ -15,7 +16,7 @@ The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately t
 ``tasks.repeats`` delivers T2 reminders for the web layer.
 """
 
-from tasks import operations, records, validators, warnings  # noqa: F401
+from tasks import operations, records, timer_figures, validators, warnings  # noqa: F401
 from tasks.registry import REGISTRY
 
 if records.project_complaint not in REGISTRY.projections:

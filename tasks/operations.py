@@ -268,7 +268,7 @@ def record_reminder(call: ServiceCall) -> dict[str, Any]:
 
 @REGISTRY.operation("check_first_reply")
 def check_first_reply(call: ServiceCall) -> dict[str, Any]:
-    """L1, L7: 24 h after receipt: has the customer heard the solution or the progress?
+    """L1, L7: when the L1 timer fires: has the customer heard the solution or the progress?
 
     Reads ``first_reply_at`` on the complaint record (the reply attempt, a resolution at
     first contact or a ``progress_reply`` message set it). Without one, records the L1
@@ -276,7 +276,9 @@ def check_first_reply(call: ServiceCall) -> dict[str, Any]:
     still being recorded (no record yet) has had no reply either.
     """
     zone = cfg.branch_zone(call.config)
-    due = records.first_reply_due(call.connection, call.instance_id)
+    due = call.fired_due  # the L1 timer that opened this path: its figure is the diagram's
+    if due is None:
+        raise ValueError(f"{call.element_id}: check_first_reply must follow the L1 timer (no fired timer)")
     row = records.complaint_of_instance(call.connection, call.instance_id)
     first_reply = row.first_reply_at if row is not None else None
     missing = first_reply is None or first_reply > due

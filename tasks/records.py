@@ -53,7 +53,7 @@ from sqlalchemy import Float, Integer, String, Text, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
-from engine.models import HumanTask, Instance, UTCDateTime
+from engine.models import HumanTask, UTCDateTime
 from tasks import clocks
 from tasks import config as cfg
 from tasks.deadlines import instant_or_none
@@ -85,9 +85,6 @@ CONCLUSION_FIELDS = ("company_responsible", "overcharged", "compensation_form")
 
 # The deadline variables of the process data, by clock (rule id).
 DUE_VARIABLES = {"L2": "dispatch_due", "L4": "handling_due", "R4": "reply_due"}
-
-# L1: the customer hears the solution or the progress within 24 h of receipt (the instance start).
-FIRST_REPLY_WITHIN = timedelta(hours=24)
 
 
 class DeadlineBreach(Base):
@@ -317,10 +314,22 @@ def count_reminder(connection: Any, instance_id: int) -> None:
     )
 
 
-def first_reply_due(connection: Any, instance_id: int) -> datetime:
-    """L1: 24 h after the complaint was received, i.e. the instance started (the intake began)."""
-    created = connection.execute(select(Instance.created_at).where(Instance.id == instance_id)).scalar_one()
-    return created + FIRST_REPLY_WITHIN
+def clock_due(readings: Any, clock: str) -> datetime | None:
+    """The due instant the diagram's timer of ``clock`` was armed with (the latest one armed).
+
+    The span lives in the diagram (and its figure in procedure.toml), never here: L1 at 12 h
+    in the timer gives 12 h in the record, the breach and the reports.
+    """
+    dues = [(r.armed_at or r.due_at, r.due_at) for r in readings if r.clock == clock]
+    return max(dues)[1] if dues else None
+
+
+def _previous_due(existing: Any, clock: str) -> datetime | None:
+    """A clock's due as the record last showed it (its timer may have fired and gone since)."""
+    if existing is None or not existing.deadlines:
+        return None
+    entry = json.loads(existing.deadlines).get(clock) or {}
+    return instant_or_none(entry.get("due"))
 
 
 def record_first_reply(connection: Any, instance_id: int, at: datetime) -> datetime | None:
@@ -505,9 +514,9 @@ def project_complaint(projection: Any) -> None:
     values["first_reply_at"] = first_reply
     summary = deadline_summary(data, breached)
     zone = instant_or_none(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
-    summary["L1"] = _first_reply_entry(
-        first_reply_due(connection, projection.instance_id), first_reply, "L1" in breached, zone
-    )
+    l1_due = clock_due(projection.clocks, "L1") or _previous_due(existing, "L1")
+    if l1_due is not None:
+        summary["L1"] = _first_reply_entry(l1_due, first_reply, "L1" in breached, zone)
     values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
     clocks.project_clocks(  # the named clocks and the report rollups (tasks/clocks.py)
         connection,
@@ -518,6 +527,8 @@ def project_complaint(projection: Any) -> None:
         previous=existing,
         now=projection.now,
         zone=cfg.branch_zone(projection.config),
+        readings=projection.clocks,
+        config=projection.config,
     )
     changed = connection.execute(
         update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)

@@ -175,6 +175,7 @@ class AtRisk:
     started_at: datetime
     due_at: datetime
     elapsed: float  # share of the allowed time used so far (1.0 = due now)
+    warn_at: datetime | None = None  # the clock row's warning instant (tasks.warning_share)
 
     @property
     def overdue(self) -> bool:
@@ -184,31 +185,40 @@ class AtRisk:
 def at_risk(
     connection: Any,
     now: datetime,
-    fraction: float | Callable[[str], float] = DEFAULT_ABOUT_TO_BREACH,
+    fraction: float | Callable[[str], float] | None = None,
     limit: int = 500,
 ) -> list[AtRisk]:
     """L7: open complaints' clocks overdue or about to be, the most overdue first.
 
-    ``fraction`` is one share for every clock, or per clock (``tasks.warnings.fraction`` of the
-    procedure config, so the list agrees with the warnings people were sent). Reads only running
-    clocks (index ``status, due_at``): closed complaints never have one.
+    Without ``fraction`` a clock is listed from its row's ``warn_at`` (the instant the inbox
+    turns amber and the warning goes out: one rule, written with the row; rows written before
+    ``warn_at`` existed use the default share). A ``fraction`` (one share, or per clock) is a
+    reader's own lens ("which clocks have used 90 %?"). Reads only running clocks (index
+    ``status, due_at``): closed complaints never have one.
     """
-    if not callable(fraction) and not 0 < fraction <= 1:
+    if fraction is not None and not callable(fraction) and not 0 < fraction <= 1:
         raise ValueError("fraction: must be more than 0 and at most 1")
-    share_of = fraction if callable(fraction) else (lambda _clock: fraction)
+    lens = fraction is not None
+    share = DEFAULT_ABOUT_TO_BREACH if fraction is None else fraction
+    share_of = share if callable(share) else (lambda _clock: share)
     c = ComplaintClock
     query = (
-        select(Complaint.number, c.instance_id, c.clock, c.round, c.department, c.started_at, c.due_at)
+        select(
+            Complaint.number, c.instance_id, c.clock, c.round, c.department, c.started_at, c.due_at, c.warn_at
+        )
         .join(Complaint, Complaint.instance_id == c.instance_id)
         .where(c.status == RUNNING, Complaint.status == "open")
         .order_by(c.due_at)
     )
     found = []
-    for number, instance_id, clock, number_round, department, started, due in connection.execute(query):
+    for number, instance_id, clock, number_round, department, started, due, warn in connection.execute(query):
         allowed = (due - started).total_seconds()
         elapsed = (now - started).total_seconds() / allowed if allowed > 0 else float(now >= due)
-        if elapsed >= share_of(clock) or now >= due:
-            found.append(AtRisk(number, instance_id, clock, number_round, department, started, due, elapsed))
+        warned = now >= warn if warn is not None and not lens else elapsed >= share_of(clock)
+        if warned or now >= due:
+            found.append(
+                AtRisk(number, instance_id, clock, number_round, department, started, due, elapsed, warn)
+            )
         if len(found) >= limit:
             break
     return sorted(found, key=lambda row: (-row.elapsed, row.due_at))

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from engine import views
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
-from tasks import records
+from tasks import clock_marks, records
 from web import access
 from web.diagrams import version_diagrams
-from web.work import time_left, urgency
+from web.work import task_urgency, time_left
 
 bp = Blueprint("instances", __name__)
 
@@ -38,6 +38,8 @@ def instance_page(instance_id: int):
         ).all()
         breaches = records.breaches_of(session.connection(), instance_id)
         complaint = records.complaint_of_instance(session.connection(), instance_id)
+        clock_rows = clock_marks.clock_rows(session.connection(), [instance_id], running_only=False)
+    clock_rows = clock_rows.get(instance_id, [])
     overdue = [task.id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now]
     return render_template(
         "instance.html",
@@ -46,11 +48,13 @@ def instance_page(instance_id: int):
         complaint=complaint,
         tasks=tasks,
         breaches=breaches,
-        clocks=_clocks(complaint),
+        clocks=_clocks(complaint, clock_rows, {breach.clock for breach in breaches}, now),
         firings=views.timer_firings(engine, instance_id),
         history=views.history(engine, instance_id),
         now=now,
-        urgency=lambda task: urgency(task.created_at, task.due_at, now),
+        urgency=lambda task: task_urgency(
+            engine, instance.deployment_id, {instance_id: clock_rows}, task, now
+        ),
         time_left=lambda task: time_left(task.due_at, now),
         viewer=_viewer(engine, instance, overdue),
     )
@@ -107,26 +111,28 @@ def _viewer(engine, instance: Instance, overdue_task_ids: list[str]) -> str | No
     )
 
 
-def _clocks(complaint) -> list[dict]:
-    """L7: every deadline of the complaint record with its due instant and outcome."""
+def _clocks(complaint, rows: list, breached: set[str], now) -> list[dict]:
+    """L7: every clock of the complaint from the one clock model (due, warning, outcome); E3
+    extensions show as the count on the clock they moved."""
     if complaint is None:
         return []
-    summary = json.loads(complaint.deadlines or "{}")
-    clocks = []
-    for name, entry in sorted(summary.items()):
-        if "due" not in entry:
-            continue  # E3 lists extensions, shown with the L4 clock they moved
-        clocks.append(
-            {
-                "clock": name,
-                "due": _instant(entry.get("due")),
-                "done_at": _instant(entry.get("done_at")),
-                "met": entry.get("met"),
-                "late_by_s": entry.get("late_by_s"),
-                "breached": entry.get("breached", False),
-            }
-        )
-    return clocks
+    return [
+        {
+            "clock": row["clock"],
+            "round": row["round"],
+            "started_at": row["started_at"],
+            "due": row["due_at"],
+            "first_due": row["first_due_at"],
+            "warn_at": row["warn_at"],
+            "extensions": row["extensions"],
+            "done_at": row["stopped_at"],
+            "met": {"met": True, "missed": False}.get(row["status"]),
+            "late_by_s": row["late_by_s"],
+            "breached": row["clock"] in breached or clock_marks.clock_state(row, now) == clock_marks.OVERDUE,
+            "state": clock_marks.clock_state(row, now),
+        }
+        for row in sorted(rows, key=lambda row: (row["clock"], row["round"]))
+    ]
 
 
 def _instant(value):

@@ -50,7 +50,8 @@ from engine.bundle import (
 )
 from engine.errors import Conflict, EngineError, NotFound
 from engine.models import Deployment
-from engine.validation import BundleInvalid, Problem
+from engine.timer_labels import deadline_timers
+from engine.validation import BundleInvalid, Problem, parse_bpmn_safely
 from web.bounded_ints import query_int
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -238,7 +239,30 @@ def save(draft_id: int):
         return jsonify(error=str(conflict)), 409
     except drafts.DraftError as error:
         return jsonify(error=str(error), field=error.field), 400
-    return jsonify(revision=draft.revision, status=draft.status, problems=problem_dicts(draft.problems))
+    stored = {path: data.decode("utf-8", "replace") for path, data in draft.bundle.files.items()}
+    return jsonify(
+        revision=draft.revision,
+        status=draft.status,
+        problems=problem_dicts(draft.problems),
+        # Deadline timers are labelled from procedure.toml on save: the editor shows what was stored.
+        files={path: text for path, text in stored.items() if files.get(path) != text},
+        labels=_timer_labels(draft.bundle),
+    )
+
+
+def _timer_labels(bundle) -> list[dict[str, str]]:
+    """Every deadline timer's label as stored, for the editor to show without reloading."""
+    found = []
+    for path, data in bundle.bpmn_files.items():
+        try:
+            root = parse_bpmn_safely(data, path)
+            timers = deadline_timers(path, data)
+        except BundleInvalid:
+            continue
+        for timer in timers:
+            element = root.xpath("//*[@id=$id]", id=timer.element_id)[0]
+            found.append({"file": path, "element_id": timer.element_id, "name": element.get("name") or ""})
+    return found
 
 
 @bp.get("/drafts/<int:draft_id>/bundle.zip")

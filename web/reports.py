@@ -26,7 +26,7 @@ from engine.bundle import bundle_from_zip
 from engine.models import Deployment
 from engine.store import Store
 from tasks import config as cfg
-from tasks import reports, warnings
+from tasks import reports
 from web.clock_names import clock_name
 from web.diagrams import version_diagrams
 
@@ -202,8 +202,7 @@ def build_tables(
         ],
     )
     zone = cfg.branch_zone(config)
-    share = fraction if fraction is not None else (lambda clock: warnings.fraction(config, clock))
-    for row in reports.at_risk(connection, now, share):
+    for row in reports.at_risk(connection, now, fraction):  # None: each clock row's warn_at
         at_risk.rows.append(
             [
                 row.number,

@@ -21,8 +21,8 @@ from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
 from engine.models import Instance
-from tasks import records, repeats, validators, warnings
-from tasks.warnings import DEFAULT_FRACTION
+from tasks import clock_marks, records, repeats, validators
+from tasks.warning_share import DEFAULT_FRACTION
 from web import access, accounts, intake, task_extras
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
@@ -75,15 +75,14 @@ def inbox_page():
                 )
             ).all()
         )
+        clocks = clock_marks.clock_rows(session.connection(), versions)
     return render_template(
         "inbox.html",
         page=page,
         complaints=complaints,
         wanted=wanted,
         now=now,
-        urgency=lambda row: urgency(
-            row.created_at, row.due_at, now, _warning_fraction(engine, versions.get(row.instance_id), row)
-        ),
+        urgency=lambda row: task_urgency(engine, versions.get(row.instance_id), clocks, row, now),
         time_left=lambda row: time_left(row.due_at, now),
         may_start=INTAKE_GROUP in groups or validators.ESCALATION_DESK in groups,
         kind=kind,
@@ -375,11 +374,12 @@ def urgency(
     return ""
 
 
-def _warning_fraction(engine, deployment_id: int | None, row) -> float:
-    """The ``[warnings]`` share of the version the row's instance runs on (tasks.warnings)."""
-    if deployment_id is None:
-        return DEFAULT_FRACTION
-    return warnings.fraction(engine.runtime(deployment_id).config, warnings.clock_of(row.element_id))
+def task_urgency(engine, deployment_id: int | None, clocks: dict[int, list], row, now: datetime) -> str:
+    """An open task's colour from the one clock model: its guarding clock past warn_at (amber)
+    or due (red). A task no clock row guards yet (a complaint not numbered) uses its own due."""
+    catalogue = engine.runtime(deployment_id).clock_catalogue if deployment_id is not None else None
+    state = clock_marks.task_state(catalogue, clocks.get(row.instance_id, []), row.element_id, now)
+    return state if state is not None else urgency(row.created_at, row.due_at, now)
 
 
 def time_left(due_at: datetime | None, now: datetime) -> str:

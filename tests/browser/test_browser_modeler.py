@@ -80,6 +80,8 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.get_by_role("button", name="Save and validate").click()
     page.wait_for_selector("#modeler[data-problems='0']")
     assert page.locator(".problem-badge").count() == 0
+    # L2: the saved timer's label follows the config's new figure (issue 10), on the canvas too.
+    assert "3 h, urgent 30 min" in page.text_content(f"g.djs-element[data-element-id='{TIMER}_label']")
     page.get_by_role("button", name="Submit for deployment").click()
     page.wait_for_selector("text=Submitted: an admin can deploy it now.")
     shoot("submitted")
@@ -93,7 +95,10 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     ).click()
     page.wait_for_selector("text=Deployed as v2")
     assert "dispatch_deadlines.ordinary: 'PT2H' -> 'PT3H'" in page.text_content("#diff-config")
-    assert "No element changed" in page.text_content("#diff-elements")  # bpmn-js kept every element
+    # bpmn-js kept every element; only the L2 timer's label changed, with the figure (issue 10)
+    rows = page.locator("#diff-elements > table > tbody > tr")
+    assert rows.count() == 1 and TIMER in rows.first.text_content()
+    assert "L2 3小时，紧急30分钟 3 h, urgent 30 min" in rows.first.text_content()
     shoot("deployed-with-its-diff")
     assert errors == []
 

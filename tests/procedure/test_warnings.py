@@ -63,7 +63,9 @@ def test_claimed_task_warns_its_assignee(engine, clock):
 
 
 def test_e3_extension_moves_the_due_and_gives_a_new_warning(engine, clock):
-    """E3: approved at Saturday 09:00 until Monday 09:00: a new clock (new key) from re-entry."""
+    """E3: approved at Saturday 09:00 until Monday 09:00: the same clock (started at dispatch,
+    Friday 10:00) with a later due: its warning moves to 75 % of dispatch -> new due (71 h),
+    Sunday 15:15, under a new key (a new due is a new warning)."""
     instance_id = recorded(engine)
     clock.set(at(27, 10))
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
@@ -72,9 +74,9 @@ def test_e3_extension_moves_the_due_and_gives_a_new_warning(engine, clock):
     complete(engine, instance_id, "task_handle_order", support.extension_request(iso(30, 9)))
     complete(engine, instance_id, "task_decide_extension", {"extension_approved": True})
     assert clocks(engine, at(28, 22), "L4") == []  # the old due no longer runs
-    assert clocks(engine, at(29, 20, 59, 59), "L4") == []
-    [second] = clocks(engine, at(29, 21), "L4")  # Saturday 09:00 + 0.75 x 48 h
-    assert second.due_at == at(30, 9) and second.start == at(28, 9)
+    assert clocks(engine, at(29, 15, 14, 59), "L4") == []
+    [second] = clocks(engine, at(29, 15, 15), "L4")
+    assert (second.start, second.due_at, second.warn_at) == (at(27, 10), at(30, 9), at(29, 15, 15))
     assert second.key != first.key
 
 

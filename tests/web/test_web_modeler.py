@@ -158,7 +158,15 @@ def test_a_broken_expression_is_saved_and_pinned_to_its_element(app):
     assert (problem["file"], problem["element_id"]) == ("complaint.bpmn", TIMER)
     assert "not valid Python" in problem["message"] and problem["line"]
     kept = files_of(owner, draft_id)
-    assert kept["files"] == files and kept["problems"] == answer["problems"]  # nothing typed is lost
+    # nothing typed is lost; only the L2 timer's label follows the new figure (issue 10)
+    typed = dict(kept["files"])
+    typed["complaint.bpmn"] = typed["complaint.bpmn"].replace(
+        'name="L2 3小时，紧急30分钟 3 h, urgent 30 min"', 'name="L2 2小时，紧急30分钟 2 h, urgent 30 min"'
+    )
+    assert typed == files and kept["problems"] == answer["problems"]
+    assert answer["files"] == {"complaint.bpmn": kept["files"]["complaint.bpmn"]}
+    label = {"file": "complaint.bpmn", "element_id": TIMER, "name": "L2 3小时，紧急30分钟 3 h, urgent 30 min"}
+    assert label in answer["labels"]
 
 
 def test_a_stale_save_is_refused_with_409_and_the_newer_save_kept(app):

@@ -103,9 +103,11 @@ def test_e3_extension_gives_a_new_warning_for_the_new_due(procedure_app, clock):
     support.complete(engine, instance_id, "task_handle_order", support.extension_request(support.iso(30, 9)))
     support.complete(engine, instance_id, "task_decide_extension", {"extension_approved": True})
     assert sweep(procedure_app, clock) == 0
-    clock.set(at(30, 0, 14))  # 75 % of Saturday 22:00 -> Monday 09:00 (35 h) is Monday 00:15
+    # E3 moves the due of the same clock (started Friday 10:00): 75 % of Friday 10:00 -> Monday
+    # 09:00 (71 h) is Sunday 15:15, the instant the inbox turns amber and the at-risk report lists it
+    clock.set(at(29, 15, 14))
     assert sweep(procedure_app, clock) == 0
-    clock.set(at(30, 0, 15))
+    clock.set(at(29, 15, 15))
     assert sweep(procedure_app, clock) == 1
     dues = sorted({(row.clock, row.due_at) for row in rows(procedure_app)})
     assert dues == [("L4", at(29, 10)), ("L4", at(30, 9))]

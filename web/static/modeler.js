@@ -441,6 +441,7 @@
         }
         state.revision = answer.body.revision;
         state.problems = answer.body.problems;
+        showStoredLabels(answer.body);
         state.dirty = false;
         root.dataset.dirty = "false";
         root.dataset.revision = String(state.revision);
@@ -453,6 +454,24 @@
         setState(root.dataset.textFailed + " " + error.message, "flash-error");
         return false;
       });
+    }
+
+    // Deadline timers are labelled from procedure.toml when saved (issue 10): show the stored
+    // labels on the canvas and keep the other diagrams as stored, so the next save sends them.
+    function showStoredLabels(body) {
+      var stored = body.files || {};
+      Object.keys(stored).forEach(function (path) { state.files[path] = stored[path]; });
+      state.filling = true;
+      try {
+        (body.labels || []).forEach(function (label) {
+          var element = label.file === state.diagram && registry.get(label.element_id);
+          if (element && (element.businessObject.name || "") !== label.name) {
+            modeling.updateLabel(element, label.name);
+          }
+        });
+      } finally {
+        state.filling = false;
+      }
     }
 
     if (el("save")) { el("save").addEventListener("click", save); }
