@@ -5,13 +5,16 @@ reaching ``due_in.__globals__`` for ``__import__('os').system``; validation only
 it, the admin's diff said "documentation, event", the admin deployed, and the next
 complaint ran the command. Here each escape is uploaded as the demo ``owner`` in the L1
 timer (start_first_reply_due), the "first reply missing" condition
-(flow_first_reply_missing) and the repeat check's postScript (svc_check_repeat): the
-upload is refused, nothing is stored, and every problem names its element. Then an
-admin's diff shows a changed timer expression, old and new.
+(flow_first_reply_missing), both on the map, and the repeat check's postScript
+(svc_check_repeat, in first_contact.bpmn), uploaded together as a .zip bundle: the upload is
+refused, nothing is stored, and every problem names its element. Then an admin's diff shows
+a changed timer expression, old and new.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from xml.sax.saxutils import escape
 
 import pytest
@@ -115,15 +118,23 @@ def _escape_cases():
     return cases
 
 
-def diagram_with(expression: str | None, script: str | None) -> bytes:
-    text = (BPMN / "complaint.bpmn").read_text(encoding="utf-8")
-    places = [(SCRIPT, script or f"repeat_of = {expression}")]
+def bundle_with(expression: str | None, script: str | None) -> bytes:
+    """The bundle as a .zip, the script in first_contact.bpmn and the expression on the map."""
+    texts = {
+        path.relative_to(BPMN).as_posix(): path.read_bytes() for path in BPMN.rglob("*") if path.is_file()
+    }
+    places = [("first_contact.bpmn", SCRIPT, script or f"repeat_of = {expression}")]
     if expression is not None:
-        places += [(TIMER, expression), (CONDITION, expression)]
-    for (_element, _what, original), code in places:
+        places += [("complaint.bpmn", TIMER, expression), ("complaint.bpmn", CONDITION, expression)]
+    for name, (_element, _what, original), code in places:
+        text = texts[name].decode("utf-8")
         assert text.count(f">{original}<") == 1, original
-        text = text.replace(f">{original}<", f">{escape(code)}<")
-    return text.encode()
+        texts[name] = text.replace(f">{original}<", f">{escape(code)}<").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in sorted(texts.items()):
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -131,7 +142,7 @@ def diagram_with(expression: str | None, script: str | None) -> bytes:
     [pytest.param(*case[1:], id=case[0]) for case in _escape_cases()],
 )
 def test_every_escape_is_refused_at_validation_pinned_to_its_element(app, owner, expression, script, message):
-    response = upload(owner, "complaint.bpmn", diagram_with(expression, script))
+    response = upload(owner, "bundle.zip", bundle_with(expression, script))
     places = [SCRIPT, TIMER, CONDITION] if expression is not None else [SCRIPT]
     expected = [f"[<code>{element}</code>] {what} " for element, what, _original in places]
     text = refused(app, response, 422, *expected, message)
