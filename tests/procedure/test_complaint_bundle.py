@@ -156,21 +156,85 @@ def test_every_rule_enforcing_element_names_its_rule_ids(tag):
         assert bilingual(element.get("name", "")), f"{element.get('id')} needs a Chinese + English name"
 
 
-def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_data():
+def _properties(element) -> dict[str, str]:
+    return {
+        prop.get("name"): prop.get("value")
+        for prop in element.xpath(
+            "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS
+        )
+    }
+
+
+def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_data_or_the_config():
+    """Issue 10 convention: every deadline timer carries its clock (the rule id) and the
+    procedure.toml figure it shows; carried dues are read from the data (E5 never restarts a
+    clock), plain spans through deadline_span(), so no figure is spelled in a diagram."""
     timers = {
         element.get("id"): (
             element.get("attachedToRef"),
             element.get("cancelActivity"),
-            element.findtext(".//bpmn:timeDate", namespaces=NS),
+            element.findtext(".//bpmn:timeDate", namespaces=NS)
+            or element.findtext(".//bpmn:timeDuration", namespaces=NS),
+            _properties(element).get("clock"),
+            _properties(element).get("figure"),
         )
         for element in xpath(".//bpmn:boundaryEvent")
     }
     assert timers == {
-        "timer_dispatch_overdue": ("task_review_dispatch", "false", "dispatch_due"),
-        "timer_handling_overdue": ("task_handle_order", "false", "handling_due"),
-        "timer_reply_overdue": ("task_reply_customer", "false", "reply_due"),
-        "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline"),
+        "timer_transfer_overdue": (
+            "task_record_complaint",
+            "false",
+            'deadline_span("channel_transfer_deadline")',
+            "L3",
+            "channel_transfer_deadline",
+        ),
+        "timer_dispatch_overdue": (
+            "task_review_dispatch",
+            "false",
+            "dispatch_due",
+            "L2",
+            "dispatch_deadlines",
+        ),
+        "timer_plan_approval_overdue": (
+            "task_approve_plan",
+            "false",
+            'deadline_span("review_deadlines.plan_approval")',
+            "T1",
+            "review_deadlines.plan_approval",
+        ),
+        "timer_handling_overdue": ("task_handle_order", "false", "handling_due", "L4", "handling_deadlines"),
+        "timer_extension_decision_overdue": (
+            "task_decide_extension",
+            "false",
+            'deadline_span("review_deadlines.extension_decision")',
+            "E3",
+            "review_deadlines.extension_decision",
+        ),
+        "timer_reply_review_overdue": (
+            "task_review_reply",
+            "false",
+            'deadline_span("review_deadlines.reply_review")',
+            "E4",
+            "review_deadlines.reply_review",
+        ),
+        "timer_reply_overdue": ("task_reply_customer", "false", "reply_due", "R4", "reply_deadline"),
+        "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline", "T7", "on_order"),
     }
+    [first_reply] = xpath(".//bpmn:startEvent[@id='start_first_reply_due']", "complaint.bpmn")
+    assert (
+        first_reply.findtext(".//bpmn:timeDate", namespaces=NS)
+        == 'due_in(deadline_span("first_reply_deadline"))'
+    )
+    assert (_properties(first_reply)["clock"], _properties(first_reply)["figure"]) == (
+        "L1",
+        "first_reply_deadline",
+    )
+    for element in xpath(".//bpmn:boundaryEvent | .//bpmn:startEvent[bpmn:timerEventDefinition]"):
+        figure = _properties(element).get("figure")
+        if figure != "on_order" and figure is not None:
+            table = CONFIG
+            for part in figure.split("."):
+                table = table[part]  # every figure names a key of procedure.toml
 
 
 def test_e5_handling_deadline_is_computed_once_before_the_rework_loop():

@@ -27,7 +27,8 @@ from tests.web.test_web_modeler_uploads import FORM_CSRF, app, owner, refused, s
 
 __all__ = ["app", "owner"]  # fixtures, imported for pytest
 
-TIMER = ("start_first_reply_due", "the timer expression", 'due_in("PT24H")')
+L1_TIMER = 'due_in(deadline_span("first_reply_deadline"))'
+TIMER = ("start_first_reply_due", "the timer expression", L1_TIMER)
 CONDITION = ("flow_first_reply_missing", "the condition", 'first_reply_check["missing"]')
 SCRIPT = ("svc_check_repeat", "the post-script", 'repeat_of = repeat_check["repeat_of"]')
 
@@ -159,7 +160,7 @@ def test_the_l1_attack_saved_in_a_draft_is_kept_pinned_and_cannot_be_submitted(a
     draft_id = new_draft(owner, title="L1 sooner")
     files = files_of(owner, draft_id)["files"]
     attack = 'due_in.__globals__["__builtins__"]["__import__"]("os").system("id")'
-    files["complaint.bpmn"] = files["complaint.bpmn"].replace('>due_in("PT24H")<', f">{escape(attack)}<")
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(f">{L1_TIMER}<", f">{escape(attack)}<")
     answer = save(owner, draft_id, files).get_json()
     first, *others = answer["problems"]
     assert (
@@ -182,7 +183,7 @@ def test_the_l1_attack_saved_in_a_draft_is_kept_pinned_and_cannot_be_submitted(a
 
 def test_the_admin_diff_shows_a_changed_timer_expression_old_and_new(app, owner, run):
     changed = (BPMN / "complaint.bpmn").read_text(encoding="utf-8")
-    changed = changed.replace('>due_in("PT24H")<', '>due_in("PT12H")<')
+    changed = changed.replace(f">{L1_TIMER}<", '>due_in("PT12H")<')
     response = upload(owner, "complaint.bpmn", changed.encode(), title="L1 in 12 hours")
     assert response.status_code == 302, response.get_data(as_text=True)
     [draft] = drafts.list_drafts(app.extensions["process_engine"])
@@ -197,9 +198,9 @@ def test_the_admin_diff_shows_a_changed_timer_expression_old_and_new(app, owner,
     row = page[page.index("<code>start_first_reply_due</code>") :]
     row = row[: row.index("</tbody>")]
     assert "timer expression" in row
-    assert str(html_escape('due_in("PT24H")')) in row and str(html_escape('due_in("PT12H")')) in row
+    assert str(html_escape(L1_TIMER)) in row and str(html_escape('due_in("PT12H")')) in row
 
     result = run("versions", "diff", "1", "2")
     assert result.exit_code == 0, result.output
     assert "changed StartEvent sub_first_reply/start_first_reply_due (timer)" in result.output
-    assert "    timer expression: 'due_in(\"PT24H\")' -> 'due_in(\"PT12H\")'" in result.output
+    assert f"    timer expression: {L1_TIMER!r} -> 'due_in(\"PT12H\")'" in result.output
