@@ -132,7 +132,8 @@ class RuntimeCache:
         specs = {
             process_id: spec_from_dict(spec) for process_id, spec in json.loads(deployment.specs_json).items()
         }
-        engine = ScriptEngine(expression_globals(calendars, self._handlers.functions), self._handlers, config)
+        helpers = expression_globals(calendars, self._handlers.bound_functions(config))
+        engine = ScriptEngine(helpers, self._handlers, config)
         return Runtime(
             deployment_id=deployment.id,
             version=deployment.version,

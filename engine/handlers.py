@@ -101,6 +101,26 @@ class HandlerRegistry:
         """Register a service-task operation: its return value becomes the task's result."""
         return _register(self.operations, name, "operation")
 
+    def config_function(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a helper that reads the deployed version's config: ``factory(config) -> helper``.
+
+        Bound once per version (``bound_functions``), so a running instance keeps the figures
+        of the version it started on.
+        """
+
+        def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
+            factory.binds_config = True  # type: ignore[attr-defined]
+            return _register(self.functions, name, "function")(factory)
+
+        return decorate
+
+    def bound_functions(self, config: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+        """The expression helpers of one version: config-reading helpers bound to its config."""
+        return {
+            name: function(config) if getattr(function, "binds_config", False) else function
+            for name, function in self.functions.items()
+        }
+
     def projection(self, hook: ProjectionHook) -> ProjectionHook:
         """Register a hook that keeps domain rows in step with every command (same transaction)."""
         self.projections.append(hook)

@@ -116,6 +116,12 @@ def move_workflow(
             if new is None:
                 if not old.bpmn_id:
                     continue  # a helper (x.BoundaryEventSplit): its element reports it
+                call = _call_activity_now_holding(old.bpmn_id, new_process, target_specs)
+                if call is not None and task.state & (OPEN | DONE):
+                    move.blockers.append(
+                        blocker("moved_into_call", old, target_version, wf.spec.name, task.state, detail=call)
+                    )
+                    continue
                 if task.state & OPEN:
                     move.blockers.append(
                         blocker("open_missing", old, target_version, wf.spec.name, task.state)
@@ -192,6 +198,27 @@ def _repredict_removed(workflow: Any) -> None:
             for child in parent.children:
                 if child.state & PREDICTED:
                     child.task_spec._predict(child, mask=PREDICTED)
+
+
+def _call_activity_now_holding(element_id: str, process: Any, target_specs: Mapping[str, Any]) -> str | None:
+    """The call activity of ``process`` (in the target) under which ``element_id`` now lives,
+    directly or through a path that one calls: the element moved into another file's path,
+    which a running instance's tokens cannot follow into a subworkflow that never started."""
+
+    def holds(process_id: str, seen: frozenset[str]) -> bool:
+        spec = target_specs.get(process_id)
+        if spec is None or process_id in seen:
+            return False
+        if any(task_spec.bpmn_id == element_id for task_spec in spec.task_specs.values()):
+            return True
+        called = [getattr(task_spec, "spec", None) for task_spec in spec.task_specs.values()]
+        return any(holds(name, seen | {process_id}) for name in called if isinstance(name, str))
+
+    for task_spec in process.task_specs.values():
+        called = getattr(task_spec, "spec", None)
+        if task_spec.bpmn_id and isinstance(called, str) and holds(called, frozenset()):
+            return task_spec.bpmn_id
+    return None
 
 
 def _check_result(move: Move, workflow: Any, version: int, script_engine: Any) -> None:

@@ -22,6 +22,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 # Blocker codes, each with the English sentence the CLI prints ({name} is the element's label).
 BLOCKER_TEXT = {
     "open_missing": "the {kind} '{name}' is open and does not exist in v{version}",
+    "moved_into_call": (
+        "the {kind} '{name}' ({element_id}) moved into the call activity {detail} in v{version}"
+    ),
     "done_missing": "the {kind} '{name}' was already done and does not exist in v{version}; map it",
     "process_missing": "the process '{name}' does not exist in v{version}",
     "automatic": "the {kind} '{name}' would become an automatic step in v{version}",
@@ -52,6 +55,7 @@ class Blocker:
 
     def __str__(self) -> str:
         return BLOCKER_TEXT[self.code].format(
+            element_id=self.element_id,
             kind=KIND_TEXT.get(self.element_kind, "element"),
             name=self.element_name,
             version=self.version,

@@ -199,6 +199,11 @@ def new_workflow(spec, subprocess_specs: Mapping[str, Any], script_engine) -> Bp
 
 
 def all_workflows(workflow: BpmnWorkflow) -> list[Any]:
+    """The workflow and every subworkflow under it.
+
+    SpiffWorkflow keeps all of them, however deeply nested (a call activity inside a call
+    activity), in the top workflow's ``subprocesses``.
+    """
     return [workflow, *workflow.subprocesses.values()]
 
 
@@ -288,12 +293,17 @@ def refresh_timers(workflow: BpmnWorkflow) -> None:
 
 
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The instance's data as it stands: see ``engine.handlers.Projection``."""
+    """The instance's data as it stands: see ``engine.handlers.Projection``.
+
+    Walks the subworkflows too (call activities, nested ones included): a called process
+    copies its data back only when it completes, so the running path's newest data lives
+    in its own tasks.
+    """
     if workflow.completed:
         return dict(workflow.data)
     waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED
     tasks = sorted(
-        (task for task in workflow.tasks.values() if task.state & waiting),
+        (task for wf in all_workflows(workflow) for task in wf.tasks.values() if task.state & waiting),
         key=lambda task: task.last_state_change,
     )
     data: dict[str, Any] = {}

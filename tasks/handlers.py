@@ -16,7 +16,7 @@ The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately t
 ``tasks.repeats`` delivers T2 reminders for the web layer.
 """
 
-from tasks import operations, records, timer_figures, validators, warnings  # noqa: F401
+from tasks import operations, records, spans, timer_figures, validators, warnings  # noqa: F401
 from tasks.registry import REGISTRY
 
 if records.project_complaint not in REGISTRY.projections:

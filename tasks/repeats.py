@@ -7,7 +7,7 @@ A service operation cannot send the message itself (it runs inside the new insta
 command; a message to another instance is another command, with its own lock and
 transaction), so the caller that completed the intake task, i.e. the web layer, calls
 :func:`deliver_reminder` right after that command committed. The running complaint's
-event subprocess (``sub_reminder`` in ``bpmn/complaint.bpmn``) counts the reminder on its
+event subprocess (``sub_reminder`` on the map, ``bpmn/complaint.bpmn``) counts the reminder on its
 record and gives its department a reminder task, however many times the customer calls.
 
 Why this shape rather than checking before any instance starts: the call is still a

@@ -29,6 +29,13 @@ def blocker_sentence(blocker: Blocker) -> str:
         "name": blocker.element_name,
         "version": blocker.version,
     }
+    if blocker.code == "moved_into_call":
+        return gettext(
+            "the %(kind)s '%(name)s' (%(element_id)s) moved into the call activity %(call)s in v%(version)s",
+            element_id=blocker.element_id,
+            call=blocker.detail,
+            **words,
+        )
     if blocker.code == "open_missing":
         return gettext("the %(kind)s '%(name)s' is open and does not exist in v%(version)s", **words)
     if blocker.code == "done_missing":

@@ -14,8 +14,9 @@ element on the canvas. Process owners and admins edit, upload and submit; admins
 through ``ProcessEngine.deploy``, which validates once more.
 
 Uploads (a .zip bundle, or one .bpmn exported by another modeler, which then replaces the
-base version's diagrams and keeps its forms and config) are validated completely before a
-draft is made: refused uploads store nothing.
+base version's diagram of the same name, or the one defining the same process, and keeps the
+other diagrams, the forms and the config: the procedure is a map and one file per path) are
+validated completely before a draft is made: refused uploads store nothing.
 """
 
 from __future__ import annotations
@@ -184,9 +185,20 @@ def _uploaded_bundle(file) -> tuple[Any, int | None]:
         with engine.reader() as session:
             base = session.scalar(select(Deployment).where(Deployment.version == base_version))
         files = {path: content for path, content in bundle_from_zip(base.bundle_zip).files.items()}
-        files = {path: content for path, content in files.items() if not path.endswith(BPMN_SUFFIX)}
+        replaced = _process_ids(data)
+        files = {
+            path: content
+            for path, content in files.items()
+            if not path.endswith(BPMN_SUFFIX)
+            or (path != stem + BPMN_SUFFIX and not (replaced & _process_ids(content)))
+        }
     files[stem + BPMN_SUFFIX] = data
     return bundle_from_files(files), base_version
+
+
+def _process_ids(data: bytes) -> set[str]:
+    """The process ids a diagram defines (none when it does not parse: validation says why)."""
+    return set(re.findall(rb"<(?:\w+:)?process\b[^>]*?\sid=\"([^\"]+)\"", data))
 
 
 # --------------------------------------------------------------------------- the editor

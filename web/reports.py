@@ -260,6 +260,7 @@ def reports_page():
         "months": _month_series(tables["by_month"].rows),
     }
     heat = {row[0]: {"tasks": row[1], "minutes": row[2], "late": row[3]} for row in tables["heat"].rows}
+    heat.update(_heat_of_call_activities(heat))
     viewer = _heat_viewer(heat)
     return render_template(
         "reports.html",
@@ -348,6 +349,44 @@ def _xlsx(table: Table) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _default_bundle():
+    engine = _engine()
+    with engine.reader.kw["bind"].connect() as connection:
+        found = Store(connection).deployment(None)
+    if found is None:
+        return None
+    with engine.reader() as session:
+        return bundle_from_zip(session.get(Deployment, found.id).bundle_zip)
+
+
+def _heat_of_call_activities(heat: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The map draws each path as one call activity: its figures sum the elements of the
+    process it calls, so the heat map shows where the time goes at the level of the map (a
+    path's own diagram shows its elements). Figures are kept per element id, so a process
+    called from two places (handling from the map and from the escalation path) counts
+    under each caller's own call activity only for its own elements."""
+    bundle = _default_bundle()
+    if bundle is None or not heat:
+        return {}
+    inside: dict[str, set[str]] = {}
+    calls: dict[str, str] = {}
+    for data in bundle.bpmn_files.values():
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+        for process in root.xpath(".//*[local-name()='process']"):
+            inside[process.get("id")] = set(process.xpath(".//@id"))
+            for call in process.xpath(".//*[local-name()='callActivity']"):
+                calls[call.get("id")] = call.get("calledElement")
+    summed: dict[str, dict[str, Any]] = {}
+    for call_id, process_id in calls.items():
+        rows = [heat[element] for element in inside.get(process_id, set()) if element in heat]
+        tasks = sum(row["tasks"] for row in rows)
+        if tasks:
+            total = sum(row["minutes"] * row["tasks"] for row in rows)
+            late = sum(row["late"] for row in rows)
+            summed[call_id] = {"tasks": tasks, "minutes": round(total / tasks), "late": late}
+    return summed
 
 
 @bp.route("/diagram.bpmn")

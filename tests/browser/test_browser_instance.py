@@ -19,7 +19,8 @@ def test_the_diagram_marks_done_and_current_elements(page, live_app, shoot):
     page.wait_for_selector("#diagram[data-rendered]")
     assert page.get_attribute("#diagram", "data-rendered") == "true"
     assert page.locator(".djs-element.done").count() >= 2  # start event and the recorded intake
-    assert page.locator('.djs-element.current[data-element-id="task_review_dispatch"]').count() == 1
+    # The page draws the map: the path the complaint is on (review and dispatch) is current.
+    assert page.locator('.djs-element.current[data-element-id="call_review_dispatch"]').count() == 1
     assert page.get_by_text("Review and dispatch", exact=False).first.is_visible()
     shoot("instance-page")
     assert errors == []

@@ -16,6 +16,15 @@ from tests.browser.test_browser_login import log_in
 from tests.procedure import support
 
 TIMER = "timer_dispatch_overdue"
+TIMER_FILE = "review_dispatch.bpmn"  # L2's timer sits on the review-and-dispatch path
+
+
+def find(page, element_id: str, diagram: str) -> None:
+    """Find an element by id; the editor opens the diagram (of the map and paths) that holds it."""
+    page.get_by_label("Find element").fill(element_id)
+    page.get_by_label("Find element").press("Enter")
+    page.wait_for_selector(f"#modeler[data-diagram='{diagram}']")
+    page.wait_for_function(f"() => document.querySelector('#prop-id').textContent === '{element_id}'")
 
 
 def accepted_and_dispatch_due(engine, instance_id: int) -> tuple[datetime, datetime]:
@@ -53,8 +62,7 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
 
     # Break the dispatch timer's expression: the server's error is pinned to the element.
     # The diagram opens readable on the start event: the timer is found by its id.
-    page.get_by_label("Find element").fill(TIMER)
-    page.get_by_label("Find element").press("Enter")
+    find(page, TIMER, TIMER_FILE)
     assert page.text_content("#prop-id") == TIMER
     assert page.input_value("#prop-timer") == "dispatch_due"
     page.fill("#prop-timer", "dispatch_due +")
@@ -62,7 +70,7 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.wait_for_selector(f".problem-badge[data-element-id='{TIMER}']")
     assert page.locator(f"g.djs-element.has-problem[data-element-id='{TIMER}']").count() == 1
     problem = page.locator(f"#problem-list li[data-element-id='{TIMER}']")
-    assert "complaint.bpmn" in problem.text_content()
+    assert TIMER_FILE in problem.text_content()
     shoot("error-pinned-to-the-timer")
 
     # Submitting now is refused, and nothing typed is lost.
@@ -70,11 +78,12 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.wait_for_selector("#modeler[data-ready='true']")
     assert "Not submitted" in page.text_content(".flash-error")
     assert 'ordinary = "PT3H"' in page.input_value("#config")
+    page.locator(f"#problem-list li[data-element-id='{TIMER}']").click()  # opens the timer's diagram
+    page.wait_for_selector(f"#modeler[data-diagram='{TIMER_FILE}']")
     page.wait_for_selector(f".problem-badge[data-element-id='{TIMER}']")
 
     # Fix it, save: valid.
-    page.get_by_label("Find element").fill(TIMER)
-    page.get_by_label("Find element").press("Enter")
+    find(page, TIMER, TIMER_FILE)
     assert page.input_value("#prop-timer") == "dispatch_due +"
     page.fill("#prop-timer", "dispatch_due")
     page.get_by_role("button", name="Save and validate").click()
@@ -152,14 +161,13 @@ def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(pag
 
 def test_a_new_department_lane_is_refused_until_its_group_is_set_in_the_panel(page, live_app, shoot):
     """The department lane renamed for billing: the lint names the lane; the panel writes its [lanes] line."""
-    lane, billing = "lane_department", "处理部门（计费）Handling department (billing)"
+    lane, billing = "lane_handling_department", "处理部门（计费）Handling department (billing)"
     log_in(page, live_app.config["BASE_URL"], "owner")
     page.goto(f"{live_app.config['BASE_URL']}/modeler")
     page.get_by_label("Title").first.fill("Billing handles the department lane")
     page.get_by_role("button", name="Create draft").click()
     page.wait_for_selector("#modeler[data-ready='true']")
-    page.get_by_label("Find element").fill(lane)
-    page.get_by_label("Find element").press("Enter")
+    find(page, lane, "handling.bpmn")
     assert page.input_value("#prop-group") == "dept:network"
     page.fill("#prop-name", billing)
     page.get_by_role("button", name="Save and validate").click()
@@ -252,6 +260,8 @@ def test_the_editor_opens_readable_marks_problem_lines_and_renames_and_deletes_f
     # Renamed for real: the task that still names the old form gets the problem badge.
     page.fill("#rename-form-name", "review_and_dispatch.json")
     page.get_by_role("button", name="Rename form").click()
+    # The problem names the task's diagram (review_dispatch.bpmn); clicking it opens that path.
+    page.locator("#problem-list li[data-element-id='task_review_dispatch']").click()
     page.wait_for_selector(".problem-badge[data-element-id='task_review_dispatch']")
     assert page.input_value("#form-file") == "review_and_dispatch.json"
     shoot("renamed-form-pinned-to-task")
@@ -262,6 +272,7 @@ def test_the_editor_opens_readable_marks_problem_lines_and_renames_and_deletes_f
     page.on("dialog", lambda dialog: dialog.accept())
     page.select_option("#form-file", "handle_order.json")
     page.get_by_role("button", name="Delete form").click()
+    page.locator("#problem-list li[data-element-id='task_handle_order']").click()
     page.wait_for_selector(".problem-badge[data-element-id='task_handle_order']")
     options = page.eval_on_selector_all("#form-file option", "nodes => nodes.map(n => n.value)")
     assert "handle_order.json" not in options
@@ -271,3 +282,31 @@ def test_the_editor_opens_readable_marks_problem_lines_and_renames_and_deletes_f
     page.get_by_role("button", name="Discard draft").click()
     page.wait_for_url("**/modeler")
     assert drafts.list_drafts(live_app.extensions["process_engine"]) == []
+
+
+def test_every_diagram_of_the_bundle_imports_into_bpmn_js_without_warnings(page, live_app):
+    """Issue 10: the map and each path's diagram are drawn by bpmn-js with no import warning,
+    every element with diagram interchange shown."""
+    from pathlib import Path
+
+    from lxml import etree
+
+    bundle = Path(__file__).resolve().parents[2] / "bpmn"
+    log_in(page, live_app.config["BASE_URL"], "owner")
+    page.goto(f"{live_app.config['BASE_URL']}/modeler")
+    page.get_by_label("Title").first.fill("Looking at every diagram")
+    page.get_by_role("button", name="Create draft").click()
+    page.wait_for_selector("#modeler[data-ready='true']")
+    names = page.eval_on_selector_all("#diagram-file option", "nodes => nodes.map(n => n.value)")
+    assert names == sorted(path.name for path in bundle.glob("*.bpmn")) and len(names) == 7
+    for name in names:
+        page.select_option("#diagram-file", name)
+        page.wait_for_selector(f"#modeler[data-diagram='{name}']")
+        assert page.get_attribute("#modeler", "data-warnings") == "0", name
+        drawn = etree.parse(str(bundle / name)).xpath(
+            "//*[local-name()='BPMNShape' or local-name()='BPMNEdge']/@bpmnElement"
+        )
+        shown = set(
+            page.eval_on_selector_all("#canvas [data-element-id]", "els => els.map(e => e.dataset.elementId)")
+        )
+        assert sorted(set(drawn) - shown) == [], name

@@ -36,8 +36,11 @@ def test_a_supervisor_sees_the_charts_and_the_heat_map_and_downloads_a_csv(page,
     page.wait_for_selector("body[data-charts='3']")
     page.wait_for_selector("#heat-diagram[data-rendered]")
     assert page.get_attribute("#heat-diagram", "data-rendered") == "true"
-    assert int(page.get_attribute("#heat-diagram", "data-overlays")) == 6
-    dispatch_badge = page.locator(".heat-badge[data-element='task_review_dispatch']")
+    # The map: one badge per path the complaint took (first contact, review and dispatch,
+    # handling, reply, return visit), each summing the tasks of its diagram.
+    placed = page.eval_on_selector_all(".heat-badge", "els => els.map(e => e.dataset.element)")
+    assert int(page.get_attribute("#heat-diagram", "data-overlays")) == 5, placed
+    dispatch_badge = page.locator(".heat-badge[data-element='call_review_dispatch']")
     assert dispatch_badge.text_content() == "150 min × 1⚠ 1"  # 2.5 h taken, once late (L2)
     on_time = page.evaluate("() => document.getElementById('chart-on-time').chart.data.datasets[0].data")
     assert on_time == [100, 0, 100, 100], "L1, L2 (30 min late), L4, R4"

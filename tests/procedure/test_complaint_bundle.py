@@ -1,9 +1,11 @@
 """The deployable bundle itself: valid, traceable to the rules, readable, consistent with its config.
 
-A process owner must be able to open ``bpmn/complaint.bpmn`` in any modeler and see the
-procedure: these tests keep the layout clean (no overlapping shapes, no flow crossing a
-shape, flows running left to right), every rule-enforcing element naming its rule ids, the
-forms' fixed lists equal to the config's, and docs/rules.md honest about what exists.
+A process owner must be able to open the map (``bpmn/complaint.bpmn``) and each path's diagram
+in any modeler and see the procedure: these tests keep every diagram's layout clean (no
+overlapping shapes, no flow crossing a shape, flows running left to right), every
+rule-enforcing element naming its rule ids, the forms' fixed lists equal to the config's, and
+docs/rules.md honest about what exists. Structural checks read the bundle as one: the set of
+files is one version.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ NS = {
     "di": "http://www.omg.org/spec/DD/20100524/DI",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
-DIAGRAM = etree.parse(str(BUNDLE / "complaint.bpmn")).getroot()
+DIAGRAMS = {path.name: etree.parse(str(path)).getroot() for path in sorted(BUNDLE.glob("*.bpmn"))}
+PATHS = ["first_contact", "review_dispatch", "handling", "reply", "return_visit", "escalation"]
 RULE_ID = re.compile(r"\b(?:A[1-5]|T[1-7]|H[1-7]|W[1-5]|E[1-5]|R[1-6]|V[1-3]|L[1-7]|C[1-5])\b")
 ALL_RULES = [
     *(f"A{n}" for n in range(1, 6)),
@@ -46,23 +49,25 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{2,}")
 
 
-def xpath(path: str) -> list:
-    return DIAGRAM.xpath(path, namespaces=NS)
+def xpath(path: str, diagram: str | None = None) -> list:
+    """Matches in one diagram, or in every diagram of the bundle."""
+    roots = [DIAGRAMS[diagram]] if diagram else DIAGRAMS.values()
+    return [found for root in roots for found in root.xpath(path, namespaces=NS)]
 
 
-def bounds() -> dict[str, tuple[float, float, float, float]]:
+def bounds(diagram: str) -> dict[str, tuple[float, float, float, float]]:
     found = {}
-    for shape in xpath(".//bpmndi:BPMNShape"):
+    for shape in xpath(".//bpmndi:BPMNShape", diagram):
         b = shape.find("dc:Bounds", NS)
         found[shape.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
     return found
 
 
-def flow_nodes() -> dict[str, str]:
-    """Flow node id -> BPMN tag local name (no lanes, no participant)."""
-    process = xpath("./bpmn:process")[0]
+def flow_nodes(diagram: str | None = None) -> dict[str, str]:
+    """Flow node id -> BPMN tag local name (no lanes, no participant) of the top-level process(es)."""
     return {
         element.get("id"): etree.QName(element).localname
+        for process in xpath("./bpmn:process", diagram)
         for element in process
         if element.get("id") and etree.QName(element).localname not in ("laneSet", "sequenceFlow")
     }
@@ -81,6 +86,29 @@ def test_bundle_compiles_with_the_real_handlers():
     assert set(compiled.forms) == {path.name for path in (BUNDLE / "forms").glob("*.json")}
 
 
+def test_the_map_calls_one_file_per_path_and_each_file_holds_its_process():
+    """The map is short; each path is a call activity whose process is its own file."""
+    assert set(DIAGRAMS) == {"complaint.bpmn", *(f"{name}.bpmn" for name in PATHS)}
+    for name in PATHS:
+        [process] = xpath("./bpmn:process", f"{name}.bpmn")
+        assert process.get("id") == name
+    called = {call.get("calledElement") for call in xpath(".//bpmn:callActivity", "complaint.bpmn")}
+    assert called == set(PATHS)
+    escalation_calls = {
+        call.get("calledElement") for call in xpath(".//bpmn:callActivity", "escalation.bpmn")
+    }
+    assert escalation_calls == {"handling", "reply", "return_visit"}
+    assert all(
+        etree.QName(task.getparent()).localname == "subProcess"
+        for task in xpath(".//bpmn:userTask", "complaint.bpmn")
+    ), "the map's own user tasks live only in its whole-complaint subprocesses"
+
+
+def test_element_ids_are_unique_across_the_bundle():
+    ids = [element.get("id") for element in xpath(".//bpmn:*[@id] | .//bpmndi:*[@id]")]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
 def test_lanes_are_bilingual_and_map_to_the_seven_actor_groups():
     lane_names = {lane.get("name") for lane in xpath(".//bpmn:lane")}
     assert lane_names == set(CONFIG["lanes"])
@@ -92,8 +120,8 @@ def test_lanes_are_bilingual_and_map_to_the_seven_actor_groups():
 def test_department_lane_tasks_go_to_the_dispatched_departments_group():
     """L4, T6: one department lane, no copy of a task per department: every task of the lane
     reads its group from the data; the reminder falls back to the centre before dispatch (T2)."""
-    [lane] = xpath(".//bpmn:lane[@id='lane_department']")
-    refs = {ref.text for ref in lane.findall("bpmn:flowNodeRef", NS)}
+    lanes = [lane for lane in xpath(".//bpmn:lane") if CONFIG["lanes"][lane.get("name")] == "dept:network"]
+    refs = {ref.text for lane in lanes for ref in lane.findall("bpmn:flowNodeRef", NS)}
     user_tasks = {task.get("id"): task for task in xpath(".//bpmn:userTask")}
     groups = {
         task_id: user_tasks[task_id].xpath(
@@ -128,21 +156,85 @@ def test_every_rule_enforcing_element_names_its_rule_ids(tag):
         assert bilingual(element.get("name", "")), f"{element.get('id')} needs a Chinese + English name"
 
 
-def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_data():
+def _properties(element) -> dict[str, str]:
+    return {
+        prop.get("name"): prop.get("value")
+        for prop in element.xpath(
+            "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS
+        )
+    }
+
+
+def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_data_or_the_config():
+    """Issue 10 convention: every deadline timer carries its clock (the rule id) and the
+    procedure.toml figure it shows; carried dues are read from the data (E5 never restarts a
+    clock), plain spans through deadline_span(), so no figure is spelled in a diagram."""
     timers = {
         element.get("id"): (
             element.get("attachedToRef"),
             element.get("cancelActivity"),
-            element.findtext(".//bpmn:timeDate", namespaces=NS),
+            element.findtext(".//bpmn:timeDate", namespaces=NS)
+            or element.findtext(".//bpmn:timeDuration", namespaces=NS),
+            _properties(element).get("clock"),
+            _properties(element).get("figure"),
         )
         for element in xpath(".//bpmn:boundaryEvent")
     }
     assert timers == {
-        "timer_dispatch_overdue": ("task_review_dispatch", "false", "dispatch_due"),
-        "timer_handling_overdue": ("task_handle_order", "false", "handling_due"),
-        "timer_reply_overdue": ("task_reply_customer", "false", "reply_due"),
-        "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline"),
+        "timer_transfer_overdue": (
+            "task_record_complaint",
+            "false",
+            'deadline_span("channel_transfer_deadline")',
+            "L3",
+            "channel_transfer_deadline",
+        ),
+        "timer_dispatch_overdue": (
+            "task_review_dispatch",
+            "false",
+            "dispatch_due",
+            "L2",
+            "dispatch_deadlines",
+        ),
+        "timer_plan_approval_overdue": (
+            "task_approve_plan",
+            "false",
+            'deadline_span("review_deadlines.plan_approval")',
+            "T1",
+            "review_deadlines.plan_approval",
+        ),
+        "timer_handling_overdue": ("task_handle_order", "false", "handling_due", "L4", "handling_deadlines"),
+        "timer_extension_decision_overdue": (
+            "task_decide_extension",
+            "false",
+            'deadline_span("review_deadlines.extension_decision")',
+            "E3",
+            "review_deadlines.extension_decision",
+        ),
+        "timer_reply_review_overdue": (
+            "task_review_reply",
+            "false",
+            'deadline_span("review_deadlines.reply_review")',
+            "E4",
+            "review_deadlines.reply_review",
+        ),
+        "timer_reply_overdue": ("task_reply_customer", "false", "reply_due", "R4", "reply_deadline"),
+        "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline", "T7", "on_order"),
     }
+    [first_reply] = xpath(".//bpmn:startEvent[@id='start_first_reply_due']", "complaint.bpmn")
+    assert (
+        first_reply.findtext(".//bpmn:timeDate", namespaces=NS)
+        == 'due_in(deadline_span("first_reply_deadline"))'
+    )
+    assert (_properties(first_reply)["clock"], _properties(first_reply)["figure"]) == (
+        "L1",
+        "first_reply_deadline",
+    )
+    for element in xpath(".//bpmn:boundaryEvent | .//bpmn:startEvent[bpmn:timerEventDefinition]"):
+        figure = _properties(element).get("figure")
+        if figure != "on_order" and figure is not None:
+            table = CONFIG
+            for part in figure.split("."):
+                table = table[part]  # every figure names a key of procedure.toml
 
 
 def test_e5_handling_deadline_is_computed_once_before_the_rework_loop():
@@ -164,6 +256,10 @@ def test_e5_handling_deadline_is_computed_once_before_the_rework_loop():
     assert returned.get("targetRef") == "gw_handling_merge"
     [into_merge] = xpath(".//bpmn:sequenceFlow[@id='flow_handling_deadline_merge']")
     assert into_merge.get("sourceRef") == "svc_handling_deadline"
+    # handling.bpmn starts at the merge: a call after dispatch, after a second dispatch or
+    # on the escalation path never writes handling_due itself.
+    [handling_start] = xpath(".//bpmn:sequenceFlow[@id='flow_handling_start']", "handling.bpmn")
+    assert handling_start.get("targetRef") == "gw_handling_merge"
 
 
 def test_t2_reminders_are_a_non_interrupting_event_subprocess_in_the_department_lane():
@@ -240,10 +336,11 @@ def test_h1_urgent_flags_are_configured_complaint_types():
 # ----------------------------------------------------------------------------- layout
 
 
-def test_every_element_and_flow_is_drawn_and_flows_have_orthogonal_waypoints():
-    shapes, nodes = bounds(), flow_nodes()
+@pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
+def test_every_element_and_flow_is_drawn_and_flows_have_orthogonal_waypoints(diagram):
+    shapes, nodes = bounds(diagram), flow_nodes(diagram)
     assert set(nodes) <= set(shapes)
-    for edge in xpath(".//bpmndi:BPMNEdge"):
+    for edge in xpath(".//bpmndi:BPMNEdge", diagram):
         points = [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
         assert len(points) >= 2, edge.get("bpmnElement")
         for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
@@ -256,18 +353,20 @@ def _overlap(a, b) -> bool:
     return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
 
 
-def test_no_two_shapes_overlap_except_boundary_events_on_their_host():
-    shapes, nodes = bounds(), flow_nodes()
-    hosts = {event.get("id"): event.get("attachedToRef") for event in xpath(".//bpmn:boundaryEvent")}
+@pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
+def test_no_two_shapes_overlap_except_boundary_events_on_their_host(diagram):
+    shapes, nodes = bounds(diagram), flow_nodes(diagram)
+    hosts = {event.get("id"): event.get("attachedToRef") for event in xpath(".//bpmn:boundaryEvent", diagram)}
     for first, second in combinations(sorted(nodes), 2):
         if hosts.get(first) == second or hosts.get(second) == first:
             continue
         assert not _overlap(shapes[first], shapes[second]), f"{first} overlaps {second}"
 
 
-def test_every_shape_lies_inside_its_lane():
-    shapes = bounds()
-    for lane in xpath(".//bpmn:lane"):
+@pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
+def test_every_shape_lies_inside_its_lane(diagram):
+    shapes = bounds(diagram)
+    for lane in xpath(".//bpmn:lane", diagram):
         lx, ly, lw, lh = shapes[lane.get("id")]
         for ref in lane.findall("bpmn:flowNodeRef", NS):
             x, y, w, h = shapes[ref.text]
@@ -290,11 +389,12 @@ def _crosses(segment, box) -> bool:
     return left < x + w and x < right + 0.001 and top < y + h and y < bottom + 0.001
 
 
-def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
-    shapes, nodes = bounds(), flow_nodes()
-    hosts = {event.get("id"): event.get("attachedToRef") for event in xpath(".//bpmn:boundaryEvent")}
-    flows = {flow.get("id"): flow for flow in xpath(".//bpmn:sequenceFlow")}
-    for edge in xpath(".//bpmndi:BPMNEdge"):
+@pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
+def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape(diagram):
+    shapes, nodes = bounds(diagram), flow_nodes(diagram)
+    hosts = {event.get("id"): event.get("attachedToRef") for event in xpath(".//bpmn:boundaryEvent", diagram)}
+    flows = {flow.get("id"): flow for flow in xpath(".//bpmn:sequenceFlow", diagram)}
+    for edge in xpath(".//bpmndi:BPMNEdge", diagram):
         flow = flows[edge.get("bpmnElement")]
         source, target = flow.get("sourceRef"), flow.get("targetRef")
         points = [(float(p.get("x")), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
@@ -312,11 +412,13 @@ def test_flows_start_and_end_on_their_shapes_and_cross_no_other_shape():
 
 
 # The loops, each into its merge gateway: back into handling after an E5 return, a V1/H3
-# second dispatch or an E3 decision; another R6 attempt to reach the customer; an R3 review
-# returning a written reply to the replier; a revised T1 plan back to the supervisor.
+# second dispatch (on the map and on the escalation path) or an E3 decision; another R6
+# attempt to reach the customer; an R3 review returning a written reply to the replier; a
+# revised T1 plan back to the supervisor.
 LOOPS_BACK = {
     "flow_reply_returned": "gw_handling_merge",
-    "flow_second_dispatch_back": "gw_handling_merge",
+    "flow_map_second": "gw_handling_merge_map",
+    "flow_esc_second": "gw_escalation_handling",
     "flow_extension_back": "gw_handling_merge",
     "flow_extension_refused": "gw_handling_merge",
     "flow_retry_again": "gw_retry_merge",
@@ -328,9 +430,10 @@ LOOPS_BACK = {
 }
 
 
-def test_flows_run_left_to_right_except_the_loops():
-    shapes = bounds()
-    for flow in xpath(".//bpmn:sequenceFlow"):
+@pytest.mark.parametrize("diagram", sorted(DIAGRAMS))
+def test_flows_run_left_to_right_except_the_loops(diagram):
+    shapes = bounds(diagram)
+    for flow in xpath(".//bpmn:sequenceFlow", diagram):
         if flow.get("id") in LOOPS_BACK:
             assert flow.get("targetRef") == LOOPS_BACK[flow.get("id")], flow.get("id")
             continue

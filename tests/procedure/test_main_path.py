@@ -74,7 +74,12 @@ def test_ordinary_complaint_happy_path_who_sees_what_and_when(engine, clock):
     """
     instance_id = engine.start(actor="agent").instance_id
     intake = open_task(engine, instance_id, "task_record_complaint")
-    assert (intake.candidate_group, intake.due_at, intake.form) == (INTAKE, None, "record_complaint.json")
+    # L3: recorded and in the flow within 2 h of receipt (channel_transfer_deadline).
+    assert (intake.candidate_group, intake.due_at, intake.form) == (
+        INTAKE,
+        at(27, 11),
+        "record_complaint.json",
+    )
 
     # 09:10 the agent records the complaint: accepted, numbered, on to the centre (L2: 2 h).
     clock.set(at(27, 9, 10))
@@ -101,11 +106,12 @@ def test_ordinary_complaint_happy_path_who_sees_what_and_when(engine, clock):
     assert (handling.candidate_group, handling.due_at) == (DEPARTMENT, at(29, 10))
     assert engine.instance_data(instance_id)["handling_due"] == iso(29, 10)
 
-    # Saturday 16:00 the department replies (W1-W5); the centre reviews it (no own deadline).
+    # Saturday 16:00 the department replies (W1-W5); the centre reviews it within 2 h (E4,
+    # review_deadlines.reply_review, a placeholder figure).
     clock.set(at(28, 16))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply(), actor="engineer")
     centre_review = open_task(engine, instance_id, "task_review_reply")
-    assert (centre_review.candidate_group, centre_review.due_at) == (CS_CENTER, None)
+    assert (centre_review.candidate_group, centre_review.due_at) == (CS_CENTER, at(28, 18))
 
     # 17:00 the centre accepts: 2 working hours to reach the customer -> 19:00 (R4).
     clock.set(at(28, 17))

@@ -151,3 +151,31 @@ def test_the_command_line_takes_the_plan_and_resumes_a_run(run, engine):
     assert engine.runtime(engine.instance(instance_id).deployment_id).version == 2
     again = run("migrate-instances", "--resume", "1")
     assert again.exit_code == 0 and again.output.splitlines()[-1] == "apply v1 -> v2: no running instances"
+
+
+def test_a_path_moved_into_a_call_activity_is_said_in_english_and_chinese(app):
+    """Issue 10: a complaint of the flat v1 cannot move onto the map; the admin reads why,
+    naming the element and the call activity it moved into."""
+    from engine.migration_plan import Blocker
+    from web.migration_words import blocker_sentence
+
+    blocker = Blocker(
+        "moved_into_call",
+        "task_handle_order",
+        "部门工单处理 Handle the work order",
+        "task",
+        2,
+        "complaint",
+        "READY",
+        "call_handling",
+    )
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert blocker_sentence(blocker) == (
+            "the task '部门工单处理 Handle the work order' (task_handle_order) moved into the call activity "
+            "call_handling in v2"
+        )
+    with app.test_request_context(headers={"Accept-Language": "zh-CN,zh;q=0.9"}):
+        assert blocker_sentence(blocker) == (
+            "任务“部门工单处理 Handle the work order”（task_handle_order）"
+            "在 v2 中移入了调用活动 call_handling"
+        )

@@ -61,8 +61,8 @@ def save(client, draft_id: int, files: dict, revision=None, token=None):
 def with_timer(files: dict, expression: str) -> dict:
     changed = dict(files)
     old = '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">dispatch_due</bpmn:timeDate>'
-    assert old in changed["complaint.bpmn"]
-    changed["complaint.bpmn"] = changed["complaint.bpmn"].replace(
+    assert old in changed["review_dispatch.bpmn"]  # L2's timer, on the review and dispatch path
+    changed["review_dispatch.bpmn"] = changed["review_dispatch.bpmn"].replace(
         old, f'<bpmn:timeDate xsi:type="bpmn:tFormalExpression">{expression}</bpmn:timeDate>'
     )
     return changed
@@ -155,7 +155,7 @@ def test_a_broken_expression_is_saved_and_pinned_to_its_element(app):
     answer = response.get_json()
     assert answer["revision"] == 2
     [problem] = answer["problems"]
-    assert (problem["file"], problem["element_id"]) == ("complaint.bpmn", TIMER)
+    assert (problem["file"], problem["element_id"]) == ("review_dispatch.bpmn", TIMER)
     assert "not valid Python" in problem["message"] and problem["line"]
     kept = files_of(owner, draft_id)
     # nothing typed is lost; only the L2 timer's label follows the new figure (issue 10)

@@ -119,7 +119,7 @@ def test_renaming_a_form_a_task_uses_pins_a_problem_to_that_task_and_renaming_ba
     assert answer["files"]["forms/review_and_dispatch.json"] == before["files"]["forms/" + REVIEW]
     assert answer["revision"] == before["revision"] + 1
     pinned = [p for p in answer["problems"] if p["element_id"] == REVIEW_TASK]
-    assert pinned and REVIEW in pinned[0]["message"] and pinned[0]["file"] == "complaint.bpmn"
+    assert pinned and REVIEW in pinned[0]["message"] and pinned[0]["file"] == "review_dispatch.bpmn"
     assert files_of(owner, draft_id)["problems"] == answer["problems"]  # kept with the draft
     (entry,) = audited(app, "draft_form_rename")
     assert entry["form"] == REVIEW and entry["new_name"] == "review_and_dispatch.json"

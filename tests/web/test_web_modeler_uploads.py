@@ -112,8 +112,11 @@ def test_a_signavio_diagram_is_refused_naming_the_unsupported_gateway(app, owner
     )
 
 
-def test_one_diagram_replaces_the_versions_diagrams_and_keeps_its_forms_and_config(app, owner, tmp_path):
-    """complaint.bpmn as another modeler saved it (a task renamed): a draft with v1's forms and config."""
+def test_one_diagram_replaces_its_namesake_and_keeps_the_other_diagrams_forms_and_config(
+    app, owner, tmp_path
+):
+    """complaint.bpmn (the map) as another modeler saved it (a call activity renamed): a draft with
+    v1's other diagrams (one per path), forms and config."""
     copy = tmp_path / "bpmn"
     shutil.copytree(BPMN, copy)
     diagram = (copy / "complaint.bpmn").read_text(encoding="utf-8")
@@ -129,14 +132,29 @@ def test_one_diagram_replaces_the_versions_diagrams_and_keeps_its_forms_and_conf
     }
 
 
-def test_a_foreign_diagram_alone_is_refused_when_the_config_names_another_main_process(app, owner):
-    """The Camunda diagram alone: the procedure's config names main_process complaint, so it is refused."""
+def test_a_foreign_diagram_in_place_of_the_map_is_refused_when_the_config_names_another_main_process(
+    app, owner
+):
+    """The Camunda diagram uploaded as complaint.bpmn replaces the map: the procedure's config
+    names main_process complaint, which no diagram defines any more, so it is refused."""
+    refused(
+        app,
+        upload(owner, "complaint.bpmn", CAMUNDA.read_bytes()),
+        422,
+        "main_process",
+        "complaint",
+    )
+
+
+def test_a_foreign_diagram_beside_the_bundle_is_refused_for_its_own_lanes_and_forms(app, owner):
+    """Under a name of its own the Camunda diagram joins the version's diagrams (a new file of
+    the set), and is refused for what it brings: a lane with no group, a form that is missing."""
     refused(
         app,
         upload(owner, "callback.bpmn", CAMUNDA.read_bytes()),
         422,
-        "main_process",
-        "complaint",
+        "[<code>Lane_1fv0y9s</code>] lane &#39;Service desk&#39; is not in [lanes]",
+        "form &#39;call.json&#39; is not in forms/",
     )
 
 

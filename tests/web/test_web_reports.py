@@ -316,7 +316,7 @@ def test_reports_are_for_supervisors_and_admins_only(reports_app):
     sue = client_of(reports_app, "sue")
     assert 'href="/reports"' in sue.get("/inbox").get_data(as_text=True)
     assert sue.get("/reports").status_code == 200
-    assert b"task_review_dispatch" in sue.get("/reports/diagram.bpmn").data
+    assert b"call_review_dispatch" in sue.get("/reports/diagram.bpmn").data  # the map of the procedure
     assert reports_app.test_client().get("/reports").status_code in (302, 401)
     sue.get("/language/zh")
     chinese = sue.get(f"/reports?{PAST_WEEK}").get_data(as_text=True)

@@ -5,13 +5,16 @@ reaching ``due_in.__globals__`` for ``__import__('os').system``; validation only
 it, the admin's diff said "documentation, event", the admin deployed, and the next
 complaint ran the command. Here each escape is uploaded as the demo ``owner`` in the L1
 timer (start_first_reply_due), the "first reply missing" condition
-(flow_first_reply_missing) and the repeat check's postScript (svc_check_repeat): the
-upload is refused, nothing is stored, and every problem names its element. Then an
-admin's diff shows a changed timer expression, old and new.
+(flow_first_reply_missing), both on the map, and the repeat check's postScript
+(svc_check_repeat, in first_contact.bpmn), uploaded together as a .zip bundle: the upload is
+refused, nothing is stored, and every problem names its element. Then an admin's diff shows
+a changed timer expression, old and new.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from xml.sax.saxutils import escape
 
 import pytest
@@ -24,7 +27,8 @@ from tests.web.test_web_modeler_uploads import FORM_CSRF, app, owner, refused, s
 
 __all__ = ["app", "owner"]  # fixtures, imported for pytest
 
-TIMER = ("start_first_reply_due", "the timer expression", 'due_in("PT24H")')
+L1_TIMER = 'due_in(deadline_span("first_reply_deadline"))'
+TIMER = ("start_first_reply_due", "the timer expression", L1_TIMER)
 CONDITION = ("flow_first_reply_missing", "the condition", 'first_reply_check["missing"]')
 SCRIPT = ("svc_check_repeat", "the post-script", 'repeat_of = repeat_check["repeat_of"]')
 
@@ -115,15 +119,23 @@ def _escape_cases():
     return cases
 
 
-def diagram_with(expression: str | None, script: str | None) -> bytes:
-    text = (BPMN / "complaint.bpmn").read_text(encoding="utf-8")
-    places = [(SCRIPT, script or f"repeat_of = {expression}")]
+def bundle_with(expression: str | None, script: str | None) -> bytes:
+    """The bundle as a .zip, the script in first_contact.bpmn and the expression on the map."""
+    texts = {
+        path.relative_to(BPMN).as_posix(): path.read_bytes() for path in BPMN.rglob("*") if path.is_file()
+    }
+    places = [("first_contact.bpmn", SCRIPT, script or f"repeat_of = {expression}")]
     if expression is not None:
-        places += [(TIMER, expression), (CONDITION, expression)]
-    for (_element, _what, original), code in places:
+        places += [("complaint.bpmn", TIMER, expression), ("complaint.bpmn", CONDITION, expression)]
+    for name, (_element, _what, original), code in places:
+        text = texts[name].decode("utf-8")
         assert text.count(f">{original}<") == 1, original
-        text = text.replace(f">{original}<", f">{escape(code)}<")
-    return text.encode()
+        texts[name] = text.replace(f">{original}<", f">{escape(code)}<").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in sorted(texts.items()):
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -131,7 +143,7 @@ def diagram_with(expression: str | None, script: str | None) -> bytes:
     [pytest.param(*case[1:], id=case[0]) for case in _escape_cases()],
 )
 def test_every_escape_is_refused_at_validation_pinned_to_its_element(app, owner, expression, script, message):
-    response = upload(owner, "complaint.bpmn", diagram_with(expression, script))
+    response = upload(owner, "bundle.zip", bundle_with(expression, script))
     places = [SCRIPT, TIMER, CONDITION] if expression is not None else [SCRIPT]
     expected = [f"[<code>{element}</code>] {what} " for element, what, _original in places]
     text = refused(app, response, 422, *expected, message)
@@ -148,7 +160,7 @@ def test_the_l1_attack_saved_in_a_draft_is_kept_pinned_and_cannot_be_submitted(a
     draft_id = new_draft(owner, title="L1 sooner")
     files = files_of(owner, draft_id)["files"]
     attack = 'due_in.__globals__["__builtins__"]["__import__"]("os").system("id")'
-    files["complaint.bpmn"] = files["complaint.bpmn"].replace('>due_in("PT24H")<', f">{escape(attack)}<")
+    files["complaint.bpmn"] = files["complaint.bpmn"].replace(f">{L1_TIMER}<", f">{escape(attack)}<")
     answer = save(owner, draft_id, files).get_json()
     first, *others = answer["problems"]
     assert (
@@ -171,7 +183,7 @@ def test_the_l1_attack_saved_in_a_draft_is_kept_pinned_and_cannot_be_submitted(a
 
 def test_the_admin_diff_shows_a_changed_timer_expression_old_and_new(app, owner, run):
     changed = (BPMN / "complaint.bpmn").read_text(encoding="utf-8")
-    changed = changed.replace('>due_in("PT24H")<', '>due_in("PT12H")<')
+    changed = changed.replace(f">{L1_TIMER}<", '>due_in("PT12H")<')
     response = upload(owner, "complaint.bpmn", changed.encode(), title="L1 in 12 hours")
     assert response.status_code == 302, response.get_data(as_text=True)
     [draft] = drafts.list_drafts(app.extensions["process_engine"])
@@ -186,9 +198,9 @@ def test_the_admin_diff_shows_a_changed_timer_expression_old_and_new(app, owner,
     row = page[page.index("<code>start_first_reply_due</code>") :]
     row = row[: row.index("</tbody>")]
     assert "timer expression" in row
-    assert str(html_escape('due_in("PT24H")')) in row and str(html_escape('due_in("PT12H")')) in row
+    assert str(html_escape(L1_TIMER)) in row and str(html_escape('due_in("PT12H")')) in row
 
     result = run("versions", "diff", "1", "2")
     assert result.exit_code == 0, result.output
     assert "changed StartEvent sub_first_reply/start_first_reply_due (timer)" in result.output
-    assert "    timer expression: 'due_in(\"PT24H\")' -> 'due_in(\"PT12H\")'" in result.output
+    assert f"    timer expression: {L1_TIMER!r} -> 'due_in(\"PT12H\")'" in result.output

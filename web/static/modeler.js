@@ -75,6 +75,7 @@
         listElements();
         showPanel(null);
         pinProblems();
+        root.dataset.diagram = name;
       });
     }
 
@@ -411,8 +412,22 @@
       });
     }
 
+    // The procedure is a map and one diagram per path: an id not in the open diagram is looked
+    // up in the others, which is then opened on it.
+    function diagramHolding(id) {
+      var marker = 'id="' + id + '"';
+      return diagramNames().filter(function (name) {
+        return name !== state.diagram && (state.files[name] || "").indexOf(marker) >= 0;
+      })[0];
+    }
+
     el("find-element").addEventListener("change", function (event) {
       var wanted = event.target.value.trim();
+      var elsewhere = registry.get(wanted) ? null : diagramHolding(wanted);
+      if (elsewhere) {
+        openDiagram(elsewhere).then(function () { focus(registry.get(wanted)); });
+        return;
+      }
       var element = registry.get(wanted) || registry.filter(function (candidate) {
         var name = candidate.businessObject && candidate.businessObject.name;
         return candidate.type !== "label" && name && name.toLowerCase().indexOf(wanted.toLowerCase()) >= 0;
