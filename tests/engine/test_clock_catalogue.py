@@ -42,8 +42,8 @@ def test_every_deadline_timer_of_the_diagram_is_a_clock_with_its_guarded_element
 
 def test_an_empty_clock_property_is_refused_naming_the_element():
     files = dict(load_bundle(BUNDLE).files)
-    diagram = files["complaint.bpmn"]
-    files["complaint.bpmn"] = diagram.replace(b'name="clock" value="L2"', b'name="clock" value=" "')
+    diagram = files["review_dispatch.bpmn"]
+    files["review_dispatch.bpmn"] = diagram.replace(b'name="clock" value="L2"', b'name="clock" value=" "')
     with pytest.raises(ValueError, match="timer_dispatch_overdue"):
         _catalogue(bundle_from_files(files))
 

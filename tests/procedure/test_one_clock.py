@@ -207,17 +207,15 @@ def test_after_a_v1_second_dispatch_every_reader_shows_the_new_round(make_app, c
     assert (l4.measured, l4.met) == (1, 1), "round 1 counted, round 2 still running"
 
 
-def test_l1_at_12_hours_in_the_diagram_gives_12_hours_everywhere(make_app, clock, tmp_path):
-    """L1: the timer (and its figure) changed to 12 h: the breach row, the warning, the at-risk
-    report and the complaint page say due Friday 21:00 (warning 18:00); Python has no 24 h."""
+def test_l1_at_12_hours_in_the_config_gives_12_hours_everywhere(make_app, clock, tmp_path):
+    """L1: the figure changed to 12 h in procedure.toml (the map's L1 timer reads it through
+    deadline_span): the breach row, the warning, the at-risk report and the complaint page say
+    due Friday 21:00 (warning 18:00); neither Python nor the diagram spells 24 h."""
     folder = tmp_path / "bundle"
     shutil.copytree(BUNDLE, folder)
-    diagram = folder / "complaint.bpmn"
-    text = diagram.read_text(encoding="utf-8")
-    assert 'due_in("PT24H")</bpmn:timeDate>' in text
-    diagram.write_text(
-        text.replace('due_in("PT24H")</bpmn:timeDate>', 'due_in("PT12H")</bpmn:timeDate>'), "utf-8"
-    )
+    diagram = (folder / "complaint.bpmn").read_text(encoding="utf-8")
+    assert 'due_in(deadline_span("first_reply_deadline"))</bpmn:timeDate>' in diagram
+    assert "due_in(\"PT24H\")" not in diagram
     toml = folder / "procedure.toml"
     toml.write_text(
         toml.read_text(encoding="utf-8").replace(
