@@ -559,11 +559,13 @@ class ProcessEngine:
         before = open_task_ids(workflow)
         with self._running_diagram(store.connection, instance.id):
             due = {str(task.id): (task, when) for task, when in waiting_timers(workflow) if when < now}
+            workflow.refresh_timers()
             for task, when in due.values():
                 # The branch a timer starts reads its due instant as `timer_due` (a breach
                 # record names the due of the timer that fired, whatever its expression).
+                # Set once the timer is ready: becoming ready merges its parent's data, which
+                # may carry an older firing's value back from a completed path.
                 task.data["timer_due"] = when.isoformat()
-            workflow.refresh_timers()
             workflow.do_engine_steps()
         saved = self._save(
             store, instance, workflow, runtime, before, now=now, actor=SYSTEM_ACTOR, command="timer"

@@ -270,12 +270,15 @@ def fired_timer_due(task: Task) -> datetime | None:
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
+    """Every waiting timer with its due instant, in the called paths too (nested ones included):
+    walked from the task dicts, as the event manager may not list a nested subworkflow's timers."""
     found = []
-    for task in workflow.event_manager.tasks.values():
-        if isinstance(task.task_spec, CatchingEvent) and task.state == TaskState.WAITING:
-            due = timer_due(task)
-            if due is not None:
-                found.append((task, due))
+    for wf in all_workflows(workflow):
+        for task in wf.tasks.values():
+            if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
+                due = timer_due(task)
+                if due is not None:
+                    found.append((task, due))
     return found
 
 

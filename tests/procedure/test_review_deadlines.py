@@ -112,3 +112,23 @@ def test_deadline_span_refuses_unknown_keys_naming_the_key(key, message):
     with pytest.raises(ValueError, match="deadline_span") as refused:
         span_of(CONFIG, key)
     assert message in str(refused.value)
+
+
+def test_a_breach_names_its_own_due_after_an_earlier_breach_came_back_from_a_completed_path(engine, clock):
+    """L2 breached in review and dispatch (that path's data comes back to the map when it
+    completes); the later E4 breach still records E4's own due, the due of the timer that fired."""
+    instance_id = recorded(engine, clock)
+    clock.set(at(27, 11, 0, 1))
+    engine.fire_all_due()  # L2, due 11:00
+    complete(engine, instance_id, "task_dispatch_breach_alert", {"supervision_note": "已催办 Reminded"})
+    clock.set(at(27, 11, 30))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)
+    clock.set(at(27, 15))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    clock.set(at(27, 17, 0, 1))
+    engine.fire_all_due()  # E4, due 17:00
+    assert [(row["clock"], row["due"]) for row in support.breaches(engine, instance_id)] == [
+        ("L2", at(27, 11)),
+        ("E4", at(27, 17)),
+    ]
