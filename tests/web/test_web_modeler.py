@@ -160,12 +160,16 @@ def test_a_broken_expression_is_saved_and_pinned_to_its_element(app):
     kept = files_of(owner, draft_id)
     # nothing typed is lost; only the L2 timer's label follows the new figure (issue 10)
     typed = dict(kept["files"])
-    typed["complaint.bpmn"] = typed["complaint.bpmn"].replace(
+    typed["review_dispatch.bpmn"] = typed["review_dispatch.bpmn"].replace(
         'name="L2 3小时，紧急30分钟 3 h, urgent 30 min"', 'name="L2 2小时，紧急30分钟 2 h, urgent 30 min"'
     )
     assert typed == files and kept["problems"] == answer["problems"]
-    assert answer["files"] == {"complaint.bpmn": kept["files"]["complaint.bpmn"]}
-    label = {"file": "complaint.bpmn", "element_id": TIMER, "name": "L2 3小时，紧急30分钟 3 h, urgent 30 min"}
+    assert answer["files"] == {"review_dispatch.bpmn": kept["files"]["review_dispatch.bpmn"]}
+    label = {
+        "file": "review_dispatch.bpmn",
+        "element_id": TIMER,
+        "name": "L2 3小时，紧急30分钟 3 h, urgent 30 min",
+    }
     assert label in answer["labels"]
 
 
