@@ -612,7 +612,9 @@ class ProcessEngine:
             return row.instance_id
 
         def on_instance(command: _Command) -> dict[str, Any]:
-            row = found["row"]
+            # Read again now that the instance row is read: a command that committed between
+            # the two reads shows here (its version bump alone would not stop this one).
+            row = command.store.task(task_id) or found["row"]
             if row.status != "open":
                 by = f" by {row.completed_by}" if row.completed_by else ""
                 raise Conflict(f"task {row.element_id} was already {row.status}{by}")
