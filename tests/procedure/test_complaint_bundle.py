@@ -170,7 +170,7 @@ def _properties(element) -> dict[str, str]:
     }
 
 
-def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_data_or_the_config():
+def test_deadline_timers_carry_their_clock_and_read_the_deadline_from_the_data_or_the_config():
     """Issue 10 convention: every deadline timer carries its clock (the rule id) and the
     procedure.toml figure it shows; carried dues are read from the data (E5 never restarts a
     clock), plain spans through deadline_span(), so no figure is spelled in a diagram."""
@@ -224,6 +224,8 @@ def test_deadline_timers_are_non_interrupting_and_read_the_deadline_from_the_dat
         ),
         "timer_reply_overdue": ("task_reply_customer", "false", "reply_due", "R4", "reply_deadline"),
         "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline", "T7", "on_order"),
+        # R6 / L6: the only interrupting one: the window's end moves the procedure on by itself.
+        "timer_contact_window_over": ("task_retry_contact", "true", "contact_due", "L6", "contact_window"),
     }
     [first_reply] = xpath(".//bpmn:startEvent[@id='start_first_reply_due']", "complaint.bpmn")
     assert (

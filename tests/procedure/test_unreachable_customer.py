@@ -97,18 +97,41 @@ def test_r6_customer_reached_on_a_further_attempt_goes_to_the_return_visit(engin
     assert engine.instance_data(instance_id)["deadlines"]["L6"]["met"] is True
 
 
-def test_l6_attempts_beyond_48_hours_are_measured_as_missed(engine, clock):
-    """L6, L7: declaring the customer unreachable after the 48 hours is allowed but measured late."""
+def test_l6_the_window_ends_by_itself_and_the_customer_is_recorded_unreachable(engine, clock):
+    """R6, L6, L7 (issue 11 item 2): nobody declares the customer unreachable; at the end of the
+    [contact_window] span (contact_due, first failed attempt + 48 h) the interrupting timer on
+    the further attempt withdraws it, records the L6 breach and the attempts, and the complaint
+    closes as closed_unreachable by itself."""
     instance_id = unreached_at_reply(engine, clock)
-    for hour in (14, 18, 22):
+    for hour in (14, 18):
         clock.set(at(28, hour))
         complete(engine, instance_id, "task_retry_contact", attempt())
-    clock.set(at(30, 11))
-    complete(
-        engine,
-        instance_id,
-        "task_retry_contact",
-        attempt(declare_unreachable=True, unreachable_outcome="已留言 Left a message"),
-    )
-    outcome = engine.instance_data(instance_id)["deadlines"]["L6"]
-    assert (outcome["met"], outcome["late_by_s"]) == (False, 3600.0)
+    retry = open_task(engine, instance_id, "task_retry_contact")
+    assert retry.due_at == at(30, 10), "the third attempt is due at the carried contact_due, not restarted"
+
+    clock.set(at(30, 10))
+    assert engine.fire_all_due() == 0, "on the due instant itself nothing fires yet"
+    assert engine.instance(instance_id).status == "running"
+    clock.set(at(30, 10, 0, 1))
+    assert engine.fire_all_due() == 1
+
+    assert engine.task(retry.id).status == "cancelled", "the open attempt is withdrawn"
+    assert engine.open_tasks(instance_id) == []
+    data = engine.instance_data(instance_id)
+    assert data["contact_attempts"] == [iso(28, 10), iso(28, 14), iso(28, 18)]
+    assert data["retry_result"] == "unreachable"
+    assert data["closure"]["outcome"] == "closed_unreachable"
+    assert data["closure"]["judgement"] == "联系期届满，共尝试3次 Contact window over after 3 attempts"
+    assert data["closure"]["missed"] == ["L6"]
+    assert data["deadlines"]["L6"] == {
+        "clock": "L6",
+        "due": iso(30, 10),
+        "done_at": iso(30, 10, 0, 1),
+        "met": False,
+        "late_by_s": 1.0,
+    }
+    assert support.breaches(engine, instance_id) == [
+        {"clock": "L6", "due": at(30, 10), "at": at(30, 10, 0, 1), "late_by_s": 1.0}
+    ]
+    row = complaint_row(engine, instance_id)
+    assert (row.status, row.outcome) == ("closed", "closed_unreachable")
