@@ -226,6 +226,13 @@ def test_deadline_timers_carry_their_clock_and_read_the_deadline_from_the_data_o
         "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline", "T7", "on_order"),
         # R6 / L6: the only interrupting one: the window's end moves the procedure on by itself.
         "timer_contact_window_over": ("task_retry_contact", "true", "contact_due", "L6", "contact_window"),
+        "timer_written_review_overdue": (
+            "sub_written_review",
+            "false",
+            'deadline_span("review_deadlines.written_reply_review")',
+            "R3",
+            "review_deadlines.written_reply_review",
+        ),
     }
     [first_reply] = xpath(".//bpmn:startEvent[@id='start_first_reply_due']", "complaint.bpmn")
     assert (
@@ -429,9 +436,7 @@ LOOPS_BACK = {
     "flow_extension_back": "gw_handling_merge",
     "flow_extension_refused": "gw_handling_merge",
     "flow_retry_again": "gw_retry_merge",
-    "flow_specialist_returned": "gw_reply_merge",
-    "flow_legal_returned": "gw_reply_merge",
-    "flow_approval_returned": "gw_reply_merge",
+    "flow_written_returned": "gw_reply_merge",  # R3: the review chain returned the draft
     "flow_plan_revised": "gw_plan_merge",
     "flow_impact_again": "gw_impact_loop",
 }

@@ -178,3 +178,46 @@ def test_r3_a_spoken_reply_needs_no_review_but_must_say_whether_the_customer_was
     assert refused.value.field_errors["customer_reached"].startswith("R4/R6:")
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())
     assert open_elements(engine, instance_id) == ["task_return_visit"]
+
+
+def test_r3_the_review_chain_waiting_past_its_span_records_the_breach_and_a_return_starts_a_new_wait(
+    engine, clock
+):
+    """R3, L7: one non-interrupting timer guards the whole review chain (specialist, legal,
+    supervisor), [review_deadlines] written_reply_review = 4 h from the draft's submission; a
+    return ends that wait, the revised draft starts a new one; the breach leaves the review open."""
+    instance_id = accepted_reply(engine, clock)
+    clock.set(at(27, 11, 30))
+    complete(engine, instance_id, "task_reply_customer", written())  # R3 due 15:30
+    clock.set(at(27, 13))
+    complete(
+        engine,
+        instance_id,
+        "task_review_written_specialist",
+        {"review_approved": False, "review_note": "退款金额有误 The refund amount is wrong"},
+    )
+    clock.set(at(27, 14, 45))
+    complete(engine, instance_id, "task_reply_customer", written())  # a new wait: R3 due 18:45
+    clock.set(at(27, 15))
+    complete(engine, instance_id, "task_review_written_specialist", {"review_approved": True})
+    clock.set(at(27, 15, 31))
+    assert engine.fire_all_due() == 0, "the first draft's wait ended with its return"
+
+    clock.set(at(27, 18, 45))
+    assert engine.fire_all_due() == 0, "on the due instant itself nothing fires yet"
+    clock.set(at(27, 18, 45, 1))
+    assert engine.fire_all_due() == 1
+    assert breaches(engine, instance_id) == [
+        {"clock": "R3", "due": at(27, 18, 45), "at": at(27, 18, 45, 1), "late_by_s": 1.0}
+    ]
+    assert open_elements(engine, instance_id) == ["task_review_written_legal"], "the review stays open"
+
+    clock.set(at(27, 19))
+    complete(engine, instance_id, "task_review_written_legal", {"review_approved": True})
+    clock.set(at(27, 19, 10))
+    complete(engine, instance_id, "task_approve_written_reply", {"review_approved": True})
+    assert open_elements(engine, instance_id) == ["task_send_written_reply"]
+    assert [row["clock"] for row in breaches(engine, instance_id)] == ["R3"]
+    reviews = engine.instance_data(instance_id)["written_reviews"]
+    steps = [(review["step"], review["approved"]) for review in reviews]
+    assert steps == [("specialist", False), ("specialist", True), ("legal", True), ("supervisor", True)]
