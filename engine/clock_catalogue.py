@@ -59,6 +59,9 @@ class ClockCatalogue:
     timers: Mapping[str, ClockTimer]
     stoppers: Mapping[str, str]
     """Element id -> the clock id it stops (``stops_clock``)."""
+    contents: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Subprocess or call activity id -> the element ids that run inside it (nested subprocesses
+    and called processes included): a boundary timer on such an activity guards all of them."""
 
     def clocks(self) -> list[str]:
         """The clock ids, each once, in diagram order."""
@@ -75,8 +78,15 @@ class ClockCatalogue:
         return next((t.figure for t in self.of_clock(clock) if t.figure), None)
 
     def guarded_by(self, element_id: str) -> list[ClockTimer]:
-        """The timers that guard an element (its boundary timers, an event subprocess's start)."""
-        return [timer for timer in self.timers.values() if timer.guards == element_id]
+        """The timers that guard an element (its boundary timers, an event subprocess's start),
+        and the boundary timers of the subprocesses and call activities it runs inside."""
+        return [timer for timer in self.timers.values() if element_id in self.guarded_elements(timer)]
+
+    def guarded_elements(self, timer: ClockTimer) -> frozenset[str]:
+        """The elements ``timer`` guards: the one it is attached to (or the event subprocess it
+        opens) and, for a boundary timer on a subprocess or call activity, everything inside."""
+        inside = self.contents.get(timer.guards, frozenset()) if timer.kind == "boundary" else frozenset()
+        return frozenset({timer.guards}) | inside
 
 
 def build_catalogue(specs: Mapping[str, Any]) -> ClockCatalogue:
@@ -105,7 +115,7 @@ def build_catalogue(specs: Mapping[str, Any]) -> ClockCatalogue:
             if known is not None and known.clock != timer.clock:
                 raise ValueError(f"element {element_id!r} carries clocks {known.clock!r} and {timer.clock!r}")
             timers.setdefault(element_id, timer)
-    return ClockCatalogue(timers=timers, stoppers=stoppers)
+    return ClockCatalogue(timers=timers, stoppers=stoppers, contents=_contents(specs))
 
 
 def _timer(process_id: str, task_spec: Any, properties: Mapping[str, str], parents) -> ClockTimer:
@@ -159,6 +169,32 @@ def _attached_to(task_spec: Any) -> str | None:
 
 def _is_start(task_spec: Any) -> bool:
     return any(getattr(parent, "bpmn_id", None) is None and not parent.inputs for parent in task_spec.inputs)
+
+
+def _contents(specs: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Subprocess / call activity id -> the element ids inside it, through nested ones."""
+    called = {
+        task_spec.bpmn_id: task_spec.spec
+        for spec in specs.values()
+        for task_spec in spec.task_specs.values()
+        if isinstance(task_spec, SubWorkflowTask) and task_spec.spec in specs and task_spec.bpmn_id
+    }
+
+    def inside(process_id: str, seen: frozenset[str]) -> set[str]:
+        found: set[str] = set()
+        for task_spec in specs[process_id].task_specs.values():
+            element_id = getattr(task_spec, "bpmn_id", None)
+            if element_id is None:
+                continue
+            found.add(element_id)
+            nested = called.get(element_id)
+            if nested is not None and nested not in seen:
+                found |= inside(nested, seen | {nested})
+        return found
+
+    return {
+        element_id: frozenset(inside(process, frozenset({process}))) for element_id, process in called.items()
+    }
 
 
 def _event_subprocess_parents(specs: Mapping[str, Any]) -> dict[str, str]:

@@ -283,7 +283,19 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:
 
 
 def boundary_timers_of(task: Task) -> list[datetime]:
-    """Due instants of the timers attached to a user task (its boundary-event siblings)."""
+    """Due instants of the timers that guard a user task: its own boundary timers and those of
+    every subprocess or call activity it runs inside (a deadline drawn around a stretch of the
+    path, e.g. a handling deadline that keeps running through a review inside the box, is the
+    due of each task in it)."""
+    return [
+        due
+        for guarded in (task, *enclosing_tasks(task.workflow))
+        for due in _attached_timer_dues(guarded)
+    ]
+
+
+def _attached_timer_dues(task: Task) -> list[datetime]:
+    """Due instants of the timers attached to ``task`` (its boundary-event siblings)."""
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return []

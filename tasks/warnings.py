@@ -176,11 +176,13 @@ def _open_tasks(connection: Any, instance_ids: set[int]) -> dict[int, list[Any]]
 
 
 def _owning_task(catalogue: Any, clock: str, open_tasks: list[Any]) -> Any:
-    """Who is warned: the open task the clock's timer guards; else (a clock no task guards, such
-    as a start timer of an event subprocess, L1) nobody's task: the first-contact owner (A1);
-    a clock the diagram has no timer for yet (L6 from carried data) warns whoever has the
-    complaint's newest open task."""
-    guarded = {timer.guards for timer in catalogue.of_clock(clock)}
+    """Who is warned: the open task the clock's timer guards (or that runs inside the subprocess
+    it is attached to, for a timer drawn around a stretch of the path: T7); else (a clock no task
+    guards, such as a start timer of an event subprocess, L1) nobody's task: the first-contact
+    owner (A1); a clock the diagram has no timer for yet warns whoever has the complaint's
+    newest open task."""
+    timers = catalogue.of_clock(clock)
+    guarded = {element for timer in timers for element in catalogue.guarded_elements(timer)}
     for task in open_tasks:
         if task.element_id in guarded:
             return task

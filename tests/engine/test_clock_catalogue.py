@@ -121,4 +121,10 @@ def test_timers_nested_in_a_called_process_and_its_subprocess_are_found():
         "inner_deadline",
     )
     assert set(catalogue.clocks()) == {"X1", "X2"}
-    assert [t.element_id for t in catalogue.guarded_by("task_work")] == ["timer_inner"]
+    # A boundary timer on a subprocess guards what runs inside it too (issue 10: L4 through the
+    # E3 decision, T7 over the whole escalation path), so the task has both clocks.
+    assert sorted(t.element_id for t in catalogue.guarded_by("task_work")) == ["timer_inner", "timer_outer"]
+    assert [t.element_id for t in catalogue.guarded_by("sub_work")] == ["timer_outer"]
+    assert catalogue.guarded_elements(outer) == {"sub_work", "ss", "task_work", "timer_inner", "se"}
+    assert catalogue.guarded_elements(inner) == {"task_work"}
+    assert {"ps", "sub_work", "task_work", "pe"} <= catalogue.contents["call_path"], "through the call"

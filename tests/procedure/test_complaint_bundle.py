@@ -223,7 +223,8 @@ def test_deadline_timers_carry_their_clock_and_read_the_deadline_from_the_data_o
             "review_deadlines.reply_review",
         ),
         "timer_reply_overdue": ("task_reply_customer", "false", "reply_due", "R4", "reply_deadline"),
-        "timer_outside_overdue": ("task_report_outside", "false", "outside_deadline", "T7", "on_order"),
+        # T7 guards the whole escalation path, from its start to the report back.
+        "timer_outside_overdue": ("sub_escalation_path", "false", "outside_deadline", "T7", "on_order"),
         # R6 / L6: the only interrupting one: the window's end moves the procedure on by itself.
         "timer_contact_window_over": ("task_retry_contact", "true", "contact_due", "L6", "contact_window"),
         "timer_written_review_overdue": (

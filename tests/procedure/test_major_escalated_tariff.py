@@ -421,3 +421,40 @@ def test_t5_t6_the_escalation_desk_receives_a_transfer_at_its_own_entry(engine, 
 def test_t5_an_ordinary_start_stays_with_intake(engine):
     instance_id = engine.start(actor="ivy").instance_id
     assert open_task(engine, instance_id, "task_record_complaint").candidate_group == "intake"
+
+
+def test_t7_guards_the_whole_escalation_path_and_breaches_while_the_complaint_waits_at_the_return_visit(
+    engine, clock
+):
+    """T7, L7: one timer on the escalation path (sub_escalation_path) from its start to the report
+    back: the outside unit's deadline (Saturday 12:00) passing while the complaint still waits at
+    the return visit records the T7 breach there, once, and the visit stays open; the report made
+    later is measured late on the same clock."""
+    from tasks import warnings
+
+    instance_id = escalated_at_reply(engine, clock)
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    visit = open_task(engine, instance_id, "task_return_visit")
+    assert visit.due_at == at(28, 12), "the path's T7 due is the due of each task on it"
+    [t7] = [c for c in warnings.running_clocks(engine, at(28, 11)) if c.clock == "T7"]
+    assert (t7.due_at, t7.task_id) == (at(28, 12), visit.id)
+
+    clock.set(at(28, 12))
+    engine.fire_all_due()
+    assert breaches(engine, instance_id) == [], "on the due instant itself nothing fires yet"
+    clock.set(at(28, 12, 0, 1))
+    engine.fire_all_due()
+    assert breaches(engine, instance_id) == [
+        {"clock": "T7", "due": at(28, 12), "at": at(28, 12, 0, 1), "late_by_s": 1.0}
+    ]
+    assert open_elements(engine, instance_id) == ["task_return_visit"], "the path carries on"
+
+    clock.set(at(28, 12, 30))
+    complete(engine, instance_id, "task_return_visit", support.return_visit())
+    clock.set(at(28, 13))
+    engine.fire_all_due()
+    complete(engine, instance_id, "task_report_outside", SUBMISSION)
+    assert [b["clock"] for b in breaches(engine, instance_id)] == ["T7"], "one T7 timer, fired once"
+    t7_outcome = engine.instance_data(instance_id)["deadlines"]["T7"]
+    assert (t7_outcome["due"], t7_outcome["met"], t7_outcome["late_by_s"]) == (iso(28, 12), False, 3600.0)
+    assert complaint_row(engine, instance_id).outcome == "closed"

@@ -60,7 +60,8 @@ def test_r3_r4_written_reply_reviewed_returned_revised_approved_then_sent_and_me
     clock.set(at(27, 11, 30))
     complete(engine, instance_id, "task_reply_customer", written())
     specialist = open_task(engine, instance_id, "task_review_written_specialist")
-    assert (specialist.candidate_group, specialist.due_at) == ("specialist", None)
+    # R3: the review chain's wait (4 h, a placeholder figure) is the due of each review in it
+    assert (specialist.candidate_group, specialist.due_at) == ("specialist", at(27, 15, 30))
     assert complaint_row(engine, instance_id).stage == "written_reply_review"
     assert "R4" not in engine.instance_data(instance_id)["deadlines"], "a draft is not the reply"
     with pytest.raises(Forbidden):
