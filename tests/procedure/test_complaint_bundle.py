@@ -207,7 +207,8 @@ def test_deadline_timers_carry_their_clock_and_read_the_deadline_from_the_data_o
             "T1",
             "review_deadlines.plan_approval",
         ),
-        "timer_handling_overdue": ("task_handle_order", "false", "handling_due", "L4", "handling_deadlines"),
+        # L4 guards the handling and the E3 decision (sub_handling_order): it runs through the wait.
+        "timer_handling_overdue": ("sub_handling_order", "false", "handling_due", "L4", "handling_deadlines"),
         "timer_extension_decision_overdue": (
             "task_decide_extension",
             "false",
@@ -435,7 +436,7 @@ LOOPS_BACK = {
     "flow_map_second": "gw_handling_merge_map",
     "flow_esc_second": "gw_escalation_handling",
     "flow_extension_back": "gw_handling_merge",
-    "flow_extension_refused": "gw_handling_merge",
+    "flow_extension_refused": "gw_order_merge",  # E3 refused: handled again inside the L4 box
     "flow_retry_again": "gw_retry_merge",
     "flow_written_returned": "gw_reply_merge",  # R3: the review chain returned the draft
     "flow_plan_revised": "gw_plan_merge",

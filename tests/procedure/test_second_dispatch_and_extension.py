@@ -138,6 +138,48 @@ def test_e3_extension_approved_moves_the_l4_timer_and_records_old_and_new_due(en
     assert (outcome["due"], outcome["met"], outcome["late_by_s"]) == (iso(30, 18), False, 1.0)
 
 
+def test_l4_keeps_running_while_the_extension_waits_for_the_e3_decision(engine, clock):
+    """L4, E3, E5, L7: the L4 timer guards the handling and the extension decision together
+    (sub_handling_order), so a request still undecided at handling_due breaches L4 (and E3 its
+    own wait); the approved deadline re-arms it, and an E5 return re-enters on the same due."""
+    instance_id = dispatched(engine, clock)  # handling due Sunday 29th 10:00
+    clock.set(at(29, 9))
+    complete(engine, instance_id, "task_handle_order", support.extension_request(iso(30, 18)))
+    decision = open_task(engine, instance_id, "task_decide_extension")
+    assert decision.due_at == at(29, 10), "the earlier of E3 (11:00) and L4 (10:00) guards it"
+
+    clock.set(at(29, 10))
+    assert engine.fire_all_due() == 0, "on the due instant itself nothing fires yet"
+    clock.set(at(29, 10, 0, 1))
+    assert engine.fire_all_due() == 1
+    assert breaches(engine, instance_id) == [
+        {"clock": "L4", "due": at(29, 10), "at": at(29, 10, 0, 1), "late_by_s": 1.0}
+    ]
+    assert open_elements(engine, instance_id) == ["task_decide_extension"], "the decision stays open"
+    clock.set(at(29, 11, 0, 1))
+    assert engine.fire_all_due() == 1
+    assert [(b["clock"], b["due"]) for b in breaches(engine, instance_id)] == [
+        ("L4", at(29, 10)),
+        ("E3", at(29, 11)),
+    ]
+
+    clock.set(at(29, 12))
+    complete(engine, instance_id, "task_decide_extension", {"extension_approved": True})
+    assert open_task(engine, instance_id, "task_handle_order").due_at == at(30, 18)
+    clock.set(at(30, 9))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    clock.set(at(30, 9, 30))
+    complete(engine, instance_id, "task_review_reply", support.review(qualified=False))  # E5
+    assert open_task(engine, instance_id, "task_handle_order").due_at == at(30, 18), "not restarted"
+    clock.set(at(30, 18, 0, 1))
+    assert engine.fire_all_due() == 1
+    assert [(b["clock"], b["due"]) for b in breaches(engine, instance_id)][-1] == ("L4", at(30, 18))
+    clock.set(at(30, 19))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    outcome = engine.instance_data(instance_id)["deadlines"]["L4"]
+    assert (outcome["due"], outcome["met"], outcome["late_by_s"]) == (iso(30, 18), False, 3600.0)
+
+
 def test_e3_extension_refused_keeps_the_deadline_and_needs_a_reason(engine, clock):
     """E3: a refusal states its reason; the order goes back with the deadline unchanged."""
     instance_id = dispatched(engine, clock)
