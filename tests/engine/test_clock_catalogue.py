@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
@@ -128,3 +130,22 @@ def test_timers_nested_in_a_called_process_and_its_subprocess_are_found():
     assert catalogue.guarded_elements(outer) == {"sub_work", "ss", "task_work", "timer_inner", "se"}
     assert catalogue.guarded_elements(inner) == {"task_work"}
     assert {"ps", "sub_work", "task_work", "pe"} <= catalogue.contents["call_path"], "through the call"
+
+
+def test_a_task_inside_a_guarded_subprocess_takes_the_subprocess_timers_due_too():
+    """A deadline drawn around a stretch of the path (a boundary timer on a subprocess) is the due
+    of each task in it, beside the task's own timers: the inbox shows the earlier of the two."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.spiff import boundary_timers_of
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(_PATH, "path.bpmn")
+    workflow = BpmnWorkflow(parser.get_spec("path"), parser.get_subprocess_specs("path"))
+    workflow.do_engine_steps()
+    [task] = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+    dues = sorted(boundary_timers_of(task))
+    assert len(dues) == 2
+    # inner PT1H and outer PT2H, armed a few microseconds apart on the library's wall clock
+    assert abs(dues[1] - dues[0] - timedelta(hours=1)) < timedelta(seconds=1)

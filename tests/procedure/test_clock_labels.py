@@ -35,7 +35,6 @@ RULE_CLOCKS = {
     "E4": "review_deadlines.reply_review",
     "R3": "review_deadlines.written_reply_review",
 }
-DRAWN_BY_SPLIT: set[str] = set()
 
 
 def _deployed(engine) -> tuple[list[DeadlineTimer], dict[str, Any], dict[str, bytes]]:
@@ -63,15 +62,7 @@ def _name(files: dict[str, bytes], timer: DeadlineTimer) -> str:
     return element.get("name") or ""
 
 
-@pytest.mark.parametrize(
-    "rule",
-    [
-        pytest.param(rule, marks=pytest.mark.xfail(strict=True, reason="drawn by the split"))
-        if rule in DRAWN_BY_SPLIT
-        else rule
-        for rule in RULE_CLOCKS
-    ],
-)
+@pytest.mark.parametrize("rule", list(RULE_CLOCKS))
 def test_every_time_limit_has_a_timer_labelled_with_its_figure(engine, rule):
     """L1, L2, L3, L4, R4/L5, L6, T7, T1, E3, E4, R3: a timer each, its label from the config."""
     _, config, _ = _deployed(engine)
