@@ -83,9 +83,6 @@ STAGES: dict[str, str] = {
 # (E1 responsibility, H2 over-charge, H5 form of compensation).
 CONCLUSION_FIELDS = ("company_responsible", "overcharged", "compensation_form")
 
-# The deadline variables of the process data, by clock (rule id).
-DUE_VARIABLES = {"L2": "dispatch_due", "L4": "handling_due", "R4": "reply_due"}
-
 
 class DeadlineBreach(Base):
     """L7: a deadline that passed, per complaint instance and clock (rule id)."""
@@ -449,24 +446,50 @@ def _first_reply_entry(due: datetime, first_reply: datetime | None, breached: bo
     }
 
 
-def deadline_summary(data: Mapping[str, Any], breached: set[str]) -> dict[str, Any]:
-    """L7: measured outcomes plus the deadlines set but not measured yet (``met`` None)."""
+def measured_deadlines(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the domain measured itself: clocks a script still measures (``deadlines`` in the data)."""
+    found = data.get("deadlines") or {}
+    return {clock: dict(entry) for clock, entry in found.items() if isinstance(entry, Mapping)}
+
+
+def deadline_summary(
+    entries: Mapping[tuple[str, int], Mapping[str, Any]], breached: set[str], zone, closed: bool = False
+) -> dict:
+    """L7: each clock of the read model's latest round, as the record shows it.
+
+    ``{clock, due, done_at, met, breached}`` (and ``late_by_s`` once measured); ``met`` is
+    None while the clock runs. ``breached``: a breach row exists or the outcome is missed.
+    A closed complaint lists only the clocks that were measured.
+    """
+    latest: dict[str, tuple[int, Mapping[str, Any]]] = {}
+    for (clock, number), entry in entries.items():
+        if closed and entry.get("met") is None:
+            continue
+        if clock not in latest or number > latest[clock][0]:
+            latest[clock] = (number, entry)
     summary: dict[str, Any] = {}
-    for clock, entry in (data.get("deadlines") or {}).items():
-        summary[clock] = {**entry, "breached": clock in breached or not entry.get("met", True)}
-    for clock, variable in DUE_VARIABLES.items():
-        due = data.get(variable)
-        if due and clock not in summary:
-            summary[clock] = {
-                "clock": clock,
-                "due": due,
-                "done_at": None,
-                "met": None,
-                "breached": clock in breached,
-            }
-    for record in data.get("extensions") or []:
-        summary.setdefault("E3", {"clock": "E3", "extensions": []})["extensions"].append(record)
+    for clock, (_, entry) in latest.items():
+        due, done = instant_or_none(entry.get("due")), instant_or_none(entry.get("done_at"))
+        shown: dict[str, Any] = {
+            "clock": clock,
+            "due": _shown(due, zone),
+            "done_at": _shown(done, zone),
+            "met": entry.get("met"),
+            "breached": clock in breached or entry.get("met") is False,
+        }
+        if entry.get("met") is not None:
+            shown["late_by_s"] = float(entry.get("late_by_s") or 0.0)
+        if entry.get("extensions"):  # E3: the due moved; the first one is kept
+            shown["extensions"] = entry["extensions"]
+            shown["first_due"] = _shown(instant_or_none(entry.get("first_due")), zone)
+        summary[clock] = shown
     return summary
+
+
+def _shown(value: datetime | None, zone) -> str | None:
+    if value is None:
+        return None
+    return (value.astimezone(zone) if zone is not None else value).isoformat()
 
 
 def project_complaint(projection: Any) -> None:
@@ -500,7 +523,6 @@ def project_complaint(projection: Any) -> None:
         "accepted_at": instant_or_none(data.get("accepted_at")),
         "closed_at": instant_or_none(closure.get("closed_at")) if closure else None,
         "outcome": closure.get("outcome") if closure else None,
-        "deadlines": json.dumps(deadline_summary(data, breached), ensure_ascii=False, sort_keys=True),
         "reply_conclusion": _reply_conclusion(data),
         "first_contact_owner": _first_contact_owner(connection, projection.instance_id),
         "outside_due": instant_or_none(data.get("outside_deadline")),
@@ -512,17 +534,16 @@ def project_complaint(projection: Any) -> None:
         candidates.append(existing.first_reply_at)
     first_reply = min(candidates) if candidates else None
     values["first_reply_at"] = first_reply
-    summary = deadline_summary(data, breached)
+    measured = measured_deadlines(data)
     zone = instant_or_none(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
     l1_due = clock_due(projection.clocks, "L1") or _previous_due(existing, "L1")
     if l1_due is not None:
-        summary["L1"] = _first_reply_entry(l1_due, first_reply, "L1" in breached, zone)
-    values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
-    clocks.project_clocks(  # the named clocks and the report rollups (tasks/clocks.py)
+        measured["L1"] = _first_reply_entry(l1_due, first_reply, "L1" in breached, zone)
+    entries = clocks.project_clocks(  # the one running-clocks read model and the rollups (tasks/clocks.py)
         connection,
         instance_id=projection.instance_id,
         data=data,
-        summary=summary,
+        summary=measured,
         values=values,
         previous=existing,
         now=projection.now,
@@ -530,6 +551,8 @@ def project_complaint(projection: Any) -> None:
         readings=projection.clocks,
         config=projection.config,
     )
+    summary = deadline_summary(entries, breached, zone, closed=status == "closed")
+    values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
     changed = connection.execute(
         update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)
     ).rowcount
