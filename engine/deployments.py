@@ -22,6 +22,7 @@ from engine.bundle import Bundle, bundle_from_zip
 from engine.calendar import WorkingCalendar, calendars_from_config
 from engine.clock_catalogue import ClockCatalogue, build_catalogue
 from engine.clock_outcomes import clock_outcomes
+from engine.element_properties import element_properties
 from engine.errors import NotFound
 from engine.expressions import expression_globals
 from engine.forms import FormChecker
@@ -80,6 +81,11 @@ class Runtime:
             return self.specs[process_id]
         except KeyError:
             raise NotFound(f"version {self.version} has no process {process_id!r}") from None
+
+    @cached_property
+    def element_properties(self) -> dict[str, dict[str, str]]:
+        """The properties of this version's elements, by element id (built once)."""
+        return element_properties(self.specs)
 
     @cached_property
     def clock_catalogue(self) -> ClockCatalogue:

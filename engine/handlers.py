@@ -75,6 +75,9 @@ class Projection:
     config: Mapping[str, Any]
     clocks: tuple[Any, ...] = ()
     """``engine.running_clocks.ClockReading`` of every clock timer of the instance."""
+    elements: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """The properties of the instance's version's elements, by element id
+    (``engine.element_properties``): what the domain reads of an element (e.g. ``stage``)."""
 
 
 FieldErrors = dict[str, str]

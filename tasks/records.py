@@ -18,9 +18,10 @@ Where each column comes from (the process data, see docs/rules.md "Data the proc
 
 * the intake form and ``svc_register_complaint``: number, customer, channel, categories,
   type flags, order type, acceptance, ``repeat_of``, ``batch_tag``;
-* ``stage``: the *main-path* user task the complaint waits on now (``STAGES``), read from
-  the engine's open human tasks (written just before the projection runs). Side tasks
-  (supervisor alerts, T2 reminders) never change it. The process data is not used for the
+* ``stage``: the ``stage`` property of the *main-path* user task the complaint waits on now
+  (drawn on the task in the diagram; the newest open one wins), read from the engine's open
+  human tasks (written just before the projection runs). Side tasks (supervisor alerts, T2
+  reminders) carry no stage and never change it. The process data is not used for the
   stage because a side branch carries a *copy* of the data from when it started, and the
   instance's current data lets the most recently changed task win on shared keys;
 * ``status``: ``open`` while the instance runs, ``closed`` once it ended, ``error`` when the
@@ -53,31 +54,17 @@ from sqlalchemy import Float, Integer, String, Text, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
-from engine.models import HumanTask, UTCDateTime
+from engine.element_properties import with_property
+from engine.models import HumanTask, Instance, UTCDateTime
 from tasks import clocks
 from tasks import config as cfg
 from tasks.deadlines import instant_or_none
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 
-# Stage of the complaint while the main-path task of that element is open (first match in
-# this order wins: an extension decision or a dissatisfaction analysis outranks the rest).
-STAGES: dict[str, str] = {
-    "task_record_complaint": "intake",
-    "task_review_dispatch": "dispatch",
-    "task_approve_plan": "plan_approval",
-    "task_revise_plan": "plan_revision",
-    "task_decide_extension": "extension_requested",
-    "task_handle_order": "handling",
-    "task_review_reply": "reply_review",
-    "task_reply_customer": "reply",
-    "task_review_written_specialist": "written_reply_review",
-    "task_review_written_legal": "written_reply_review",
-    "task_approve_written_reply": "written_reply_approval",
-    "task_send_written_reply": "reply",
-    "task_return_visit": "return_visit",
-    "task_analyse_dissatisfaction": "dissatisfaction_analysis",
-}
+# The user-task property naming the complaint's stage while that task is open (main-path
+# tasks carry it; side tasks such as supervisor alerts and T2 reminders do not).
+STAGE_PROPERTY = "stage"
 
 # R1: the work-order reply's conclusions a later reply to the same customer must agree with
 # (E1 responsibility, H2 over-charge, H5 form of compensation).
@@ -352,27 +339,34 @@ def normalise_phone(phone: str) -> str:
 # ----------------------------------------------------------------------------- projection
 
 
-def _stage(connection: Any, instance_id: int, status: str, closure: Mapping[str, Any] | None) -> str:
+def _stage(connection: Any, instance_id: int, status: str, stages: Mapping[str, str]) -> str:
+    """The stage of the newest open task carrying a ``stage`` property (``stages``)."""
     if status == "completed":
         return "closed"
-    query = select(HumanTask.element_id).where(
-        HumanTask.instance_id == instance_id, HumanTask.status == "open"
+    query = (
+        select(HumanTask.element_id)
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
+        .order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
     )
-    open_elements = set(connection.execute(query).scalars())
-    for element, stage in STAGES.items():
-        if element in open_elements:
-            return stage
+    for element_id in connection.execute(query).scalars():
+        if element_id in stages:
+            return stages[element_id]
     return "error" if status == "error" else "in_progress"
 
 
-def _first_contact_owner(connection: Any, instance_id: int) -> str | None:
-    """A1: the person who completed the record task (first contact) owns the complaint."""
-    query = select(HumanTask.completed_by).where(
+def _first_contact_owner(connection: Any, instance_id: int, stages: Mapping[str, str]) -> str | None:
+    """A1: the person who completed the first main-path task (the record, at first contact).
+
+    Asked when the record is first written (the record task is then the only one done); the
+    record keeps the answer from then on."""
+    query = select(HumanTask.element_id, HumanTask.completed_by).where(
         HumanTask.instance_id == instance_id,
-        HumanTask.element_id == "task_record_complaint",
         HumanTask.status == "completed",
     )
-    return connection.execute(query.order_by(HumanTask.completed_at).limit(1)).scalar()
+    for element_id, completed_by in connection.execute(query.order_by(HumanTask.completed_at, HumanTask.id)):
+        if element_id in stages:
+            return completed_by
+    return None
 
 
 def open_escalated(connection: Any) -> list[Complaint]:
@@ -388,24 +382,32 @@ def open_escalated(connection: Any) -> list[Complaint]:
     return _complaints(connection, query)
 
 
-def current_holders(connection: Any, instance_ids: list[int]) -> dict[int, str]:
-    """T6: who holds each complaint now: the assignee of its open main-path task, else its group."""
+def current_holders(connection: Any, instance_ids: list[int], engine: Any) -> dict[int, str]:
+    """T6: who holds each complaint now: the assignee of its newest open main-path task (one
+    carrying a ``stage`` property in the instance's version, ``engine.runtime``), else its group."""
     if not instance_ids:
         return {}
-    query = select(
-        HumanTask.instance_id, HumanTask.element_id, HumanTask.assignee, HumanTask.candidate_group
-    ).where(
-        HumanTask.instance_id.in_(instance_ids),
-        HumanTask.status == "open",
-        HumanTask.element_id.in_(list(STAGES)),
+    query = (
+        select(
+            HumanTask.instance_id,
+            Instance.deployment_id,
+            HumanTask.element_id,
+            HumanTask.assignee,
+            HumanTask.candidate_group,
+        )
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == "open")
+        .order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
     )
-    rank = {element: position for position, element in enumerate(STAGES)}
-    holders: dict[int, tuple[int, str]] = {}
-    for instance_id, element, assignee, group in connection.execute(query):
-        holder = (rank[element], assignee or group or "")
-        if instance_id not in holders or holder < holders[instance_id]:
-            holders[instance_id] = holder
-    return {instance_id: holder for instance_id, (_, holder) in holders.items()}
+    stages: dict[int, dict[str, str]] = {}
+    holders: dict[int, str] = {}
+    for instance_id, deployment_id, element, assignee, group in connection.execute(query):
+        if deployment_id not in stages:
+            properties = engine.runtime(deployment_id).element_properties
+            stages[deployment_id] = with_property(properties, STAGE_PROPERTY)
+        if instance_id not in holders and element in stages[deployment_id]:
+            holders[instance_id] = assignee or group or ""
+    return holders
 
 
 def owned_by(connection: Any, username: str, *, open_only: bool = True) -> list[Complaint]:
@@ -505,6 +507,7 @@ def project_complaint(projection: Any) -> None:
     connection = projection.connection
     closure = data.get("closure") if isinstance(data.get("closure"), Mapping) else None
     breached = {row.clock for row in breaches_of(connection, projection.instance_id)}
+    stages = with_property(projection.elements, STAGE_PROPERTY)
     status = {"completed": "closed", "running": "open"}.get(projection.status, projection.status)
     values = {
         "number": number,
@@ -516,7 +519,7 @@ def project_complaint(projection: Any) -> None:
         "nature_category": data.get("nature_category"),
         "type_flags": ",".join(data.get("complaint_types") or []),
         "priority": data.get("order_type") or "ordinary",
-        "stage": _stage(connection, projection.instance_id, projection.status, closure),
+        "stage": _stage(connection, projection.instance_id, projection.status, stages),
         "status": status,
         "repeat_of": data.get("repeat_of") or None,
         "batch_tag": data.get("batch_tag") or None,
@@ -524,11 +527,15 @@ def project_complaint(projection: Any) -> None:
         "closed_at": instant_or_none(closure.get("closed_at")) if closure else None,
         "outcome": closure.get("outcome") if closure else None,
         "reply_conclusion": _reply_conclusion(data),
-        "first_contact_owner": _first_contact_owner(connection, projection.instance_id),
         "outside_due": instant_or_none(data.get("outside_deadline")),
         "updated_at": projection.now,
     }
     existing = complaint_of_instance(connection, projection.instance_id)
+    values["first_contact_owner"] = (
+        existing.first_contact_owner
+        if existing is not None and existing.first_contact_owner
+        else _first_contact_owner(connection, projection.instance_id, stages)
+    )
     candidates = _first_reply_candidates(data)
     if existing is not None and existing.first_reply_at is not None:
         candidates.append(existing.first_reply_at)
