@@ -44,7 +44,8 @@ def _element_ids() -> set[str]:
     for path in BUNDLE.glob("*.bpmn"):
         for element in ET.parse(path).getroot().iter():
             tag = element.tag
-            flow = tag.startswith(BPMN) and tag[len(BPMN) :] not in NOT_FLOW and not tag.endswith("Definition")
+            name = tag[len(BPMN) :]
+            flow = tag.startswith(BPMN) and name not in NOT_FLOW and not name.endswith("Definition")
             if flow and element.get("id"):
                 found.add(element.get("id"))
     return found
