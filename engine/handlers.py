@@ -49,6 +49,8 @@ class ServiceCall:
     fired_due: datetime | None = None
     """The due instant of the clock timer whose firing led to this task (its nearest fired
     timer ancestor), so an operation recording a breach needs no span of its own."""
+    fired_clock: str | None = None
+    """The ``clock`` property of that timer, so the breach it records is named by the diagram."""
     clocks: Callable[[], Mapping[tuple[str, int], Any]] | None = None
     """The instance's clocks as its timers tell them at this instant, ``(clock, round) ->
     engine.clock_outcomes.ClockOutcome``, read on demand (e.g. closing: which were missed),

@@ -290,15 +290,15 @@ def check_first_reply(call: ServiceCall) -> dict[str, Any]:
     still being recorded (no record yet) has had no reply either.
     """
     zone = cfg.branch_zone(call.config)
-    due = call.fired_due  # the L1 timer that opened this path: its figure is the diagram's
-    if due is None:
-        raise ValueError(f"{call.element_id}: check_first_reply must follow the L1 timer (no fired timer)")
+    due, clock = call.fired_due, call.fired_clock  # the timer that opened this path: the diagram's
+    if due is None or clock is None:
+        raise ValueError(f"{call.element_id}: check_first_reply must follow a clock timer (none fired)")
     row = records.complaint_of_instance(call.connection, call.instance_id)
     first_reply = row.first_reply_at if row is not None else None
     missing = first_reply is None or first_reply > due
     if missing:
         records.record_breach(
-            call.connection, instance_id=call.instance_id, clock="L1", due_at=due, at=call.now
+            call.connection, instance_id=call.instance_id, clock=clock, due_at=due, at=call.now
         )
     return {
         "missing": missing,

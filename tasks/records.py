@@ -62,6 +62,10 @@ from tasks.deadlines import instant_or_none
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 
+# L1: the config key of the first-reply figure; the clock whose timer shows it is stopped by
+# the first reply, which the domain records (whichever path it comes from).
+FIRST_REPLY_FIGURE = "first_reply_deadline"
+
 # The user-task property naming the complaint's stage while that task is open (main-path
 # tasks carry it; side tasks such as supervisor alerts and T2 reminders do not).
 STAGE_PROPERTY = "stage"
@@ -436,10 +440,20 @@ def _first_reply_candidates(data: Mapping[str, Any]) -> list[datetime]:
     return found
 
 
-def _first_reply_entry(due: datetime, first_reply: datetime | None, breached: bool, zone) -> dict[str, Any]:
+def first_reply_clock(elements: Mapping[str, Mapping[str, str]]) -> str | None:
+    """L1: the clock of the timer showing the ``first_reply_deadline`` figure (its id drawn on it)."""
+    for properties in elements.values():
+        if properties.get("figure") == FIRST_REPLY_FIGURE and properties.get("clock"):
+            return properties["clock"]
+    return None
+
+
+def _first_reply_entry(
+    clock: str, due: datetime, first_reply: datetime | None, breached: bool, zone
+) -> dict[str, Any]:
     late = (first_reply - due).total_seconds() if first_reply is not None else None
     return {
-        "clock": "L1",
+        "clock": clock,
         "due": due.astimezone(zone).isoformat(),
         "done_at": first_reply.astimezone(zone).isoformat() if first_reply is not None else None,
         "met": None if late is None else late <= 0,
@@ -543,9 +557,10 @@ def project_complaint(projection: Any) -> None:
     values["first_reply_at"] = first_reply
     measured = measured_deadlines(data)
     zone = instant_or_none(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
-    l1_due = clock_due(projection.clocks, "L1") or _previous_due(existing, "L1")
-    if l1_due is not None:
-        measured["L1"] = _first_reply_entry(l1_due, first_reply, "L1" in breached, zone)
+    first = first_reply_clock(projection.elements)  # L1, as drawn on its timer
+    first_due = (clock_due(projection.clocks, first) or _previous_due(existing, first)) if first else None
+    if first is not None and first_due is not None:
+        measured[first] = _first_reply_entry(first, first_due, first_reply, first in breached, zone)
     entries = clocks.project_clocks(  # the one running-clocks read model and the rollups (tasks/clocks.py)
         connection,
         instance_id=projection.instance_id,

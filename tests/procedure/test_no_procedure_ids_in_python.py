@@ -32,8 +32,6 @@ ALLOWED: dict[str, tuple[set[str], str]] = {
     "tasks/whatif.py": ({"L2", "L4", "R4"}, "the what-if replays of a figure per clock (not in this brief)"),
     "tasks/validators.py": ({"T1"}, "the rule named in a refusal's message"),
     "tasks/reports.py": ({"L1", "L2", "L4", "R4", "L6", "T7"}, "TODO: the report's row order"),
-    "tasks/records.py": ({"L1"}, "TODO: the L1 first reply, measured by the domain (no stop on its timer)"),
-    "tasks/operations.py": ({"L1"}, "TODO: the first-reply check's breach row names its clock"),
     "tasks/clocks.py": ({"L6"}, "TRANSITIONAL: L6 has no timer until the timers branch draws it"),
 }
 
