@@ -17,6 +17,7 @@ import pytest
 from engine.bundle import load_bundle
 from engine.clock_outcomes import MET, MISSED, RUNNING, clock_outcomes
 from engine.handlers import HandlerRegistry
+from engine.validation import BundleInvalid
 from tests.engine.support import BUNDLES
 
 H = timedelta(hours=1)
@@ -154,3 +155,15 @@ def test_a_fired_timer_leaves_the_clock_running_overdue_until_the_work_is_done(r
     x1 = outcomes()[("X1", 1)]
     assert (x1.status, x1.late_by_s) == (MISSED, 1.0)
     assert x1.stopped_at == start + 2 * H + timedelta(seconds=1)
+
+
+def test_a_stops_clock_naming_no_drawn_clock_is_refused_naming_the_element(tmp_path, make_engine):
+    target = tmp_path / "clocks"
+    shutil.copytree(BUNDLES / "clocks", target)
+    path = target / "path.bpmn"
+    text = path.read_text().replace('name="stops_clock" value="X1"', 'name="stops_clock" value="X9"')
+    path.write_text(text)
+    engine = make_engine(HandlerRegistry())
+    with pytest.raises(BundleInvalid) as refused:
+        engine.deploy(load_bundle(target), actor="owner")
+    assert "path.bpmn" in str(refused.value) and "[task_send] stops_clock 'X9'" in str(refused.value)
