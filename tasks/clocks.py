@@ -6,25 +6,22 @@ back to the outside unit (E4), and whatever clock a later version measures. A cl
 started, has a due instant (moved by E3 extensions: the first due is kept too), is stopped
 when the guarded work is done, and is then met or missed by ``late_by_s`` seconds.
 
-Nothing here decides a deadline: the clocks are read, generically, from what the procedure
-already writes (the record's deadline summary, ``earlier_deadlines`` of V1 rounds,
-``extensions`` of E3, and the due variables of clocks not measured yet), so a clock or a
-department a new version adds flows through without a code change. Rework (E5) keeps the
-due instant in the data, so a clock is never restarted here either: a row is keyed by
-complaint, clock and V1 round, and its ``started_at`` is kept from the first time it was seen.
+Nothing here decides a deadline: the clocks are what the diagrams' timers say
+(``engine.clock_outcomes`` over ``engine.running_clocks``, one in-memory walk per command,
+no query): a row starts when its timer was armed (L1 at receipt although the record is
+written at numbering), its due is the timer's, it stops when the guarded activity completes
+(or an element carrying ``stops_clock``), met or missed against the due in force; a waiting
+timer on the carried due makes it run again after an E5 return (the last accepted work
+counts); a later carried due re-armed is an E3 extension (first due kept); a path run again
+from the map is a new V1 round. A clock no timer measures yet (L6 until its timer is drawn)
+and L1's stop (the first reply, recorded by the domain) come from the data. So a clock or a
+department a new version adds flows through without a code change (docs/clock-outcomes.md).
 
 This is the ONE running-clocks read model (issue 10): the inbox colour, the complaint page,
 the warning sweep, the at-risk report and the on-time rates all read ``complaint_clocks``
-(``tasks.clock_marks``, ``tasks.warnings``, ``tasks.reports``). What the diagram's timers say
-comes from the engine (``engine.running_clocks``, one in-memory walk per command, no query):
-a new row starts when its timer was armed (L1 at receipt although the record is written at
-numbering), L1's due is its timer's (no span in Python), and a waiting boundary timer on the
-carried due makes a clock run again after an E5 return. ``warn_at`` is computed once here
-(``tasks.warning_share``: the ``[warnings]`` share, in working time for a figure on a
-calendar). Rounds (V1) are told by the data the procedure already carries: the
-``dispatch_round`` counter and ``earlier_deadlines`` (the outcomes of earlier rounds), so a
-second dispatch is a new row while E5 (same due) and E3 (``extensions`` records) are not.
-Outcomes stay the procedure's own measurements (``deadlines`` written by the postScripts).
+(``tasks.clock_marks``, ``tasks.warnings``, ``tasks.reports``). ``warn_at`` is computed once
+here (``tasks.warning_share``: the ``[warnings]`` share, in working time for a figure on a
+calendar).
 
 Four tables, written by :func:`project_clocks` in the command's transaction (called by the
 complaint projection, ``tasks.records.project_complaint``):
