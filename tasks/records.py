@@ -26,9 +26,9 @@ Where each column comes from (the process data, see docs/rules.md "Data the proc
   instance's current data lets the most recently changed task win on shared keys;
 * ``status``: ``open`` while the instance runs, ``closed`` once it ended, ``error`` when the
   engine parked it; ``outcome`` and ``closed_at`` from ``closure`` (``close_complaint``);
-* ``deadlines``: the measured outcomes (``deadlines`` in the data) plus every deadline that
-  is set but not yet measured (``met`` null), each marked ``breached`` when a row of
-  ``deadline_breaches`` exists for its clock.
+* ``deadlines``: every clock of the running-clocks read model (``tasks.clocks``, from the
+  diagrams' timers), its latest round: due, stop and outcome (``met`` null while it runs),
+  each marked ``breached`` when a row of ``deadline_breaches`` exists for its clock.
 
 A T2 call (repeat, still in progress) gets no row: it ends before registration and is
 merged into the running complaint, whose ``reminders`` count goes up when the reminder
