@@ -23,9 +23,10 @@ inside the path (E5 rework, E3 extension) re-arms the same round's clock.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -123,7 +124,8 @@ def read_clock_events(
                     found.append(reading)
             stops = catalogue.stoppers.get(element_id)
             if stops is not None and task.state == TaskState.COMPLETED:
-                found.append(StopMark(stops, element_id, _stamp(task, STOPPED_AT_KEY, now), number))
+                at = _stamp(task, STOPPED_AT_KEY, stop_instant(task.last_state_change, now, time.time()))
+                found.append(StopMark(stops, element_id, at, number))
     return tuple(found)
 
 
@@ -136,8 +138,9 @@ def _reading(task, timer, now: datetime, number: int) -> ClockReading | None:
     if armed is None and state == WAITING:
         armed = _stamp(task, ARMED_AT_KEY, now).isoformat()
     stopped = None
-    if timer.kind == "boundary" and _guarded_completed(task, timer.guards):
-        stopped = _stamp(task, STOPPED_AT_KEY, now)
+    guarded = _guarded_completed(task, timer.guards) if timer.kind == "boundary" else None
+    if guarded is not None:
+        stopped = _stamp(task, STOPPED_AT_KEY, stop_instant(guarded.last_state_change, now, time.time()))
     return ClockReading(
         clock=timer.clock,
         element_id=timer.element_id,
@@ -153,6 +156,9 @@ def _reading(task, timer, now: datetime, number: int) -> ClockReading | None:
     )
 
 
+RECENT_S = 600.0
+
+
 def _stamp(task, key: str, now: datetime) -> datetime:
     """The instant stamped under ``key`` on the task, stamping ``now`` the first time."""
     value = task.internal_data.get(key)
@@ -162,18 +168,31 @@ def _stamp(task, key: str, now: datetime) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _guarded_completed(timer_task, guards: str) -> bool:
-    """Whether the activity this boundary timer task was armed for has completed.
+def _guarded_completed(timer_task, guards: str):
+    """The completed activity task this boundary timer task was armed for, or None.
 
     The timer and its activity are children of the same boundary-event split task.
     """
     parent = timer_task.parent
     if parent is None:
-        return False
-    return any(
-        getattr(sibling.task_spec, "bpmn_id", None) == guards and sibling.state == TaskState.COMPLETED
-        for sibling in parent.children
-    )
+        return None
+    for sibling in parent.children:
+        if getattr(sibling.task_spec, "bpmn_id", None) == guards and sibling.state == TaskState.COMPLETED:
+            return sibling
+    return None
+
+
+def stop_instant(changed_at: float, now: datetime, wall_now: float) -> datetime:
+    """The stop of a completion seen unstamped: ``now`` when it happened in this command.
+
+    A completion whose (wall-clock) state change is older than ``RECENT_S`` happened before
+    this engine stamped stops (an instance running at the upgrade): its own instant is the
+    best record of it. A command never runs that long, so a fresh one always takes ``now``
+    (the engine clock: simulated time in tests and replays).
+    """
+    if wall_now - changed_at <= RECENT_S:
+        return now
+    return datetime.fromtimestamp(changed_at, UTC).astimezone(now.tzinfo)
 
 
 def _rounds(workflow):

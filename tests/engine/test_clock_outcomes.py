@@ -10,13 +10,14 @@ time from Friday 2026-11-27 09:00 Shanghai.
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engine.bundle import load_bundle
 from engine.clock_outcomes import MET, MISSED, RUNNING, clock_outcomes
 from engine.handlers import HandlerRegistry
+from engine.running_clocks import stop_instant
 from engine.validation import BundleInvalid
 from tests.engine.support import BUNDLES
 
@@ -167,3 +168,12 @@ def test_a_stops_clock_naming_no_drawn_clock_is_refused_naming_the_element(tmp_p
     with pytest.raises(BundleInvalid) as refused:
         engine.deploy(load_bundle(target), actor="owner")
     assert "path.bpmn" in str(refused.value) and "[task_send] stops_clock 'X9'" in str(refused.value)
+
+
+def test_an_unstamped_completion_from_before_the_upgrade_keeps_its_own_instant(clock):
+    """A guarded task completed before stops were stamped (an instance running at the upgrade)
+    takes the instant SpiffWorkflow recorded; one completed in this command takes ``now``."""
+    now, wall = clock.now(), 1_800_000_000.0
+    assert stop_instant(wall - 2, now, wall) == now, "completed in this command"
+    two_days_ago = stop_instant(wall - 2 * 86400, now, wall)
+    assert two_days_ago == datetime.fromtimestamp(wall - 2 * 86400, UTC)
