@@ -21,11 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.bundle import Bundle, bundle_from_zip
 from engine.calendar import WorkingCalendar, calendars_from_config
 from engine.clock_catalogue import ClockCatalogue, build_catalogue
+from engine.clock_outcomes import clock_outcomes
+from engine.element_properties import element_properties
 from engine.errors import NotFound
 from engine.expressions import expression_globals
 from engine.forms import FormChecker
 from engine.handlers import HandlerRegistry
 from engine.models import Deployment
+from engine.running_clocks import read_clocks
 from engine.spiff import ScriptEngine
 from engine.spiff_state import load_state, spec_from_dict, spec_to_dict
 from engine.validation import CompiledBundle
@@ -78,6 +81,11 @@ class Runtime:
             return self.specs[process_id]
         except KeyError:
             raise NotFound(f"version {self.version} has no process {process_id!r}") from None
+
+    @cached_property
+    def element_properties(self) -> dict[str, dict[str, str]]:
+        """The properties of this version's elements, by element id (built once)."""
+        return element_properties(self.specs)
 
     @cached_property
     def clock_catalogue(self) -> ClockCatalogue:
@@ -134,7 +142,7 @@ class RuntimeCache:
         }
         helpers = expression_globals(calendars, self._handlers.bound_functions(config))
         engine = ScriptEngine(helpers, self._handlers, config)
-        return Runtime(
+        runtime = Runtime(
             deployment_id=deployment.id,
             version=deployment.version,
             main_process=deployment.main_process,
@@ -144,6 +152,10 @@ class RuntimeCache:
             calendars=calendars,
             script_engine=engine,
         )
+        engine.clock_reader = lambda workflow, now: clock_outcomes(
+            read_clocks(workflow, runtime.clock_catalogue, now)
+        )
+        return runtime
 
 
 def bundle_config(bundle: Bundle) -> dict[str, Any]:

@@ -49,6 +49,12 @@ class ServiceCall:
     fired_due: datetime | None = None
     """The due instant of the clock timer whose firing led to this task (its nearest fired
     timer ancestor), so an operation recording a breach needs no span of its own."""
+    fired_clock: str | None = None
+    """The ``clock`` property of that timer, so the breach it records is named by the diagram."""
+    clocks: Callable[[], Mapping[tuple[str, int], Any]] | None = None
+    """The instance's clocks as its timers tell them at this instant, ``(clock, round) ->
+    engine.clock_outcomes.ClockOutcome``, read on demand (e.g. closing: which were missed),
+    so no diagram has to measure a deadline in a script for an operation to know it."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,9 @@ class Projection:
     config: Mapping[str, Any]
     clocks: tuple[Any, ...] = ()
     """``engine.running_clocks.ClockReading`` of every clock timer of the instance."""
+    elements: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """The properties of the instance's version's elements, by element id
+    (``engine.element_properties``): what the domain reads of an element (e.g. ``stage``)."""
 
 
 FieldErrors = dict[str, str]

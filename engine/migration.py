@@ -404,6 +404,7 @@ def _project(engine, store: Store, instance: InstanceRow, workflow, runtime: Run
         data=current_data(workflow),
         config=runtime.config,
         clocks=read_clocks(workflow, runtime.clock_catalogue, now),
+        elements=runtime.element_properties,
     )
     for hook in engine.handlers.projections:
         hook(projection)

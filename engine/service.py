@@ -762,6 +762,7 @@ class ProcessEngine:
                 data=data,
                 config=runtime.config,
                 clocks=readings,
+                elements=runtime.element_properties,
             )
             for hook in self.handlers.projections:
                 hook(projection)

@@ -83,6 +83,8 @@ def current_now() -> datetime:
 # One ScriptEngine serves every thread running a version: per-call state lives here.
 _current_element: ContextVar[str | None] = ContextVar("engine_service_element", default=None)
 _current_fired_due: ContextVar[datetime | None] = ContextVar("engine_fired_due", default=None)
+_current_task: ContextVar[Any] = ContextVar("engine_service_task", default=None)
+_current_fired_clock: ContextVar[str | None] = ContextVar("engine_fired_clock", default=None)
 
 
 class _Environment(TaskDataEnvironment):
@@ -122,6 +124,8 @@ class ScriptEngine(PythonScriptEngine):
     ) -> None:
         self._handlers = handlers
         self._config = config
+        self.clock_reader: Callable[[Any, datetime], Any] | None = None
+        """(workflow, now) -> the clock outcomes; set by the runtime that knows the catalogue."""
         super().__init__(environment=_Environment(dict(expression_globals), self._dispatch))
 
     def evaluate(self, task, expression, external_context=None):
@@ -156,6 +160,8 @@ class ScriptEngine(PythonScriptEngine):
             connection=connection,
             instance_id=instance_id,
             fired_due=_current_fired_due.get(),
+            clocks=self._clocks_of(_current_task.get()),
+            fired_clock=_current_fired_clock.get(),
         )
         return json.dumps(operation(call), default=_json_default)
 
@@ -163,13 +169,24 @@ class ScriptEngine(PythonScriptEngine):
         # The library's own version has a NameError in its error path; this one names the task.
         token = _current_element.set(task.task_spec.bpmn_id)
         due_token = _current_fired_due.set(fired_timer_due(task))
+        task_token = _current_task.set(task)
+        clock_token = _current_fired_clock.set(fired_timer_clock(task))
         try:
             return self.environment.call_service(task.data, **kwargs)
         except Exception as error:
             raise ProcessError(f"service task failed: {error}", task.task_spec.bpmn_id) from error
         finally:
+            _current_fired_clock.reset(clock_token)
+            _current_task.reset(task_token)
             _current_fired_due.reset(due_token)
             _current_element.reset(token)
+
+    def _clocks_of(self, task: Any) -> Callable[[], Any] | None:
+        """``ServiceCall.clocks`` for a service task: its instance's clock outcomes, on demand."""
+        reader = self.clock_reader
+        if reader is None or task is None:
+            return None
+        return lambda: reader(task.workflow.top_workflow, current_now())
 
 
 def _sandbox_error(task: Task, what: str, code: str, error: WorkflowTaskException) -> ProcessError | None:
@@ -256,17 +273,31 @@ def fired_timer_due(task: Task) -> datetime | None:
     Walks the parents, and from a subworkflow's start on to the task that holds it, so a
     breach recorded inside an event subprocess finds the timer start that opened it.
     """
+    fired = fired_timer(task)
+    return timer_due(fired) if fired is not None else None
+
+
+def fired_timer(task: Task) -> Task | None:
+    """The nearest fired timer event task the path to ``task`` came through (see above)."""
     current: Task | None = task.parent
     while current is not None:
-        due = timer_due(current)
-        if due is not None and current.state == TaskState.COMPLETED:
-            return due
+        if timer_due(current) is not None and current.state == TaskState.COMPLETED:
+            return current
         parent = current.parent
         holder = getattr(current.workflow, "parent_task_id", None)
         if parent is None and holder is not None:
             parent = current.workflow.top_workflow.get_task_from_id(holder)
         current = parent
     return None
+
+
+def fired_timer_clock(task: Task) -> str | None:
+    """The ``clock`` property of the nearest fired timer (see above), when it carries one."""
+    fired = fired_timer(task)
+    if fired is None:
+        return None
+    extensions = getattr(fired.task_spec, "extensions", None) or {}
+    return (extensions.get("properties") or {}).get("clock") or None
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[tuple[Task, datetime]]:

@@ -346,6 +346,7 @@ def compile_bundle(
         _check_diagram(doc, report)
         _check_expressions(doc, report, reserved)
         ui_forms |= _check_tasks(doc, report, bundle, handlers, reserved)
+    _check_clock_stoppers(docs, report)
     forms = _load_forms(bundle, report, ui_forms, reserved)
 
     specs, process_ids = _parse_processes(docs, report)
@@ -753,6 +754,24 @@ def _properties(doc: _Document, task: Any) -> dict[str, Any]:
     for prop in doc.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", task):
         found.setdefault(prop.get("name"), prop)
     return found
+
+
+def _check_clock_stoppers(docs: list[_Document], report: _Report) -> None:
+    """A ``stops_clock`` property names a clock drawn on a timer of the bundle (any file):
+    a misspelt one would leave that clock's stop where its timer puts it, silently."""
+    drawn: set[str] = set()
+    stoppers = []
+    for doc in docs:
+        for prop in doc.xpath(".//spiffworkflow:properties/spiffworkflow:property"):
+            if prop.get("name") == "clock":
+                drawn.add((prop.get("value") or "").strip())
+            elif prop.get("name") == "stops_clock":
+                stoppers.append((doc, prop))
+    for doc, prop in stoppers:
+        value = (prop.get("value") or "").strip()
+        if value not in drawn:
+            known = ", ".join(sorted(clock for clock in drawn if clock)) or "none"
+            report.lint(doc, prop, f"stops_clock '{value}' names no clock of a timer (drawn: {known})")
 
 
 def _check_tasks(

@@ -6,25 +6,22 @@ back to the outside unit (E4), and whatever clock a later version measures. A cl
 started, has a due instant (moved by E3 extensions: the first due is kept too), is stopped
 when the guarded work is done, and is then met or missed by ``late_by_s`` seconds.
 
-Nothing here decides a deadline: the clocks are read, generically, from what the procedure
-already writes (the record's deadline summary, ``earlier_deadlines`` of V1 rounds,
-``extensions`` of E3, and the due variables of clocks not measured yet), so a clock or a
-department a new version adds flows through without a code change. Rework (E5) keeps the
-due instant in the data, so a clock is never restarted here either: a row is keyed by
-complaint, clock and V1 round, and its ``started_at`` is kept from the first time it was seen.
+Nothing here decides a deadline: the clocks are what the diagrams' timers say
+(``engine.clock_outcomes`` over ``engine.running_clocks``, one in-memory walk per command,
+no query): a row starts when its timer was armed (L1 at receipt although the record is
+written at numbering), its due is the timer's, it stops when the guarded activity completes
+(or an element carrying ``stops_clock``), met or missed against the due in force; a waiting
+timer on the carried due makes it run again after an E5 return (the last accepted work
+counts); a later carried due re-armed is an E3 extension (first due kept); a path run again
+from the map is a new V1 round; an interrupting timer (L6's window) stops its clock, missed,
+when it fires. L1's stop (the first reply, recorded by the domain) comes from the data. So a clock or a
+department a new version adds flows through without a code change (docs/clock-outcomes.md).
 
 This is the ONE running-clocks read model (issue 10): the inbox colour, the complaint page,
 the warning sweep, the at-risk report and the on-time rates all read ``complaint_clocks``
-(``tasks.clock_marks``, ``tasks.warnings``, ``tasks.reports``). What the diagram's timers say
-comes from the engine (``engine.running_clocks``, one in-memory walk per command, no query):
-a new row starts when its timer was armed (L1 at receipt although the record is written at
-numbering), L1's due is its timer's (no span in Python), and a waiting boundary timer on the
-carried due makes a clock run again after an E5 return. ``warn_at`` is computed once here
-(``tasks.warning_share``: the ``[warnings]`` share, in working time for a figure on a
-calendar). Rounds (V1) are told by the data the procedure already carries: the
-``dispatch_round`` counter and ``earlier_deadlines`` (the outcomes of earlier rounds), so a
-second dispatch is a new row while E5 (same due) and E3 (``extensions`` records) are not.
-Outcomes stay the procedure's own measurements (``deadlines`` written by the postScripts).
+(``tasks.clock_marks``, ``tasks.warnings``, ``tasks.reports``). ``warn_at`` is computed once
+here (``tasks.warning_share``: the ``[warnings]`` share, in working time for a figure on a
+calendar).
 
 Four tables, written by :func:`project_clocks` in the command's transaction (called by the
 complaint projection, ``tasks.records.project_complaint``):
@@ -58,7 +55,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -79,21 +75,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.clock_outcomes import MET as TIMER_MET
+from engine.clock_outcomes import RUNNING as TIMER_RUNNING
+from engine.clock_outcomes import clock_outcomes
 from engine.db import Base
 from engine.models import HumanTask, UTCDateTime
-from engine.running_clocks import WAITING
 from tasks.deadlines import instant_or_none
 from tasks.warning_share import warn_at
 
 RUNNING, MET, MISSED = "running", "met", "missed"
+
 UNMEASURED = "unmeasured"  # the complaint closed before the clock was stopped (e.g. no L6 needed)
-
-# Clocks whose due instant the data carries before the clock is measured, beyond the ones the
-# complaint record already lists as pending (tasks.records.DUE_VARIABLES): R6 and T7.
-PENDING_DUE_VARIABLES = {"L6": "contact_due", "T7": "outside_deadline"}
-
-# E3 extension records in ``extensions`` name no clock: today only L4 can be extended.
-EXTENDED_CLOCK = "L4"
 
 # The report dimensions a clock or a complaint is counted under ("all": the total).
 DIMENSIONS = ("all", "department", "channel", "business_category", "nature_category", "type_flag")
@@ -238,7 +230,7 @@ def with_deltas(table: type[Base]) -> Any:
     ).subquery()
 
 
-# ----------------------------------------------------------------------------- reading the data
+# ----------------------------------------------------------------------------- reading the clocks
 
 
 def _status(met: Any) -> str:
@@ -249,49 +241,66 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return a.get("due") == b.get("due") and a.get("done_at") == b.get("done_at")
 
 
-def clock_entries(data: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[tuple[str, int], dict]:
-    """Every clock of the complaint as ``{(clock, round): {due, done_at, met, late_by_s}}``.
+def timed_entries(readings: Any, measured: Mapping[str, Any]) -> dict[tuple[str, int], dict]:
+    """The clocks the diagram's timers measure, ``{(clock, round): entry}`` (``engine.clock_outcomes``).
 
-    ``summary`` is the record's deadline summary (measured and pending clocks of the current
-    round, L1 included). V1: ``earlier_deadlines`` holds each earlier round's outcomes; a
-    clock of the summary that is identical to an earlier round's (L2 is measured once) keeps
-    that round; a clock measured in an earlier round and again now is the current round's;
-    any other clock (L1, T7) belongs to round 1.
+    The timers give start, due, first due, extensions and, for a boundary timer, the stop and
+    outcome. A clock whose timer cannot see its stop (an event subprocess's timer start: L1's
+    first reply may come from any path) takes the stop the domain measured for the same due
+    (``measured``: clock -> ``{due, done_at, met, late_by_s}``).
+    """
+    entries: dict[tuple[str, int], dict] = {}
+    for key, outcome in clock_outcomes(readings).items():
+        entry = {
+            "due": outcome.due_at,
+            "first_due": outcome.first_due_at,
+            "extensions": outcome.extensions,
+            "started_at": outcome.started_at,
+            "figure": outcome.figure,
+            "done_at": outcome.stopped_at,
+            "met": None if outcome.status == TIMER_RUNNING else outcome.status == TIMER_MET,
+            "late_by_s": outcome.late_by_s,
+        }
+        domain = measured.get(key[0])
+        if (
+            entry["met"] is None
+            and outcome.kind != "boundary"
+            and isinstance(domain, Mapping)
+            and domain.get("done_at")
+            and instant_or_none(domain.get("due")) == outcome.due_at
+        ):
+            entry.update(done_at=domain["done_at"], met=domain.get("met"), late_by_s=domain.get("late_by_s"))
+        entries[key] = entry
+    return entries
+
+
+def clock_entries(data: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[tuple[str, int], dict]:
+    """Clocks no timer of the diagram measures, from the data, ``{(clock, round): entry}``.
+
+    Only for a clock measured by a script (``deadline_outcome`` into ``deadlines``) that has
+    no timer yet, and for a clock whose timer has gone from the workflow: ``summary`` is the
+    record's deadline summary of those. V1: ``earlier_deadlines`` holds each earlier round's
+    outcomes; a clock of the summary identical to an earlier round's keeps that round; a
+    clock measured in an earlier round and again now is the current round's; any other
+    clock belongs to round 1.
     """
     earlier = [dict(entry) for entry in data.get("earlier_deadlines") or [] if isinstance(entry, Mapping)]
     current = int(data.get("dispatch_round") or 1)
+    wanted = set(summary)
     entries: dict[tuple[str, int], dict] = {}
     for number, outcomes in enumerate(earlier, start=1):
         for clock, entry in outcomes.items():
-            if isinstance(entry, Mapping) and entry.get("due"):
+            if clock in wanted and isinstance(entry, Mapping) and entry.get("due"):
                 entries[(clock, number)] = dict(entry)
     seen_earlier = {clock for clock, _ in entries}
     for clock, entry in summary.items():
         if not isinstance(entry, Mapping) or not entry.get("due"):
-            continue  # E3 lists extensions, read below with the clock they moved
+            continue
         same_round = [n for n, outcomes in enumerate(earlier, 1) if _same(outcomes.get(clock) or {}, entry)]
         if same_round:
             continue
         entries[(clock, current if clock in seen_earlier else 1)] = dict(entry)
-    for clock, variable in PENDING_DUE_VARIABLES.items():
-        due = data.get(variable)
-        if due and not any(key[0] == clock for key in entries):
-            entries[(clock, 1)] = {"due": due, "done_at": None, "met": None, "late_by_s": None}
     return entries
-
-
-def _first_due(clock: str, due: datetime, extensions: list[Mapping[str, Any]]) -> tuple[datetime, int]:
-    """E3: walk the extension records back from ``due`` to the due instant set at dispatch."""
-    if clock != EXTENDED_CLOCK:
-        return due, 0
-    moved = {
-        instant_or_none(record.get("new_due")): instant_or_none(record.get("old_due"))
-        for record in extensions
-    }
-    first, count = due, 0
-    while first in moved and count < len(moved):
-        first, count = moved[first], count + 1
-    return first, count
 
 
 # ----------------------------------------------------------------------------- contributions
@@ -439,7 +448,7 @@ def project_clocks(
     zone: tzinfo | None,
     readings: Any = (),
     config: Mapping[str, Any] | None = None,
-) -> None:
+) -> dict[tuple[str, int], dict]:
     """Keep the complaint's clock rows and the rollups in step (L7), in the command's transaction.
 
     ``values`` are the complaint record's new values, ``previous`` its row before this
@@ -454,31 +463,27 @@ def project_clocks(
         delta.subtract(_volume_contribution(before))
         _add(connection, ComplaintVolume, ("period", "dimension", "value"), delta)
     if dimensions["period"] is None:
-        return
+        return {}
     dimensions["department"] = data.get("department") or ""
     existing = {
         (row.clock, row.round): row._asdict()
         for row in connection.execute(_SELECT_CLOCKS, {"of_instance": instance_id})
     }
-    extensions = [record for record in data.get("extensions") or [] if isinstance(record, Mapping)]
+    entries = timed_entries(readings, summary)
+    timed = {clock for clock, _ in entries}
+    untimed = {clock: entry for clock, entry in summary.items() if clock not in timed}
+    entries.update(clock_entries(data, untimed))
+    closed = values.get("status") == "closed"
     delta: Counter = Counter()
     inserts = []
-    for (clock, number), entry in clock_entries(data, summary).items():
+    for (clock, number), entry in entries.items():
         due = instant_or_none(entry["due"])
-        first_due, extended = _first_due(clock, due, extensions)
         old = existing.pop((clock, number), None)
-        reading = _reading(readings, clock, due)
-        started = old["started_at"] if old else (reading.armed_at if reading and reading.armed_at else now)
-        figure = reading.figure if reading is not None else None
-        late = entry.get("late_by_s")
+        started = old["started_at"] if old else (entry.get("started_at") or now)
         status = _status(entry.get("met"))
-        stopped = instant_or_none(entry.get("done_at"))
-        if reading is not None and reading.state == WAITING and reading.kind == "boundary":
-            # E5: the guarded work is open again on the carried due: the clock runs, whatever
-            # the data measured when the work was handed in before.
-            status, stopped, late = RUNNING, None, None
-        if status == RUNNING and values.get("status") == "closed":
+        if status == RUNNING and closed:
             status = UNMEASURED
+        late = entry.get("late_by_s")
         new = {
             "instance_id": instance_id,
             "clock": clock,
@@ -486,10 +491,12 @@ def project_clocks(
             "status": status,
             "started_at": started,
             "due_at": due,
-            "first_due_at": first_due,
-            "warn_at": warn_at(config or {}, clock, figure, started, due) if config is not None else None,
-            "extensions": extended,
-            "stopped_at": stopped,
+            "first_due_at": instant_or_none(entry.get("first_due")) or (old["first_due_at"] if old else due),
+            "warn_at": (
+                warn_at(config, clock, entry.get("figure"), started, due) if config is not None else None
+            ),
+            "extensions": entry.get("extensions") or (old["extensions"] if old else 0),
+            "stopped_at": instant_or_none(entry.get("done_at")),
             "late_by_s": None if late is None else float(late),
             **dimensions,
         }
@@ -503,23 +510,14 @@ def project_clocks(
             connection.execute(_UPDATE_CLOCK, {"row_id": old["id"], **new})
     if inserts:
         connection.execute(_INSERT_CLOCK, inserts)
-    for gone in existing.values():  # a clock the data no longer carries
-        delta.subtract(_clock_contribution(gone))
-        connection.execute(_DELETE_CLOCK, {"row_id": gone["id"]})
+    for left in existing.values():  # a clock whose timer has gone and that the data does not carry
+        if closed and left["status"] == RUNNING:
+            new = {**{k: v for k, v in left.items() if k != "id"}, "status": UNMEASURED, **dimensions}
+            connection.execute(_UPDATE_CLOCK, {"row_id": left["id"], **new})
     _add(connection, ClockRollup, ("period", "clock", "dimension", "value"), delta)
-    if values.get("status") == "closed" and (previous is None or previous.status != "closed"):
+    if closed and (previous is None or previous.status != "closed"):
         _count_elements(connection, instance_id, dimensions["period"])
-
-
-def _reading(readings: Any, clock: str, due: datetime) -> Any:
-    """The timer reading of ``clock`` armed with ``due``: a waiting one first (the clock runs),
-    else the first armed (its start is the clock's start: E5 re-entries keep it)."""
-    found = [r for r in readings if r.clock == clock and r.due_at == due]
-    if not found:
-        return None
-    start = min(found, key=lambda r: r.armed_at or r.due_at)
-    waiting = [r for r in found if r.state == WAITING]
-    return replace(waiting[0], armed_at=start.armed_at) if waiting else start
+    return entries
 
 
 def _count_elements(connection: Any, instance_id: int, period: str) -> None:

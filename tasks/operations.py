@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.clock_outcomes import MISSED
 from engine.handlers import ServiceCall
 from tasks import config as cfg
 from tasks import deadlines, records
@@ -166,7 +167,8 @@ def close_complaint(call: ServiceCall) -> dict[str, Any]:
 
     Parameter ``outcome`` (one of ``resolved_at_first_contact``, ``closed``,
     ``closed_dissatisfied``, ``closed_unreachable`` (R6), ``merged_into``). ``on_time`` is
-    true when every measured deadline was met, and ``missed`` lists the clocks that were not:
+    true when every measured deadline was met (the latest round of each clock, from the
+    timers: ``ServiceCall.clocks``), and ``missed`` lists the clocks that were not:
     the on-time rate (L7) is counted from these. Optional parameters: ``judgement`` (H3: why a dissatisfied
     customer's complaint is closed, e.g. ``"unreasonable"``) and ``merged_into`` (T2: the
     number of the running complaint, with ``merged_into_instance``).
@@ -174,8 +176,7 @@ def close_complaint(call: ServiceCall) -> dict[str, Any]:
     outcome = _param(call, "outcome")
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r} (known: {', '.join(OUTCOMES)})")
-    measured = call.task_data.get("deadlines") or {}
-    missed = sorted(clock for clock, entry in measured.items() if not entry.get("met"))
+    missed = sorted(_missed_clocks(call))
     closure = {
         "outcome": outcome,
         "closed_at": call.now.astimezone(cfg.branch_zone(call.config)).isoformat(),
@@ -186,6 +187,19 @@ def close_complaint(call: ServiceCall) -> dict[str, Any]:
         if call.params.get(optional) is not None:
             closure[optional] = call.params[optional]
     return closure
+
+
+def _missed_clocks(call: ServiceCall) -> set[str]:
+    """L7: the clocks whose latest round was missed, as the timers tell them now (the clocks a
+    script still measures into ``deadlines`` too)."""
+    latest: dict[str, tuple[int, Any]] = {}
+    for (clock, number), outcome in (call.clocks() if call.clocks is not None else {}).items():
+        if clock not in latest or number > latest[clock][0]:
+            latest[clock] = (number, outcome)
+    missed = {clock for clock, (_, outcome) in latest.items() if outcome.status == MISSED}
+    measured = call.task_data.get("deadlines") or {}
+    scripted = {clock for clock, entry in measured.items() if clock not in latest and not entry.get("met")}
+    return missed | scripted
 
 
 @REGISTRY.operation("second_dispatch")
@@ -276,15 +290,15 @@ def check_first_reply(call: ServiceCall) -> dict[str, Any]:
     still being recorded (no record yet) has had no reply either.
     """
     zone = cfg.branch_zone(call.config)
-    due = call.fired_due  # the L1 timer that opened this path: its figure is the diagram's
-    if due is None:
-        raise ValueError(f"{call.element_id}: check_first_reply must follow the L1 timer (no fired timer)")
+    due, clock = call.fired_due, call.fired_clock  # the timer that opened this path: the diagram's
+    if due is None or clock is None:
+        raise ValueError(f"{call.element_id}: check_first_reply must follow a clock timer (none fired)")
     row = records.complaint_of_instance(call.connection, call.instance_id)
     first_reply = row.first_reply_at if row is not None else None
     missing = first_reply is None or first_reply > due
     if missing:
         records.record_breach(
-            call.connection, instance_id=call.instance_id, clock="L1", due_at=due, at=call.now
+            call.connection, instance_id=call.instance_id, clock=clock, due_at=due, at=call.now
         )
     return {
         "missing": missing,

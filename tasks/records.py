@@ -18,16 +18,17 @@ Where each column comes from (the process data, see docs/rules.md "Data the proc
 
 * the intake form and ``svc_register_complaint``: number, customer, channel, categories,
   type flags, order type, acceptance, ``repeat_of``, ``batch_tag``;
-* ``stage``: the *main-path* user task the complaint waits on now (``STAGES``), read from
-  the engine's open human tasks (written just before the projection runs). Side tasks
-  (supervisor alerts, T2 reminders) never change it. The process data is not used for the
+* ``stage``: the ``stage`` property of the *main-path* user task the complaint waits on now
+  (drawn on the task in the diagram; the newest open one wins), read from the engine's open
+  human tasks (written just before the projection runs). Side tasks (supervisor alerts, T2
+  reminders) carry no stage and never change it. The process data is not used for the
   stage because a side branch carries a *copy* of the data from when it started, and the
   instance's current data lets the most recently changed task win on shared keys;
 * ``status``: ``open`` while the instance runs, ``closed`` once it ended, ``error`` when the
   engine parked it; ``outcome`` and ``closed_at`` from ``closure`` (``close_complaint``);
-* ``deadlines``: the measured outcomes (``deadlines`` in the data) plus every deadline that
-  is set but not yet measured (``met`` null), each marked ``breached`` when a row of
-  ``deadline_breaches`` exists for its clock.
+* ``deadlines``: every clock of the running-clocks read model (``tasks.clocks``, from the
+  diagrams' timers), its latest round: due, stop and outcome (``met`` null while it runs),
+  each marked ``breached`` when a row of ``deadline_breaches`` exists for its clock.
 
 A T2 call (repeat, still in progress) gets no row: it ends before registration and is
 merged into the running complaint, whose ``reminders`` count goes up when the reminder
@@ -53,38 +54,25 @@ from sqlalchemy import Float, Integer, String, Text, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
-from engine.models import HumanTask, UTCDateTime
+from engine.element_properties import with_property
+from engine.models import HumanTask, Instance, UTCDateTime
 from tasks import clocks
 from tasks import config as cfg
 from tasks.deadlines import instant_or_none
 
 MIGRATIONS = Path(__file__).with_name("migrations") / "versions"
 
-# Stage of the complaint while the main-path task of that element is open (first match in
-# this order wins: an extension decision or a dissatisfaction analysis outranks the rest).
-STAGES: dict[str, str] = {
-    "task_record_complaint": "intake",
-    "task_review_dispatch": "dispatch",
-    "task_approve_plan": "plan_approval",
-    "task_revise_plan": "plan_revision",
-    "task_decide_extension": "extension_requested",
-    "task_handle_order": "handling",
-    "task_review_reply": "reply_review",
-    "task_reply_customer": "reply",
-    "task_review_written_specialist": "written_reply_review",
-    "task_review_written_legal": "written_reply_review",
-    "task_approve_written_reply": "written_reply_approval",
-    "task_send_written_reply": "reply",
-    "task_return_visit": "return_visit",
-    "task_analyse_dissatisfaction": "dissatisfaction_analysis",
-}
+# L1: the config key of the first-reply figure; the clock whose timer shows it is stopped by
+# the first reply, which the domain records (whichever path it comes from).
+FIRST_REPLY_FIGURE = "first_reply_deadline"
+
+# The user-task property naming the complaint's stage while that task is open (main-path
+# tasks carry it; side tasks such as supervisor alerts and T2 reminders do not).
+STAGE_PROPERTY = "stage"
 
 # R1: the work-order reply's conclusions a later reply to the same customer must agree with
 # (E1 responsibility, H2 over-charge, H5 form of compensation).
 CONCLUSION_FIELDS = ("company_responsible", "overcharged", "compensation_form")
-
-# The deadline variables of the process data, by clock (rule id).
-DUE_VARIABLES = {"L2": "dispatch_due", "L4": "handling_due", "R4": "reply_due"}
 
 
 class DeadlineBreach(Base):
@@ -355,27 +343,34 @@ def normalise_phone(phone: str) -> str:
 # ----------------------------------------------------------------------------- projection
 
 
-def _stage(connection: Any, instance_id: int, status: str, closure: Mapping[str, Any] | None) -> str:
+def _stage(connection: Any, instance_id: int, status: str, stages: Mapping[str, str]) -> str:
+    """The stage of the newest open task carrying a ``stage`` property (``stages``)."""
     if status == "completed":
         return "closed"
-    query = select(HumanTask.element_id).where(
-        HumanTask.instance_id == instance_id, HumanTask.status == "open"
+    query = (
+        select(HumanTask.element_id)
+        .where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
+        .order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
     )
-    open_elements = set(connection.execute(query).scalars())
-    for element, stage in STAGES.items():
-        if element in open_elements:
-            return stage
+    for element_id in connection.execute(query).scalars():
+        if element_id in stages:
+            return stages[element_id]
     return "error" if status == "error" else "in_progress"
 
 
-def _first_contact_owner(connection: Any, instance_id: int) -> str | None:
-    """A1: the person who completed the record task (first contact) owns the complaint."""
-    query = select(HumanTask.completed_by).where(
+def _first_contact_owner(connection: Any, instance_id: int, stages: Mapping[str, str]) -> str | None:
+    """A1: the person who completed the first main-path task (the record, at first contact).
+
+    Asked when the record is first written (the record task is then the only one done); the
+    record keeps the answer from then on."""
+    query = select(HumanTask.element_id, HumanTask.completed_by).where(
         HumanTask.instance_id == instance_id,
-        HumanTask.element_id == "task_record_complaint",
         HumanTask.status == "completed",
     )
-    return connection.execute(query.order_by(HumanTask.completed_at).limit(1)).scalar()
+    for element_id, completed_by in connection.execute(query.order_by(HumanTask.completed_at, HumanTask.id)):
+        if element_id in stages:
+            return completed_by
+    return None
 
 
 def open_escalated(connection: Any) -> list[Complaint]:
@@ -391,24 +386,32 @@ def open_escalated(connection: Any) -> list[Complaint]:
     return _complaints(connection, query)
 
 
-def current_holders(connection: Any, instance_ids: list[int]) -> dict[int, str]:
-    """T6: who holds each complaint now: the assignee of its open main-path task, else its group."""
+def current_holders(connection: Any, instance_ids: list[int], engine: Any) -> dict[int, str]:
+    """T6: who holds each complaint now: the assignee of its newest open main-path task (one
+    carrying a ``stage`` property in the instance's version, ``engine.runtime``), else its group."""
     if not instance_ids:
         return {}
-    query = select(
-        HumanTask.instance_id, HumanTask.element_id, HumanTask.assignee, HumanTask.candidate_group
-    ).where(
-        HumanTask.instance_id.in_(instance_ids),
-        HumanTask.status == "open",
-        HumanTask.element_id.in_(list(STAGES)),
+    query = (
+        select(
+            HumanTask.instance_id,
+            Instance.deployment_id,
+            HumanTask.element_id,
+            HumanTask.assignee,
+            HumanTask.candidate_group,
+        )
+        .join(Instance, Instance.id == HumanTask.instance_id)
+        .where(HumanTask.instance_id.in_(instance_ids), HumanTask.status == "open")
+        .order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
     )
-    rank = {element: position for position, element in enumerate(STAGES)}
-    holders: dict[int, tuple[int, str]] = {}
-    for instance_id, element, assignee, group in connection.execute(query):
-        holder = (rank[element], assignee or group or "")
-        if instance_id not in holders or holder < holders[instance_id]:
-            holders[instance_id] = holder
-    return {instance_id: holder for instance_id, (_, holder) in holders.items()}
+    stages: dict[int, dict[str, str]] = {}
+    holders: dict[int, str] = {}
+    for instance_id, deployment_id, element, assignee, group in connection.execute(query):
+        if deployment_id not in stages:
+            properties = engine.runtime(deployment_id).element_properties
+            stages[deployment_id] = with_property(properties, STAGE_PROPERTY)
+        if instance_id not in holders and element in stages[deployment_id]:
+            holders[instance_id] = assignee or group or ""
+    return holders
 
 
 def owned_by(connection: Any, username: str, *, open_only: bool = True) -> list[Complaint]:
@@ -437,10 +440,20 @@ def _first_reply_candidates(data: Mapping[str, Any]) -> list[datetime]:
     return found
 
 
-def _first_reply_entry(due: datetime, first_reply: datetime | None, breached: bool, zone) -> dict[str, Any]:
+def first_reply_clock(elements: Mapping[str, Mapping[str, str]]) -> str | None:
+    """L1: the clock of the timer showing the ``first_reply_deadline`` figure (its id drawn on it)."""
+    for properties in elements.values():
+        if properties.get("figure") == FIRST_REPLY_FIGURE and properties.get("clock"):
+            return properties["clock"]
+    return None
+
+
+def _first_reply_entry(
+    clock: str, due: datetime, first_reply: datetime | None, breached: bool, zone
+) -> dict[str, Any]:
     late = (first_reply - due).total_seconds() if first_reply is not None else None
     return {
-        "clock": "L1",
+        "clock": clock,
         "due": due.astimezone(zone).isoformat(),
         "done_at": first_reply.astimezone(zone).isoformat() if first_reply is not None else None,
         "met": None if late is None else late <= 0,
@@ -449,24 +462,50 @@ def _first_reply_entry(due: datetime, first_reply: datetime | None, breached: bo
     }
 
 
-def deadline_summary(data: Mapping[str, Any], breached: set[str]) -> dict[str, Any]:
-    """L7: measured outcomes plus the deadlines set but not measured yet (``met`` None)."""
+def measured_deadlines(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the domain measured itself: clocks a script still measures (``deadlines`` in the data)."""
+    found = data.get("deadlines") or {}
+    return {clock: dict(entry) for clock, entry in found.items() if isinstance(entry, Mapping)}
+
+
+def deadline_summary(
+    entries: Mapping[tuple[str, int], Mapping[str, Any]], breached: set[str], zone, closed: bool = False
+) -> dict:
+    """L7: each clock of the read model's latest round, as the record shows it.
+
+    ``{clock, due, done_at, met, breached}`` (and ``late_by_s`` once measured); ``met`` is
+    None while the clock runs. ``breached``: a breach row exists or the outcome is missed.
+    A closed complaint lists only the clocks that were measured.
+    """
+    latest: dict[str, tuple[int, Mapping[str, Any]]] = {}
+    for (clock, number), entry in entries.items():
+        if closed and entry.get("met") is None:
+            continue
+        if clock not in latest or number > latest[clock][0]:
+            latest[clock] = (number, entry)
     summary: dict[str, Any] = {}
-    for clock, entry in (data.get("deadlines") or {}).items():
-        summary[clock] = {**entry, "breached": clock in breached or not entry.get("met", True)}
-    for clock, variable in DUE_VARIABLES.items():
-        due = data.get(variable)
-        if due and clock not in summary:
-            summary[clock] = {
-                "clock": clock,
-                "due": due,
-                "done_at": None,
-                "met": None,
-                "breached": clock in breached,
-            }
-    for record in data.get("extensions") or []:
-        summary.setdefault("E3", {"clock": "E3", "extensions": []})["extensions"].append(record)
+    for clock, (_, entry) in latest.items():
+        due, done = instant_or_none(entry.get("due")), instant_or_none(entry.get("done_at"))
+        shown: dict[str, Any] = {
+            "clock": clock,
+            "due": _shown(due, zone),
+            "done_at": _shown(done, zone),
+            "met": entry.get("met"),
+            "breached": clock in breached or entry.get("met") is False,
+        }
+        if entry.get("met") is not None:
+            shown["late_by_s"] = float(entry.get("late_by_s") or 0.0)
+        if entry.get("extensions"):  # E3: the due moved; the first one is kept
+            shown["extensions"] = entry["extensions"]
+            shown["first_due"] = _shown(instant_or_none(entry.get("first_due")), zone)
+        summary[clock] = shown
     return summary
+
+
+def _shown(value: datetime | None, zone) -> str | None:
+    if value is None:
+        return None
+    return (value.astimezone(zone) if zone is not None else value).isoformat()
 
 
 def project_complaint(projection: Any) -> None:
@@ -482,6 +521,7 @@ def project_complaint(projection: Any) -> None:
     connection = projection.connection
     closure = data.get("closure") if isinstance(data.get("closure"), Mapping) else None
     breached = {row.clock for row in breaches_of(connection, projection.instance_id)}
+    stages = with_property(projection.elements, STAGE_PROPERTY)
     status = {"completed": "closed", "running": "open"}.get(projection.status, projection.status)
     values = {
         "number": number,
@@ -493,36 +533,39 @@ def project_complaint(projection: Any) -> None:
         "nature_category": data.get("nature_category"),
         "type_flags": ",".join(data.get("complaint_types") or []),
         "priority": data.get("order_type") or "ordinary",
-        "stage": _stage(connection, projection.instance_id, projection.status, closure),
+        "stage": _stage(connection, projection.instance_id, projection.status, stages),
         "status": status,
         "repeat_of": data.get("repeat_of") or None,
         "batch_tag": data.get("batch_tag") or None,
         "accepted_at": instant_or_none(data.get("accepted_at")),
         "closed_at": instant_or_none(closure.get("closed_at")) if closure else None,
         "outcome": closure.get("outcome") if closure else None,
-        "deadlines": json.dumps(deadline_summary(data, breached), ensure_ascii=False, sort_keys=True),
         "reply_conclusion": _reply_conclusion(data),
-        "first_contact_owner": _first_contact_owner(connection, projection.instance_id),
         "outside_due": instant_or_none(data.get("outside_deadline")),
         "updated_at": projection.now,
     }
     existing = complaint_of_instance(connection, projection.instance_id)
+    values["first_contact_owner"] = (
+        existing.first_contact_owner
+        if existing is not None and existing.first_contact_owner
+        else _first_contact_owner(connection, projection.instance_id, stages)
+    )
     candidates = _first_reply_candidates(data)
     if existing is not None and existing.first_reply_at is not None:
         candidates.append(existing.first_reply_at)
     first_reply = min(candidates) if candidates else None
     values["first_reply_at"] = first_reply
-    summary = deadline_summary(data, breached)
+    measured = measured_deadlines(data)
     zone = instant_or_none(data.get("accepted_at")).tzinfo if data.get("accepted_at") else None
-    l1_due = clock_due(projection.clocks, "L1") or _previous_due(existing, "L1")
-    if l1_due is not None:
-        summary["L1"] = _first_reply_entry(l1_due, first_reply, "L1" in breached, zone)
-    values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
-    clocks.project_clocks(  # the named clocks and the report rollups (tasks/clocks.py)
+    first = first_reply_clock(projection.elements)  # L1, as drawn on its timer
+    first_due = (clock_due(projection.clocks, first) or _previous_due(existing, first)) if first else None
+    if first is not None and first_due is not None:
+        measured[first] = _first_reply_entry(first, first_due, first_reply, first in breached, zone)
+    entries = clocks.project_clocks(  # the one running-clocks read model and the rollups (tasks/clocks.py)
         connection,
         instance_id=projection.instance_id,
         data=data,
-        summary=summary,
+        summary=measured,
         values=values,
         previous=existing,
         now=projection.now,
@@ -530,6 +573,8 @@ def project_complaint(projection: Any) -> None:
         readings=projection.clocks,
         config=projection.config,
     )
+    summary = deadline_summary(entries, breached, zone, closed=status == "closed")
+    values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
     changed = connection.execute(
         update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)
     ).rowcount

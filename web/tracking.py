@@ -24,7 +24,7 @@ def my_complaints():
     engine = current_app.extensions["process_engine"]
     with engine.reader() as session:
         owned = records.owned_by(session.connection(), current_user.username)
-        holders = records.current_holders(session.connection(), [row.instance_id for row in owned])
+        holders = records.current_holders(session.connection(), [row.instance_id for row in owned], engine)
     return render_template("complaint_list.html", kind="mine", complaints=owned, holders=holders)
 
 
@@ -36,7 +36,8 @@ def escalated_complaints():
     engine = current_app.extensions["process_engine"]
     with engine.reader() as session:
         escalated = records.open_escalated(session.connection())
-        holders = records.current_holders(session.connection(), [row.instance_id for row in escalated])
+        listed = [row.instance_id for row in escalated]
+        holders = records.current_holders(session.connection(), listed, engine)
     return render_template(
         "complaint_list.html", kind="escalated", complaints=escalated, holders=holders, now=engine.clock.now()
     )

@@ -42,8 +42,11 @@ def test_a_supervisor_sees_the_charts_and_the_heat_map_and_downloads_a_csv(page,
     assert int(page.get_attribute("#heat-diagram", "data-overlays")) == 5, placed
     dispatch_badge = page.locator(".heat-badge[data-element='call_review_dispatch']")
     assert dispatch_badge.text_content() == "150 min × 1⚠ 1"  # 2.5 h taken, once late (L2)
-    on_time = page.evaluate("() => document.getElementById('chart-on-time').chart.data.datasets[0].data")
-    assert on_time == [100, 0, 100, 100], "L1, L2 (30 min late), L4, R4"
+    chart = "document.getElementById('chart-on-time').chart.data"
+    on_time = page.evaluate(f"() => [{chart}.labels, {chart}.datasets[0].data]")
+    # every clock its timer measures: the L3 intake and the E4 review too (issue 10)
+    assert [str(label).split()[0] for label in on_time[0]] == ["L1", "L2", "L4", "R4", "E4", "L3"], on_time
+    assert on_time[1] == [100, 0, 100, 100, 100, 100], "L2 30 min late, the others met"
     shoot("reports-page")
 
     with page.expect_download() as download_info:

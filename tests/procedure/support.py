@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from engine.bundle import load_bundle
 from engine.handlers import TaskInput
 from tasks import records
+from tasks.clocks import ComplaintClock
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "bpmn"
@@ -211,3 +214,18 @@ def breaches(engine, instance_id: int) -> list[dict[str, Any]]:
         {"clock": row.clock, "due": row.due_at, "at": row.breached_at, "late_by_s": row.late_by_s}
         for row in rows
     ]
+
+
+def deadlines(engine, instance_id: int) -> dict[str, Any]:
+    """L7: the deadlines on the complaint record, clock -> {due, done_at, met, late_by_s, ...}:
+    the latest round of each clock of the one read model (complaint_clocks), measured by the
+    diagrams' timers (no script measures a deadline)."""
+    row = complaint_row(engine, instance_id)
+    return row.deadline_outcomes if row is not None else {}
+
+
+def clock_rounds(engine, instance_id: int) -> dict[tuple[str, int], Any]:
+    """L7: the read model's clock rows of an instance, by (clock, V1 round)."""
+    with engine.reader() as session:
+        rows = session.scalars(select(ComplaintClock).where(ComplaintClock.instance_id == instance_id)).all()
+    return {(row.clock, row.round): row for row in rows}

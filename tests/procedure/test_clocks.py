@@ -54,7 +54,9 @@ def test_l7_e3_clocks_started_due_stopped_extended_met_or_missed(engine, clock):
     """L1, L2, L4, R4, E3, L7: each clock with its start, due (first and extended), stop and outcome."""
     instance_id = dispatched(engine, clock)
     rows = clock_rows(engine, instance_id)
-    assert set(rows) == {("L1", 1), ("L2", 1), ("L4", 1)}
+    assert set(rows) == {("L1", 1), ("L2", 1), ("L3", 1), ("L4", 1)}
+    l3 = rows[("L3", 1)]  # L3: the record task's own timer, stopped when the record was completed
+    assert (l3.status, l3.started_at, l3.due_at, l3.stopped_at) == ("met", at(27, 9), at(27, 11), at(27, 9))
     l2 = rows[("L2", 1)]
     assert (l2.status, l2.due_at, l2.stopped_at, l2.late_by_s) == ("met", at(27, 11), at(27, 10), 0.0)
     assert (l2.department, l2.channel, l2.period) == ("network", "phone", "2026-11-27")

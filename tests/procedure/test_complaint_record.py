@@ -78,10 +78,13 @@ def test_c4_l7_the_record_follows_a_complaint_from_intake_to_closing(engine, clo
 
     row = complaint_row(engine, instance_id)
     assert (row.stage, row.status, row.outcome, row.closed_at) == ("closed", "closed", "closed", at(27, 12))
+    # Every clock the diagrams' timers measure (L3 intake, E4 the centre's review too).
     assert {clock: entry["met"] for clock, entry in row.deadline_outcomes.items()} == {
         "L1": True,
         "L2": False,
+        "L3": True,
         "L4": True,
+        "E4": True,
         "R4": True,
     }
 

@@ -81,7 +81,7 @@ def test_l2_breach_at_two_hours_and_one_second_alerts_the_supervisor_task_stays_
     complete(engine, instance_id, "task_dispatch_breach_alert", {"supervision_note": "已催办 Reminded"})
     clock.set(at(27, 11, 30))
     complete(engine, instance_id, "task_review_dispatch", support.dispatch(), actor="dispatcher")
-    l2 = engine.instance_data(instance_id)["deadlines"]["L2"]
+    l2 = support.deadlines(engine, instance_id)["L2"]
     assert (l2["met"], l2["late_by_s"], l2["done_at"]) == (False, 1800.0, iso(27, 11, 30))
     assert open_elements(engine, instance_id) == ["task_handle_order"]
 
@@ -150,12 +150,13 @@ def test_l4_breach_is_recorded_and_the_late_reply_measured(engine, clock):
 
     clock.set(at(29, 12))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
-    assert engine.instance_data(instance_id)["deadlines"]["L4"] == {
+    assert support.deadlines(engine, instance_id)["L4"] == {
         "clock": "L4",
         "due": iso(29, 10),
         "done_at": iso(29, 12),
         "met": False,
         "late_by_s": 7200.0,
+        "breached": True,
     }
 
 
@@ -215,7 +216,7 @@ def test_e5_returned_reply_goes_back_with_the_same_handling_deadline(engine, clo
     clock.set(at(29, 11))  # the rework is an hour late against the original deadline
     engine.fire_all_due()
     complete(engine, instance_id, "task_handle_order", support.work_order_reply(result="已恢复 Restored"))
-    l4 = engine.instance_data(instance_id)["deadlines"]["L4"]
+    l4 = support.deadlines(engine, instance_id)["L4"]
     assert (l4["due"], l4["done_at"], l4["met"], l4["late_by_s"]) == (iso(29, 10), iso(29, 11), False, 3600.0)
     assert open_elements(engine, instance_id) == ["task_review_reply"]
 
@@ -269,7 +270,7 @@ def test_r4_breach_is_recorded_at_the_working_time_deadline(engine, clock):
     }
     clock.set(at(28, 10))
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())
-    r4 = engine.instance_data(instance_id)["deadlines"]["R4"]
+    r4 = support.deadlines(engine, instance_id)["R4"]
     assert (r4["met"], r4["late_by_s"]) == (False, 1800.0)
 
 

@@ -133,10 +133,22 @@ def test_ordinary_complaint_happy_path_who_sees_what_and_when(engine, clock):
     assert engine.open_tasks(instance_id) == []
     data = engine.instance_data(instance_id)
     assert data["closure"] == {"outcome": "closed", "closed_at": iso(29, 10), "on_time": True, "missed": []}
-    assert data["deadlines"] == {
-        "L2": {"clock": "L2", "due": iso(27, 11, 10), "done_at": iso(27, 10), "met": True, "late_by_s": 0.0},
-        "L4": {"clock": "L4", "due": iso(29, 10), "done_at": iso(28, 16), "met": True, "late_by_s": 0.0},
-        "R4": {"clock": "R4", "due": iso(28, 19), "done_at": iso(28, 18, 30), "met": True, "late_by_s": 0.0},
+    outcomes = support.deadlines(engine, instance_id)  # from the timers: no script measures them
+    measured = {"met": True, "late_by_s": 0.0, "breached": False}
+    assert {clock: outcomes[clock] for clock in ("L2", "L4", "R4")} == {
+        "L2": {"clock": "L2", "due": iso(27, 11, 10), "done_at": iso(27, 10), **measured},
+        "L4": {"clock": "L4", "due": iso(29, 10), "done_at": iso(28, 16), **measured},
+        "R4": {"clock": "R4", "due": iso(28, 19), "done_at": iso(28, 18, 30), **measured},
+    }
+    # L1: the first reply came Saturday 18:30, after the 24 h (not in the closure's missed: the
+    # domain's first-reply check measures it, the L1 alert was never fired in this run).
+    assert {clock: entry["met"] for clock, entry in outcomes.items()} == {
+        "L1": False,
+        "L2": True,
+        "L3": True,
+        "L4": True,
+        "E4": True,
+        "R4": True,
     }
     assert "breaches" not in data
 

@@ -77,7 +77,7 @@ def test_t6_the_record_tracks_each_open_escalated_complaint_with_its_outside_dea
     closed_complaint(engine, "ivy")  # ordinary, closed: not on the list
     with engine.reader() as session:
         listed = records.open_escalated(session.connection())
-        holders = records.current_holders(session.connection(), [row.instance_id for row in listed])
+        holders = records.current_holders(session.connection(), [row.instance_id for row in listed], engine)
     assert [(row.instance_id, row.outside_due, row.stage) for row in listed] == [
         (sooner, at(28, 12), "handling"),
         (later, at(30, 12), "dispatch"),

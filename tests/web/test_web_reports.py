@@ -23,43 +23,44 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
+from engine.running_clocks import CANCELLED, FIRED, ClockReading
 from tasks import clocks, records, reports, warnings
-from tasks.deadlines import deadline_outcome
 from tests.procedure import support as procedure
 from tests.procedure.support import SHANGHAI, at
 from tests.web.support import client_of
 from web import accounts
 
 PAST_WEEK = "from=2026-11-20&to=2026-11-26"
+H = timedelta(hours=1)
 
 
-def outcome(deadlines, clock, due, late_minutes=0):
-    """The procedure's own L7 measurement: done 5 min early, or ``late_minutes`` after the due."""
+def timer(clock, due, armed, late_minutes=0):
+    """What a clock's timer reads once its guarded task is done: 5 min early, or late."""
     done = due + timedelta(minutes=late_minutes) if late_minutes else due - timedelta(minutes=5)
-    return deadline_outcome(deadlines, clock, due, done)
+    state = FIRED if late_minutes else CANCELLED
+    return ClockReading(clock, f"timer_{clock}", "task", None, "boundary", state, due, armed, stopped_at=done)
 
 
 def plain_complaint(
     engine, instance_id, day, *, channel, business, nature, flags, department, late, extended=False
 ):
-    """A closed complaint row plus its clocks, projected by the real projection function."""
+    """A closed complaint row plus its clocks, projected by the real projection function from
+    the readings its timers would give (an E3 extension: the timer re-armed on a later due)."""
     accepted = at(day, 9)
-    deadlines = outcome(None, "L2", accepted + timedelta(hours=2), late.get("L2", 0))
+    readings = [timer("L2", accepted + timedelta(hours=2), accepted, late.get("L2", 0))]
     l4_due = accepted + timedelta(hours=50)
-    extensions = []
-    if extended:
-        extensions.append(
-            {"old_due": (l4_due - timedelta(hours=24)).isoformat(), "new_due": l4_due.isoformat()}
+    if extended:  # asked an hour in, before the first due: that reading stopped, then re-armed
+        first = l4_due - timedelta(hours=24)
+        readings.append(
+            ClockReading("L4", "timer_L4", "task", None, "boundary", CANCELLED, first, accepted, accepted + H)
         )
-    deadlines = outcome(deadlines, "L4", l4_due, late.get("L4", 0))
+    readings.append(timer("L4", l4_due, accepted + 2 * H if extended else accepted, late.get("L4", 0)))
     if "T7" in late:
-        deadlines = outcome(deadlines, "T7", accepted + timedelta(hours=72), late["T7"])
+        readings.append(timer("T7", accepted + timedelta(hours=72), accepted, late["T7"]))
     data = {
         "complaint_no": f"TS-202611{day:02d}-{instance_id:04d}",
         "accepted_at": accepted.isoformat(),
         "department": department,
-        "deadlines": deadlines,
-        "extensions": extensions,
     }
     values = {
         "number": data["complaint_no"],
@@ -77,7 +78,6 @@ def plain_complaint(
     }
     with engine.writer() as session, session.begin():
         connection = session.connection()
-        summary = records.deadline_summary(data, set())
         connection.execute(
             records.Complaint.__table__.insert().values(instance_id=instance_id, reminders=0, **values)
         )
@@ -85,11 +85,12 @@ def plain_complaint(
             connection,
             instance_id=instance_id,
             data=data,
-            summary=summary,
+            summary={},
             values=values,
             previous=None,
             now=accepted,
             zone=SHANGHAI,
+            readings=readings,
         )
 
 
