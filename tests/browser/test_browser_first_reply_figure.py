@@ -121,6 +121,7 @@ def test_l1_changed_to_12_hours_in_the_modeler_gives_12_hours_everywhere(page, l
     page.wait_for_selector('#diagram[data-rendered="true"][data-scope=""]')
     label = page.text_content(f"#diagram g.djs-element[data-element-id='{L1_TIMER}_label']")
     assert label == "L1 12小时 12 h"
+    assert "24" not in page.text_content("#diagram g.djs-element[data-element-id='sub_first_reply']")
     row = clock_row(page, "L1")
     assert datetime.fromisoformat(row.get_attribute("data-due")) == at(27, 21)
     assert datetime.fromisoformat(row.get_attribute("data-warn-at")) == at(27, 18)
