@@ -3,8 +3,9 @@
 A process owner opens the map or a path's diagram on a 1600 x 900 viewport: at a scale of
 at least 0.6 the bilingual labels stay legible, so the whole drawing (shapes, edges, labels)
 must fit 2666 x 1500 with a margin. A process keeps to 40 flow nodes, no two sequence
-flows cross, and on the map no label sits on a shape, a flow, a lane line or another label. The checks are plain functions so the flat version (the fixture the split
-replaced) can show that they catch what the issue measured.
+flows cross, and on the map no label sits on a shape, a flow, a lane line or another label.
+The checks are plain functions so the flat version (the fixture the split replaced) can show
+that they catch what the issue measured.
 """
 
 from __future__ import annotations
