@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from playwright.sync_api import expect
+
 from tests.browser.test_browser_login import log_in
 from tests.procedure import support
 from tests.procedure.support import at
@@ -45,9 +47,15 @@ def set_figure(page, table: str, key: str, old: str, new: str) -> None:
     page.fill("#config", config.replace(line, f'[{table}]\n{key} = "{new}"', 1))
 
 
-def save_and_submit(page) -> None:
+def save(page) -> None:
+    """Save and validate; waits for the server's answer (the next revision), which has no problem."""
+    revision = int(page.get_attribute("#modeler", "data-revision"))
     page.get_by_role("button", name="Save and validate").click()
-    page.wait_for_selector("#modeler[data-problems='0']")
+    page.wait_for_selector(f"#modeler[data-revision='{revision + 1}']")
+    assert page.get_attribute("#modeler", "data-problems") == "0", page.text_content("#problem-list")
+
+
+def submit(page) -> None:
     page.get_by_role("button", name="Submit for deployment").click()
     page.wait_for_selector("text=Submitted: an admin can deploy it now.")
     page.get_by_role("button", name="Log out").click()
@@ -85,13 +93,12 @@ def test_l1_changed_to_12_hours_in_the_modeler_gives_12_hours_everywhere(page, l
     # The owner changes L1's figure; the saved draft's L1 timer label follows it on the canvas.
     open_draft(page, base, TITLE)
     set_figure(page, "first_reply_deadline", "span", "PT24H", "PT12H")
-    page.get_by_role("button", name="Save and validate").click()
-    page.wait_for_selector("#modeler[data-problems='0']")
+    save(page)
     page.select_option("#diagram-file", "complaint.bpmn")
     page.wait_for_selector("#modeler[data-diagram='complaint.bpmn']")
-    assert page.text_content(f"g.djs-element[data-element-id='{L1_TIMER}_label']") == "L1 12小时 12 h"
+    expect(page.locator(f"g.djs-element[data-element-id='{L1_TIMER}_label']")).to_have_text("L1 12小时 12 h")
     shoot("l1-label-in-the-draft")
-    save_and_submit(page)
+    submit(page)
     assert "first_reply_deadline.span: 'PT24H' -> 'PT12H'" in deploy(page, base, TITLE)
 
     # A complaint received Friday 09:00 on v2 (the intake records it).
