@@ -57,6 +57,7 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/reports.py
 
 clean:

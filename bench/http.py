@@ -43,6 +43,7 @@ from dataclasses import dataclass  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.stats import percentile  # noqa: E402
 from engine.service import FirstTask  # noqa: E402
 
 BUNDLE = ROOT / "bpmn"
@@ -74,8 +75,7 @@ class Run:
         return self.pairs / self.seconds
 
     def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return percentile(self.latencies, q)
 
 
 def free_port() -> int:

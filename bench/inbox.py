@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from engine.audit_key import create_key_file  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from engine.deployments import latest_deployment  # noqa: E402
@@ -122,8 +123,7 @@ def main() -> None:
                 started = time.perf_counter()
                 client.get("/health")
                 health_ms.append((time.perf_counter() - started) * 1000)
-        inbox_ms.sort()
-        p95 = inbox_ms[int(0.95 * len(inbox_ms)) - 1]
+        p95 = percentile(inbox_ms, 0.95)
         print(
             f"{args.tasks} open tasks; inbox median {statistics.median(inbox_ms):.1f} ms, "
             f"health median {statistics.median(health_ms):.1f} ms, "

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Integer, func, select  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from engine.audit_key import create_key_file  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
 from tasks import clocks, reports  # noqa: E402
@@ -248,8 +249,8 @@ def main() -> None:
                 if round_number < 3:
                     naive_ms.append(timed(lambda c=connection: c.execute(naive).all()))
             page_ms.append(timed(lambda: client.get(page)))
-        every = sorted(ms for values in query_ms.values() for ms in values)
-        p95 = every[max(0, int(0.95 * len(every)) - 1)]
+        every = [ms for values in query_ms.values() for ms in values]
+        p95 = percentile(every, 0.95)
         baseline = statistics.median(baseline_ms)
         for name, values in query_ms.items():
             print(f"  {name:<24} median {statistics.median(values):8.2f} ms")

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.diagrams import complaint_sized, timer_only, write_bundle  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from engine import schema  # noqa: E402
 from engine.audit_key import AuditKey, key_text, new_key, parse_key  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
@@ -44,11 +45,6 @@ from engine.service import ProcessEngine  # noqa: E402
 
 PEOPLE_VERSION, TIMER_VERSION = 1, 2
 WARM_UP = 5.0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
 def build_engine(url: str, key: AuditKey, node: str) -> ProcessEngine:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.diagrams import timer_only, write_bundle  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from engine import schema  # noqa: E402
 from engine.audit_key import new_key  # noqa: E402
 from engine.bundle import load_bundle  # noqa: E402
@@ -31,11 +32,6 @@ from engine.handlers import HandlerRegistry  # noqa: E402
 from engine.models import Instance, TimerFiring  # noqa: E402
 from engine.scheduler import TimerScheduler  # noqa: E402
 from engine.service import ProcessEngine  # noqa: E402
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Read-only views of one instance for people: where it is on its diagram, what happened when.
 
-The diagram view loads the workflow (one instance, on demand); the history reads
+Where the instance is loads the workflow (one instance, on demand) and is drawn on the
+version's cached diagram index (web/diagrams.py); the history reads
 the audit log and the timer firings, which already say who did what and when.
 """
 
@@ -12,27 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine.bundle import bundle_from_zip
 from engine.diagram_index import DiagramIndex
-from engine.errors import NotFound
 from engine.instance_path import InstancePath, instance_path
-from engine.models import AuditEvent, Deployment, Instance, TimerFiring
+from engine.models import AuditEvent, Instance, TimerFiring
 from engine.service import ProcessEngine
-from engine.spiff import all_workflows
-
-_CURRENT = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-
-
-@dataclass(frozen=True)
-class ElementStates:
-    """Diagram element ids by what the instance did with them."""
-
-    completed: frozenset[str]
-    current: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -43,22 +29,6 @@ class HistoryEntry:
     detail: dict[str, Any]
 
 
-def element_states(engine: ProcessEngine, instance_id: int) -> ElementStates:
-    instance = _instance(engine, instance_id)
-    workflow = engine.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
-    completed, current = set(), set()
-    for wf in all_workflows(workflow):
-        for task in wf.tasks.values():
-            element = task.task_spec.bpmn_id
-            if element is None:  # SpiffWorkflow's own helper tasks (splits, joins, root)
-                continue
-            if task.state == TaskState.COMPLETED:
-                completed.add(element)
-            elif task.state & _CURRENT:
-                current.add(element)
-    return ElementStates(frozenset(completed), frozenset(current))
-
-
 def path_of(
     engine: ProcessEngine, instance_id: int, index: DiagramIndex, flagged_task_ids: Iterable[str] = ()
 ) -> InstancePath:
@@ -66,20 +36,6 @@ def path_of(
     instance = _instance(engine, instance_id)
     workflow = engine.runtime(instance.deployment_id).load_workflow(instance.state, instance.process_id)
     return instance_path(workflow, index, flagged_task_ids)
-
-
-def diagram_of(engine: ProcessEngine, instance_id: int) -> str:
-    """The BPMN file (of the instance's own version) that holds the instance's process."""
-    instance = _instance(engine, instance_id)
-    with engine.reader() as session:
-        deployment = session.get(Deployment, instance.deployment_id)
-        bundle = bundle_from_zip(deployment.bundle_zip)
-    for data in bundle.bpmn_files.values():
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-        ids = root.xpath(".//*[local-name()='process']/@id")
-        if instance.process_id in ids:
-            return data.decode()
-    raise NotFound(f"no diagram holds process {instance.process_id!r}")
 
 
 def history(engine: ProcessEngine, instance_id: int) -> list[HistoryEntry]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
@@ -79,16 +79,6 @@ def progress_told(instance_id: int):
         except Conflict as conflict:
             flash(str(conflict), "error")
     return redirect(url_for("instances.instance_page", instance_id=instance_id))
-
-
-@bp.route("/instances/<int:instance_id>/diagram.bpmn")
-def instance_diagram(instance_id: int):
-    _viewable(instance_id)
-    try:
-        xml = views.diagram_of(_engine(), instance_id)
-    except NotFound:
-        abort(404)
-    return Response(xml, mimetype="application/xml")
 
 
 def _viewer(engine, instance: Instance, overdue_task_ids: list[str]) -> str | None:

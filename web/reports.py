@@ -20,10 +20,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
-from lxml import etree
 
-from engine.bundle import bundle_from_zip
-from engine.models import Deployment
+from engine.diagram_index import DiagramIndex
 from engine.store import Store
 from tasks import config as cfg
 from tasks import reports
@@ -260,8 +258,12 @@ def reports_page():
         "months": _month_series(tables["by_month"].rows),
     }
     heat = {row[0]: {"tasks": row[1], "minutes": row[2], "late": row[3]} for row in tables["heat"].rows}
-    heat.update(_heat_of_call_activities(heat))
-    viewer = _heat_viewer(heat)
+    version = _default_version()
+    viewer = None
+    if version is not None:
+        heat.update(heat_of_call_activities(heat, version.index))
+        url = url_for("diagrams.diagrams_json", version=version.version)
+        viewer = json.dumps({"diagramsUrl": url, "heat": heat})
     return render_template(
         "reports.html",
         error=None,
@@ -277,22 +279,17 @@ def reports_page():
     )
 
 
-def _heat_viewer(heat: dict[str, dict[str, Any]]) -> str | None:
-    """The heat map's viewer options: the default version's diagrams, any of them by the picker.
+def _default_version():
+    """The default version's diagrams, indexed once per node (web/diagrams.py): the heat map
+    draws them and sums its call activities from the same index, no XML parsed per view.
 
     The rollups are per element id and ids are unique across a version's files, so each
-    diagram shows the badges of its own elements.
+    diagram shows the badges of its own elements; any diagram is opened by the picker.
     """
     engine = _engine()
     with engine.reader.kw["bind"].connect() as connection:
         found = Store(connection).deployment(None)
-    if found is None:
-        return None
-    version = version_diagrams(engine, deployment_id=found.id)
-    if version is None:
-        return None
-    url = url_for("diagrams.diagrams_json", version=version.version)
-    return json.dumps({"diagramsUrl": url, "heat": heat})
+    return None if found is None else version_diagrams(engine, deployment_id=found.id)
 
 
 def _month_series(rows: list[list[Any]]) -> dict[str, Any]:
@@ -351,57 +348,25 @@ def _xlsx(table: Table) -> bytes:
     return out.getvalue()
 
 
-def _default_bundle():
-    engine = _engine()
-    with engine.reader.kw["bind"].connect() as connection:
-        found = Store(connection).deployment(None)
-    if found is None:
-        return None
-    with engine.reader() as session:
-        return bundle_from_zip(session.get(Deployment, found.id).bundle_zip)
-
-
-def _heat_of_call_activities(heat: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def heat_of_call_activities(
+    heat: Mapping[str, Mapping[str, Any]], index: DiagramIndex
+) -> dict[str, dict[str, Any]]:
     """The map draws each path as one call activity: its figures sum the elements of the
     process it calls, so the heat map shows where the time goes at the level of the map (a
     path's own diagram shows its elements). Figures are kept per element id, so a process
     called from two places (handling from the map and from the escalation path) counts
     under each caller's own call activity only for its own elements."""
-    bundle = _default_bundle()
-    if bundle is None or not heat:
+    if not heat:
         return {}
-    inside: dict[str, set[str]] = {}
-    calls: dict[str, str] = {}
-    for data in bundle.bpmn_files.values():
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-        for process in root.xpath(".//*[local-name()='process']"):
-            inside[process.get("id")] = set(process.xpath(".//@id"))
-            for call in process.xpath(".//*[local-name()='callActivity']"):
-                calls[call.get("id")] = call.get("calledElement")
+    inside: dict[str, list[str]] = {}
+    for element, process in index.process_of.items():
+        inside.setdefault(process, []).append(element)
     summed: dict[str, dict[str, Any]] = {}
-    for call_id, process_id in calls.items():
-        rows = [heat[element] for element in inside.get(process_id, set()) if element in heat]
+    for call_id, site in index.calls.items():
+        rows = [heat[element] for element in inside.get(site.called, ()) if element in heat]
         tasks = sum(row["tasks"] for row in rows)
         if tasks:
             total = sum(row["minutes"] * row["tasks"] for row in rows)
             late = sum(row["late"] for row in rows)
             summed[call_id] = {"tasks": tasks, "minutes": round(total / tasks), "late": late}
     return summed
-
-
-@bp.route("/diagram.bpmn")
-def diagram():
-    """The default version's main diagram, for the heat map."""
-    engine = _engine()
-    with engine.reader.kw["bind"].connect() as connection:
-        found = Store(connection).deployment(None)
-    if found is None:
-        abort(404)
-    with engine.reader() as session:
-        deployment = session.get(Deployment, found.id)
-        bundle = bundle_from_zip(deployment.bundle_zip)
-    for data in bundle.bpmn_files.values():
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-        if found.main_process in root.xpath(".//*[local-name()='process']/@id"):
-            return Response(data, mimetype="application/xml")
-    abort(404)

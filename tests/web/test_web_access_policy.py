@@ -148,7 +148,6 @@ def test_every_page_and_the_api_answer_as_the_table_says(app, complaints):
             expected = 200 if name in SEES[username] else 403
             answers = {
                 "page": client.get(f"/instances/{instance_id}").status_code,
-                "diagram": client.get(f"/instances/{instance_id}/diagram.bpmn").status_code,
                 "evidence": client.get(f"/evidence/{evidence[name]}").status_code,
             }
             if name in numbers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from engine.bundle import load_bundle
 from tests.web.support import log_in
 from web import accounts
+from web.diagrams import version_diagrams
 
 BUNDLE = Path(__file__).with_name("bundles") / "forms"
 
@@ -54,10 +56,9 @@ def test_people_who_worked_on_it_and_supervisors_see_it(app, instance_id):
 
 
 def test_anyone_else_gets_403_and_no_data(app, instance_id):
-    for path in (f"/instances/{instance_id}", f"/instances/{instance_id}/diagram.bpmn"):
-        response = client_of(app, "otto").get(path)
-        assert response.status_code == 403
-        assert "TS-0007" not in response.get_data(as_text=True)
+    response = client_of(app, "otto").get(f"/instances/{instance_id}")
+    assert response.status_code == 403
+    assert "TS-0007" not in response.get_data(as_text=True)
 
 
 def test_the_history_lists_every_command_with_its_actor(app, instance_id):
@@ -67,9 +68,16 @@ def test_the_history_lists_every_command_with_its_actor(app, instance_id):
 
 
 def test_the_diagram_is_the_instances_own_version(app, instance_id):
-    response = client_of(app, "clara").get(f"/instances/{instance_id}/diagram.bpmn")
-    assert response.status_code == 200 and response.mimetype == "application/xml"
-    assert 'id="form_process"' in response.get_data(as_text=True)
+    """The viewer's options name the diagrams of the instance's own version (cached per version)."""
+    clara = client_of(app, "clara")
+    page = clara.get(f"/instances/{instance_id}").get_data(as_text=True)
+    url = re.search(r"&#34;diagramsUrl&#34;: &#34;([^&]+)&#34;", page).group(1)
+    engine = app.extensions["process_engine"]
+    version = version_diagrams(engine, deployment_id=engine.instance(instance_id).deployment_id).version
+    assert url == f"/versions/{version}/diagrams.json"
+    response = clara.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert 'id="form_process"' in "".join(json.loads(response.data)["files"].values())
 
 
 def test_the_diagram_marks_are_where_the_instance_is(app, instance_id):

@@ -201,7 +201,6 @@ def test_a_raised_session_generation_ends_the_users_sessions(app, engine):
     [
         f"/instances/{HUGE}",
         f"/instances/{JUST_TOO_BIG}",
-        f"/instances/{HUGE}/diagram.bpmn",
         f"/instances/{HUGE}/appeal-feedback",
         f"/evidence/{HUGE}",
     ],
