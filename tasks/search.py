@@ -47,7 +47,13 @@ class Page:
         return max(1, -(-self.total // self.size))
 
 
-def search(session: Session, query: Query, visible: ColumnElement[bool] | None = None, page: int = 1) -> Page:
+def search(
+    session: Session,
+    query: Query,
+    visible: ColumnElement[bool] | None = None,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> Page:
     """One page of the complaints matching ``query`` that ``visible`` lets the caller open."""
     contact = contacts.ComplaintContact
     conditions = [_text_condition(query.text)]
@@ -72,18 +78,18 @@ def search(session: Session, query: Query, visible: ColumnElement[bool] | None =
         .where(*conditions, visible if visible is not None else true())
     )
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    number = max(1, min(page, max(1, -(-total // PAGE_SIZE))))
+    number = max(1, min(page, max(1, -(-total // size))))
     found = session.execute(
         base.order_by(Complaint.accepted_at.desc(), Complaint.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
+        .limit(size)
+        .offset((number - 1) * size)
     ).all()
     return Page(
         rows=[row[0] for row in found],
         departments={row[0].instance_id: row[1] for row in found},
         total=total,
         number=number,
-        size=PAGE_SIZE,
+        size=size,
     )
 
 

@@ -56,7 +56,8 @@ def search_page():
     if asked and not errors:
         number = query_int(args, "page", 1, maximum=MAX_ID // finder.PAGE_SIZE)
         with engine.reader() as session:
-            page = finder.search(session, query, access.visible_instances(current_user), number)
+            size = current_app.config.get("SEARCH_PAGE_SIZE", finder.PAGE_SIZE)
+            page = finder.search(session, query, access.visible_instances(current_user), number, size)
     return (
         render_template(
             "search.html",

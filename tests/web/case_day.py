@@ -34,7 +34,9 @@ def closed_day(engine, clock) -> int:
     clock.set(at(27, 14))
     complete(engine, instance_id, "task_handle_order", support.extension_request(iso(30, 18)), actor="ned")
     decision = open_task(engine, instance_id, "task_decide_extension")
-    complete(engine, instance_id, "task_decide_extension", {"extension_approved": True}, actor=_member(decision))
+    complete(
+        engine, instance_id, "task_decide_extension", {"extension_approved": True}, actor=_member(decision)
+    )
     clock.set(at(28, 9))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply(), actor="ned")
     complete(

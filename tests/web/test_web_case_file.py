@@ -51,7 +51,15 @@ def test_the_case_file_shows_the_customer_the_matter_and_every_answer_in_chinese
 
 def test_the_chinese_case_file_has_no_raw_ids_or_english_labels(procedure_app, day):
     text = _visible(_page(procedure_app, "sue", day).get_data(as_text=True))
-    for raw in ("task_", "internet_broadband", "dept:network", "phone</", "True", "False", "Record the complaint"):
+    for raw in (
+        "task_",
+        "internet_broadband",
+        "dept:network",
+        "phone</",
+        "True",
+        "False",
+        "Record the complaint",
+    ):
         assert raw not in text, raw
     assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d+", text), "no microseconds"
 
