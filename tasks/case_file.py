@@ -338,7 +338,7 @@ def _headline(element: str, data: Mapping[str, Any], wording: Wording) -> tuple[
             return say(
                 language, "受理登记，当场解决（A2）", "recorded the complaint, resolved at first contact (A2)"
             ), "task"
-        return say(language, "受理登记", "recorded the complaint"), "task"
+        return say(language, "记录了投诉", "recorded the complaint"), "task"
     if element == "task_review_dispatch" and data.get("department"):
         department = wording.value("review_dispatch.json", "department", data["department"])
         return say(language, f"派单至{department}", f"dispatched to {department}"), "task"

@@ -44,7 +44,8 @@ def test_the_case_file_shows_the_customer_the_matter_and_every_answer_in_chinese
     assert "分光器端口故障" in text, "W1: the department's cause"
     assert "申请延期至 2026-11-30 18:00（E3）" in text and "批准延期（E3）" in text
     assert f"退回部门（E5）：{case_day.RETURN_REASON}" in text
-    assert "您的宽带已开通" in text, "the reply sent"
+    assert case_day.REPLY_TEXT in text, "the reply sent"
+    assert "2026-11-28 08:00" in text, "an instant answer in the display zone, to the minute"
     assert "回访：客户满意" in text and "已结案" in text
     assert "已告知客户处理进展（L1）" in text
 
