@@ -178,6 +178,18 @@ class Wording:
             return self.words(entry.get("label", text) if isinstance(entry, Mapping) else entry)
         return self.instant(text) or text
 
+    def group(self, group: str | None) -> str:
+        """A candidate group by the words of the config: its department's label, else its lane's name."""
+        if not group:
+            return ""
+        for entry in (self.config.get("departments") or {}).values():
+            if isinstance(entry, Mapping) and entry.get("group") == group:
+                return self.words(entry.get("label", group))
+        for lane, lane_group in (self.config.get("lanes") or {}).items():
+            if lane_group == group:
+                return self.words(lane)
+        return group
+
     def instant(self, text: str) -> str | None:
         """An ISO instant in the display zone, to the minute; None when ``text`` is not one."""
         if len(text) < 16 or text[4:5] != "-" or "T" not in text:

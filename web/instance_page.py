@@ -62,7 +62,11 @@ def instance_page(instance_id: int):
         status_words=case_file.status_words(_status(instance, complaint), language),
         stage_words=case_file.stage_words(_stage(instance, complaint), language),
         outcome_words=case_file.outcome_words(complaint.outcome if complaint else None, language),
-        open_tasks=[(wording.words(task.name), task) for task in tasks if task.status == "open"],
+        open_tasks=[
+            (wording.words(task.name), wording.group(task.candidate_group), task)
+            for task in tasks
+            if task.status == "open"
+        ],
         breaches=breaches,
         clocks=_clocks(complaint, clock_rows, {breach.clock for breach in breaches}, now),
         now=now,

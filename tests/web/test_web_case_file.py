@@ -7,6 +7,7 @@ the page is then read as a supervisor, in Chinese and in English.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -85,3 +86,17 @@ def test_the_people_who_worked_on_it_see_it_an_unrelated_agent_gets_the_403_page
     text = refused.get_data(as_text=True)
     assert case_day.NAME not in text and case_day.PHONE not in text
     assert "没有权限" in text and 'href="/inbox"' in text, "the app's 403 page, translated, with a way back"
+
+
+def test_an_open_complaint_shows_who_it_waits_for_and_each_running_clocks_time_left(procedure_app, clock):
+    """L2 runs from the record: the dispatch waits for the centre (by its lane's words), unclaimed."""
+    engine = procedure_app.extensions["process_engine"]
+    instance_id = case_day.recorded(engine, clock)
+    clock.set(clock.now() + timedelta(minutes=20))
+    text = _visible(_page(procedure_app, "sue", instance_id).get_data(as_text=True))
+    waiting = r"审核派单 · 客服中心 · 尚未认领\s*· 时限 2026-11-27 11:00 \+08:00\s*剩余 1 小时 40 分钟"
+    assert re.search(waiting, text)
+    assert "受理登记 Being recorded" not in text and "审核派单" in text
+    english = _visible(_page(procedure_app, "sue", instance_id, "en").get_data(as_text=True))
+    assert "Review and dispatch · Customer-service centre · not claimed yet" in re.sub(r"\s+", " ", english)
+    assert "1 h 40 min left" in english
