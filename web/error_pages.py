@@ -22,7 +22,8 @@ def _page(error: Exception):
         description = error.description if isinstance(error, HTTPException) else None
         return jsonify({"error": description or "internal error"}), code
     title, message = _words(code)
-    return render_template("error.html", title=title, message=message, code=code), code
+    # keep_flashes: a message meant for the next page is not used up by an error page
+    return render_template("error.html", title=title, message=message, code=code, keep_flashes=True), code
 
 
 def _words(code: int) -> tuple[str, str]:
