@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -122,7 +122,6 @@ class CaseFile:
     header: tuple[Answer, ...]
     description: str
     steps: tuple[Step, ...]
-    people: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -239,29 +238,21 @@ def _choice_title(spec: Mapping[str, Any], value: str) -> str | None:
     return None
 
 
-def build(
-    events: Iterable[Any],
-    task_rows: Iterable[Any],
-    wording: Wording,
-    *,
-    record: Any | None = None,
-) -> CaseFile:
+def build(events: Iterable[Any], task_rows: Iterable[Any], wording: Wording) -> CaseFile:
     """The case file of one complaint from its audit events (oldest first) and human task rows.
 
-    ``record`` is its complaint record (tasks.records.Complaint) once numbered: the header
-    prefers the record's own columns then, as the projection keeps them current.
+    The header holds the latest value each customer field was given (start data, then each
+    submission in order), so a website complaint's fields show before it is recorded.
     """
     tasks = {row.id: row for row in task_rows}
     facts: dict[str, Any] = {}
     facts_form: dict[str, str | None] = {}
     steps: list[Step] = []
-    people: set[str] = set()
     for row in events:
         event = row if isinstance(row, Event) else Event.of(row)
         step = _step(event, tasks, wording, facts, facts_form)
         if step is not None:
             steps.append(step)
-            people.add(event.actor)
     header = tuple(
         Answer(
             name,
@@ -272,7 +263,7 @@ def build(
         if facts.get(name) not in (None, "", [])
     )
     description = str(facts.get(DESCRIPTION) or "")
-    return CaseFile(header, description, tuple(steps), frozenset(people))
+    return CaseFile(header, description, tuple(steps))
 
 
 def _step(

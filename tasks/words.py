@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 
 # The Chinese half: from the start, up to the last CJK character or full-width mark that
-# comes before the first ASCII letter (a Chinese label may hold "/", digits or spaces).
+# comes before the first ASCII letter (a Chinese label may hold "/", digits or spaces; the
+# English half may follow a full-width bracket without a space).
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
-_SPLIT = re.compile(rf"^([^A-Za-z]*[{_CJK}][^A-Za-z]*?)\s+([A-Za-z].*)$", re.DOTALL)
+_SPLIT = re.compile(rf"^([^A-Za-z]*[{_CJK}])\s*([A-Za-z].*)$", re.DOTALL)
 
 
 def halves(text: str) -> tuple[str, str]:

@@ -49,7 +49,7 @@ def instance_page(instance_id: int):
         )
     clock_rows = clock_rows.get(instance_id, [])
     wording = case_file.Wording(runtime.forms, runtime.config, language, current_app.config["DISPLAY_TZ"])
-    case = case_file.build(history, tasks, wording, record=complaint)
+    case = case_file.build(history, tasks, wording)
     overdue = [task.id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now]
     return render_template(
         "instance.html",
