@@ -121,3 +121,15 @@ def test_an_unrelated_agent_gets_the_403_page_with_a_way_back(page, live_app, cl
     assert other.url.endswith("/inbox")
     shoot("403-zh", on=other)
     context.close()
+
+
+def test_the_case_file_fits_a_phone_screen(browser, live_app, closed, shoot):
+    """Issue 13: at 390 x 844 the case file scrolls down, never sideways (its tables scroll inside)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    log_in(phone, live_app.config["BASE_URL"], "liu")
+    phone.goto(f"{live_app.config['BASE_URL']}/instances/{closed}")
+    widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    shoot("case-file-390", on=phone)
+    context.close()
+    assert widths[0] <= widths[1], widths
