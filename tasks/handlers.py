@@ -11,14 +11,18 @@ Importing this module (``tasks.registry`` does) registers them all on ``REGISTRY
 * ``tasks.warnings.config_problems``: the deploy-time check of ``[warnings]``
 * ``tasks.records.project_complaint``: keeps the complaint record (``complaints``) in step
   with every command
+* ``tasks.contacts.project_contact``: the customer and department of every instance,
+  numbered or not (``complaint_contacts``)
 
 The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately tested);
 ``tasks.repeats`` delivers T2 reminders for the web layer.
 """
 
-from tasks import operations, records, spans, timer_figures, validators, warnings  # noqa: F401
+from tasks import contacts, operations, records, spans, timer_figures, validators, warnings  # noqa: F401
 from tasks.registry import REGISTRY
 
 if records.project_complaint not in REGISTRY.projections:
     REGISTRY.projection(records.project_complaint)
+if contacts.project_contact not in REGISTRY.projections:  # issue 13: find before numbering, by department
+    REGISTRY.projection(contacts.project_contact)
 REGISTRY.config_check(warnings.config_problems)  # [warnings]: fractions of each clock

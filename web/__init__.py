@@ -109,6 +109,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         auth,
         clock_names,
         diagrams,
+        error_pages,
         health,
         i18n,
         instance_page,
@@ -116,8 +117,10 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         modeler,
         notifications,
         overview,
+        progress,
         public,
         reports,
+        search,
         tracking,
         whatif,
         work,
@@ -126,14 +129,17 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(auth.bp)
+    error_pages.init_app(app)  # 403/404/500 in the layout, translated, with a way back
     app.register_blueprint(health.bp)
     app.register_blueprint(overview.bp)
     app.register_blueprint(work.bp)
     app.register_blueprint(instance_page.bp)
     app.register_blueprint(diagrams.bp)  # /versions/<n>/diagrams.json: the viewers' diagrams, cached for good
+    app.register_blueprint(search.bp)  # /complaints/search: every complaint one may open (issue 13)
     app.register_blueprint(tracking.bp)  # /complaints/mine (A1), /complaints/escalated (T6)
     app.register_blueprint(intake.bp)  # /intake/lookup: T2/T3 while the phone is typed
     app.register_blueprint(public.bp)  # /complain: the website channel, no account (A5)
+    app.register_blueprint(progress.bp)  # /progress: a customer checks their complaint, no account
     app.register_blueprint(admin.bp)  # /admin: versions, migration
     app.register_blueprint(admin_users.bp)  # /admin/users: accounts and API tokens
     notifications.init_app(app)  # /notifications and the bell: warnings before a breach

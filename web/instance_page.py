@@ -1,4 +1,4 @@
-"""A complaint end to end: status, every deadline, the history, and its place on the diagram.
+"""A complaint as a case file: the customer, the matter, each step in words, the clocks, the diagram.
 
 Who may look is web.access's rule for complaints, the same as the API's.
 """
@@ -9,17 +9,18 @@ import json
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from engine import views
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
-from tasks import clock_marks, records
-from web import access
+from engine.service import SYSTEM_ACTOR
+from tasks import case_file, clock_marks, discard, records
+from web import access, accounts, task_extras
 from web.diagrams import version_diagrams
-from web.work import task_urgency, time_left
+from web.public import SUBMITTED_VIA
 
 bp = Blueprint("instances", __name__)
 
@@ -32,6 +33,8 @@ def instance_page(instance_id: int):
     engine = _engine()
     instance = _viewable(instance_id)
     now = engine.clock.now()
+    language = str(get_locale() or "en")
+    runtime = engine.runtime(instance.deployment_id)
     with engine.reader() as session:
         tasks = session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.created_at)
@@ -39,25 +42,110 @@ def instance_page(instance_id: int):
         breaches = records.breaches_of(session.connection(), instance_id)
         complaint = records.complaint_of_instance(session.connection(), instance_id)
         clock_rows = clock_marks.clock_rows(session.connection(), [instance_id], running_only=False)
+        evidence = task_extras.evidence_of(session, instance_id)
+        history = views.history(engine, instance_id)
+        names = _display_names(
+            session, {entry.actor for entry in history} | {e.uploaded_by for e in evidence}
+        )
     clock_rows = clock_rows.get(instance_id, [])
+    wording = case_file.Wording(runtime.forms, runtime.config, language, current_app.config["DISPLAY_TZ"])
+    case = case_file.build(history, tasks, wording)
     overdue = [task.id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now]
     return render_template(
         "instance.html",
         instance=instance,
         appeal_feedback=complaint is not None and complaint.channel == MIIT_CHANNEL,
         complaint=complaint,
-        tasks=tasks,
+        case=case,
+        names=names,
+        evidence=evidence,
+        status_words=case_file.status_words(_status(instance, complaint), language),
+        stage_words=case_file.stage_words(_stage(instance, complaint), language),
+        outcome_words=case_file.outcome_words(complaint.outcome if complaint else None, language),
+        open_tasks=[
+            (wording.words(task.name), wording.group(task.candidate_group), task)
+            for task in tasks
+            if task.status == "open"
+        ],
         breaches=breaches,
         clocks=_clocks(complaint, clock_rows, {breach.clock for breach in breaches}, now),
-        firings=views.timer_firings(engine, instance_id),
-        history=views.history(engine, instance_id),
         now=now,
-        urgency=lambda task: task_urgency(
-            engine, instance.deployment_id, {instance_id: clock_rows}, task, now
-        ),
-        time_left=lambda task: time_left(task.due_at, now),
+        left=lambda due: left_words(due, now),
         viewer=_viewer(engine, instance, overdue),
+        may_discard=discard.refusal(engine, instance_id, current_user.username, has_draft) is None,
     )
+
+
+def _status(instance: Instance, complaint) -> str:
+    return instance.status if complaint is None or instance.status == "cancelled" else complaint.status
+
+
+def _stage(instance: Instance, complaint) -> str:
+    if instance.status == "cancelled":
+        return "discarded"
+    if complaint is not None:
+        return complaint.stage
+    return "closed" if instance.status == "completed" else "intake"
+
+
+def _display_names(session, usernames: set[str]) -> dict[str, str]:
+    """Who did it, as colleagues know them (display name), for the usernames given."""
+    if not usernames:
+        return {}
+    rows = session.execute(
+        select(accounts.User.username, accounts.User.display_name).where(
+            accounts.User.username.in_(usernames)
+        )
+    )
+    known = dict(rows.all())
+    known.setdefault(SUBMITTED_VIA, gettext("the customer (website)"))
+    known.setdefault(SYSTEM_ACTOR, gettext("the system"))
+    return known
+
+
+def left_words(due: datetime | None, now: datetime) -> str:
+    """Time left to a due instant (or how late it is) in the page's language."""
+    if due is None:
+        return ""
+    seconds = int((due - now).total_seconds())
+    minutes = abs(seconds) // 60
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        span = gettext("%(days)s d %(hours)s h", days=days, hours=hours)
+    elif hours:
+        span = gettext("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    else:
+        span = gettext("%(minutes)s min", minutes=minutes)
+    return gettext("%(span)s left", span=span) if seconds > 0 else gettext("overdue by %(span)s", span=span)
+
+
+@bp.post("/instances/<int:instance_id>/discard")
+def discard_complaint(instance_id: int):
+    """A complaint started by mistake: its starter discards it while the record task is untouched."""
+    _viewable(instance_id)
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        discard.discard(
+            _engine(), instance_id, actor=current_user.username, reason=reason, has_draft=has_draft
+        )
+    except Conflict as refused:
+        current_app.logger.info("discard of %s refused: %s", instance_id, refused)
+        flash(
+            gettext(
+                "This complaint can no longer be discarded: only its starter may, before its record is saved."
+            ),
+            "error",
+        )
+        return redirect(url_for("instances.instance_page", instance_id=instance_id))
+    flash(gettext("The complaint was discarded. No number was used."), "info")
+    return redirect(url_for("work.inbox_page"))
+
+
+def has_draft(connection, task_id: str) -> bool:
+    """Someone saved a draft of this task (web.task_extras): it is no longer untouched."""
+    query = select(task_extras.TaskDraft.task_id).where(task_extras.TaskDraft.task_id == task_id)
+    return connection.execute(query.limit(1)).first() is not None
 
 
 @bp.post("/instances/<int:instance_id>/progress")

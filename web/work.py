@@ -9,6 +9,7 @@ task's validator) and are shown at their fields with everything typed kept.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +22,7 @@ from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
 from engine.models import Instance
-from tasks import clock_marks, records, repeats, validators
+from tasks import clock_marks, contacts, records, repeats, validators
 from tasks.warning_share import DEFAULT_FRACTION
 from web import access, accounts, intake, task_extras
 from web.auth import safe_next
@@ -56,7 +57,7 @@ def inbox_page():
         overdue_only=request.args.get("overdue") == "1",
         search=None if by_phone or not text else text,
         instances=(
-            records.instances_matching(phone=text if by_phone else None, complaint_type=kind)
+            contacts.instances_matching(phone=text if by_phone else None, complaint_type=kind)
             if by_phone or kind
             else None
         ),
@@ -68,6 +69,7 @@ def inbox_page():
         complaints = records.complaints_of_instances(
             session.connection(), [row.instance_id for row in page.rows]
         )
+        complaints.update(_not_numbered(session, [row.instance_id for row in page.rows], complaints))
         versions = dict(
             session.execute(
                 select(Instance.id, Instance.deployment_id).where(
@@ -88,6 +90,22 @@ def inbox_page():
         kind=kind,
         types=records.URGENT_TYPES,
     )
+
+
+def _not_numbered(session, instance_ids: list[int], numbered: dict) -> dict[int, Any]:
+    """Inbox cells of complaints with no record yet (a website complaint awaiting its A5
+    call): customer, phone and channel from the contact row, at the intake stage."""
+    waiting = [instance_id for instance_id in instance_ids if instance_id not in numbered]
+    return {
+        instance_id: SimpleNamespace(
+            customer_name=row.customer_name,
+            customer_phone=row.customer_phone,
+            channel=row.channel,
+            stage="intake",
+            type_flags="",
+        )
+        for instance_id, row in contacts.contacts_of(session, waiting).items()
+    }
 
 
 def _looks_like_phone(text: str) -> bool:

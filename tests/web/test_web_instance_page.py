@@ -52,7 +52,8 @@ def test_people_who_worked_on_it_and_supervisors_see_it(app, instance_id):
         page = client_of(app, username).get(f"/instances/{instance_id}")
         assert page.status_code == 200, username
         text = page.get_data(as_text=True)
-        assert "TS-0007" in text and "→ task_check" in text
+        assert "TS-0007" in text
+        assert re.search(r'<ul class="open-tasks">\s*<li>Check the form', text), "waiting for: by its name"
 
 
 def test_anyone_else_gets_403_and_no_data(app, instance_id):
@@ -61,10 +62,12 @@ def test_anyone_else_gets_403_and_no_data(app, instance_id):
     assert "TS-0007" not in response.get_data(as_text=True)
 
 
-def test_the_history_lists_every_command_with_its_actor(app, instance_id):
+def test_the_timeline_names_each_step_its_person_and_the_answers_by_their_labels(app, instance_id):
+    """Issue 13: what was done, in words: the step's task name, who, each answer by its form title."""
     text = client_of(app, "sue").get(f"/instances/{instance_id}").get_data(as_text=True)
-    assert re.search(r"<strong>clara</strong> start\s", text)
-    assert re.search(r"<strong>clara</strong> complete\s*<code>task_fill</code>", text)
+    assert re.search(r'<strong class="who">Clara</strong> · <span class="what">Fill in the form</span>', text)
+    assert re.search(r"<dt>Summary</dt><dd[^>]*>No signal</dd>", text)
+    assert "task_fill" not in re.sub(r"<script.*?</script>|data-[a-z-]+=\"[^\"]*\"", "", text, flags=re.S)
 
 
 def test_the_diagram_is_the_instances_own_version(app, instance_id):

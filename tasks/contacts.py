@@ -1,0 +1,95 @@
+"""Who each complaint is from and where it went, for finding it before and after numbering.
+
+The complaint record (``tasks.records``) exists once a complaint is numbered. Two
+searches need more, without loading a workflow:
+
+* the inbox finds a website complaint still waiting for its A5 verification call by
+  the phone the customer gave, and fills its row (customer, phone, channel) although
+  it has no number or record yet;
+* the search across all complaints filters by the handling department chosen at
+  dispatch (``department``), which the record does not keep.
+
+``complaint_contacts`` holds one row per instance whose data names a customer (phone,
+name or account), kept by :func:`project_contact` after every command in its
+transaction, as the complaint record is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String, insert, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import Base
+from engine.models import Instance, UTCDateTime
+from tasks import records
+
+
+class ComplaintContact(Base):
+    """The customer and the department of one instance (see the module docstring)."""
+
+    __tablename__ = "complaint_contacts"
+
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    customer_name: Mapped[str | None] = mapped_column(String(100))
+    customer_phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    customer_account: Mapped[str | None] = mapped_column(String(60))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    department: Mapped[str | None] = mapped_column(String(60), index=True)
+    numbered: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def project_contact(projection: Any) -> None:
+    """Keep the instance's contact row in step with its data (registered by tasks.handlers)."""
+    data = projection.data
+    phone = data.get("customer_phone")
+    phone = records.normalise_phone(phone) if isinstance(phone, str) and phone.strip() else None
+    values = {
+        "customer_name": (data.get("customer_name") or None),
+        "customer_phone": phone,
+        "customer_account": (str(data.get("customer_account") or "").strip() or None),
+        "channel": data.get("channel") or None,
+        "department": data.get("department") or None,
+        "numbered": bool(data.get("complaint_no")),
+        "updated_at": projection.now,
+    }
+    if not (values["customer_name"] or values["customer_phone"] or values["customer_account"]):
+        return
+    connection = projection.connection
+    mine = ComplaintContact.instance_id == projection.instance_id
+    changed = connection.execute(update(ComplaintContact).where(mine).values(**values)).rowcount
+    if not changed:
+        connection.execute(insert(ComplaintContact).values(instance_id=projection.instance_id, **values))
+
+
+def instances_by_phone(phone: str):
+    """A SELECT of the instance ids whose customer gave this phone, numbered or not."""
+    return select(ComplaintContact.instance_id).where(
+        ComplaintContact.customer_phone == records.normalise_phone(phone)
+    )
+
+
+def contacts_of(session: Session, instance_ids: list[int]) -> dict[int, ComplaintContact]:
+    if not instance_ids:
+        return {}
+    rows = session.scalars(select(ComplaintContact).where(ComplaintContact.instance_id.in_(instance_ids)))
+    return {row.instance_id: row for row in rows}
+
+
+def instances_matching(*, phone: str | None = None, complaint_type: str | None = None):
+    """As ``records.instances_matching``, but a phone also finds complaints not numbered yet
+    (a website complaint waiting for its A5 verification call)."""
+    query = select(Instance.id)
+    if phone:
+        query = query.where(
+            or_(
+                Instance.id.in_(records.instances_matching(phone=phone)),
+                Instance.id.in_(instances_by_phone(phone)),
+            )
+        )
+    if complaint_type:
+        query = query.where(Instance.id.in_(records.instances_matching(complaint_type=complaint_type)))
+    return query
