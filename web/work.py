@@ -27,6 +27,7 @@ from web import access, accounts, intake, task_extras
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
+from web.i18n import said
 
 bp = Blueprint("work", __name__)
 
@@ -158,7 +159,7 @@ def task_page(task_id: str):
                     flash(problem, "error")
                 return redirect(url_for("work.inbox_page"))
             except InvalidInput as refused:
-                errors = refused.field_errors
+                errors = said(refused.field_errors)
             except Forbidden as refused:
                 flash(str(refused), "error")
                 abort(403)
