@@ -21,11 +21,12 @@ from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
 from engine.models import Instance
-from tasks import clock_marks, records, repeats, validators
+from tasks import clock_marks, records, repeats, returns, validators
 from tasks.warning_share import DEFAULT_FRACTION
 from web import access, accounts, intake, task_extras
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
+from web.form_conditions import applicable_values, conditions_of, context_names, hidden_fields
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
 from web.i18n import said
 
@@ -134,8 +135,13 @@ def task_page(task_id: str):
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     draft_saved_at = None
+    data = engine.instance_data(row.instance_id)  # loaded once: conditions, pre-filling, context panels
+    form_context = {name: data[name] for name in context_names(schema) if name in data}
     if request.method == "POST" and row.status == "open":
         values, errors = parse_submission(schema, request.form, current_app.config["DISPLAY_TZ"])
+        # what does not apply is not sent by the page; a stale or scripted value is dropped too
+        values = applicable_values(schema, values, form_context)
+        errors = {name: message for name, message in errors.items() if name in values or name == "_form"}
         if request.form.get("action") == "draft":
             with engine.writer() as session, session.begin():
                 typed = {
@@ -167,14 +173,21 @@ def task_page(task_id: str):
                 flash(str(conflict), "error")
                 return redirect(url_for("work.inbox_page"))
             except ProcessError as failed:
-                errors = {"_form": f"the procedure could not continue: {failed}"}
-    data = engine.instance_data(row.instance_id)  # loaded once: pre-filling and the context panels
+                errors = {
+                    "_form": gettext("The procedure could not continue: %(reason)s", reason=str(failed))
+                }
+    history = views.history(engine, row.instance_id)
+    reworking = returns.open_return(history, row.element_id) if row.status == "open" else None
     if request.method != "POST" and row.status == "open":
         with engine.reader() as session:
             draft = task_extras.load_draft(session, task_id, current_user.username)
         if draft is not None:
             typed, draft_saved_at = draft
             values, _ = parse_submission(schema, _MultiDictOf(typed), current_app.config["DISPLAY_TZ"])
+        elif reworking is not None:  # E5, T1, R3: the previous answers, to fix rather than retype
+            fields = schema.get("properties") or {}
+            answers = returns.previous_answers(history, row.element_id)
+            values = {name: value for name, value in answers.items() if name in fields}
         else:
             values = intake.prefilled(row, data, schema)  # e.g. what a website submission holds
     with engine.reader() as session:
@@ -191,10 +204,20 @@ def task_page(task_id: str):
             instance=instance,
             schema=schema,
             fields=with_open_choices(fields_of(schema), _evidence_choices(evidence)),
-            values=display_values(schema, values),
+            values=display_values(schema, values, current_app.config["DISPLAY_TZ"]),
             errors=errors,
+            labels={item.name: item.label for item in fields_of(schema)},
+            first_error=next((name for name in errors if name in schema.get("properties", {})), None),
+            conditions={
+                name: [condition.as_json() for condition in found]
+                for name, found in conditions_of(schema).items()
+            },
+            hidden=hidden_fields(schema, _as_sent(schema, values), form_context) - set(errors),
+            form_context=form_context,
             context=_context(data),
-            history=views.history(engine, row.instance_id)[-12:],
+            history=history[-12:],
+            reworking=reworking,
+            past_returns=[item for item in returns.returns_of(history) if not item.open],
             linked=_linked_complaint(engine, data),
             evidence=evidence,
             colleagues=colleagues,
@@ -203,6 +226,12 @@ def task_page(task_id: str):
         ),
         422 if errors else 200,
     )
+
+
+def _as_sent(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The values as the page would send them: an unticked checkbox is false."""
+    unticked = {item.name: False for item in fields_of(schema) if item.widget == "checkbox"}
+    return {**unticked, **values}
 
 
 def _evidence_choices(evidence: list[task_extras.EvidenceFile]) -> tuple[Choice, ...]:
@@ -357,7 +386,9 @@ def _linked_complaint(engine, data: dict[str, Any]) -> dict[str, Any] | None:
 def _context(data: dict[str, Any]) -> list[tuple[str, Any]]:
     """The complaint so far, as the process data has it (plain values only)."""
     return [
-        (key, value) for key, value in sorted(data.items()) if isinstance(value, str | int | float | bool)
+        (key, value)
+        for key, value in sorted(data.items())
+        if isinstance(value, str | int | float | bool) and key not in returns.RETURN_FIELDS
     ]
 
 
