@@ -41,7 +41,9 @@ RETURN_RULES = (
 )
 
 # The fields a return writes: shown as the return (open or answered), never as loose data.
+# (R3's ``review_note`` is also the dispatcher's note on an accepted record: it stays data.)
 RETURN_FIELDS = frozenset(name for rule in RETURN_RULES for name in (rule.flag, rule.reason))
+RETURN_FIELDS -= {"review_note"}
 
 
 class Entry(Protocol):

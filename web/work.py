@@ -8,7 +8,7 @@ task's validator) and are shown at their fields with everything typed kept.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -23,12 +23,13 @@ from engine.inbox import PAGE_SIZE, InboxFilter, inbox
 from engine.models import Instance
 from tasks import clock_marks, records, repeats, returns, validators
 from tasks.warning_share import DEFAULT_FRACTION
-from web import access, accounts, intake, task_extras
+from web import access, accounts, intake, task_extras, value_labels
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
 from web.form_conditions import applicable_values, conditions_of, context_names, hidden_fields
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
 from web.i18n import said
+from web.task_context import context_rows
 
 bp = Blueprint("work", __name__)
 
@@ -214,7 +215,7 @@ def task_page(task_id: str):
             },
             hidden=hidden_fields(schema, _as_sent(schema, values), form_context) - set(errors),
             form_context=form_context,
-            context=_context(data),
+            context=context_rows(data, engine.runtime(instance.deployment_id).forms),
             history=history[-12:],
             reworking=reworking,
             past_returns=[item for item in returns.returns_of(history) if not item.open],
@@ -383,15 +384,6 @@ def _linked_complaint(engine, data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _context(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The complaint so far, as the process data has it (plain values only)."""
-    return [
-        (key, value)
-        for key, value in sorted(data.items())
-        if isinstance(value, str | int | float | bool) and key not in returns.RETURN_FIELDS
-    ]
-
-
 def urgency(
     created_at: datetime, due_at: datetime | None, now: datetime, about_to_breach: float = DEFAULT_FRACTION
 ) -> str:
@@ -415,20 +407,5 @@ def task_urgency(engine, deployment_id: int | None, clocks: dict[int, list], row
 
 
 def time_left(due_at: datetime | None, now: datetime) -> str:
-    if due_at is None:
-        return ""
-    left = due_at - now
-    if left <= timedelta(0):
-        return f"overdue by {_duration(-left)}"
-    return f"{_duration(left)} left"
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+    """``1 h 15 min left`` / ``overdue by 1 d 3 h`` in the page's language (web.value_labels)."""
+    return value_labels.time_left(due_at, now)
