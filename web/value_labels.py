@@ -7,7 +7,8 @@ are ids, not words. Pages show them through these filters, in the page's languag
   the label of the code in the deployed procedure.toml (an escalation channel is also the
   outside unit that transferred the complaint); ``group_label`` names a department's group by
   the department and another group by its lane;
-* ``stage_label``, ``status_label``: the words of a complaint's stage and status;
+* ``stage_label``, ``status_label``, ``command_label``: the words of a complaint's stage and
+  status, and of a command in its history;
 * ``yes_no``: 是/否; ``shown``: any plain data value (bool, ISO instant, text) for reading;
 * ``time_left``: "13 h 17 min left" in the page's language.
 
@@ -56,6 +57,19 @@ STATUSES = {
     "discarded": lazy_gettext("discarded"),
 }
 
+COMMANDS = {
+    "start": lazy_gettext("started the complaint"),
+    "complete": lazy_gettext("completed"),
+    "claim": lazy_gettext("claimed"),
+    "unclaim": lazy_gettext("released"),
+    "assign": lazy_gettext("assigned"),
+    "message": lazy_gettext("recorded a message"),
+    "timer": lazy_gettext("deadline timer fired"),
+    "timer_failed": lazy_gettext("deadline timer failed"),
+    "migrate": lazy_gettext("moved to another version"),
+    "migrate_revert": lazy_gettext("moved back to its version"),
+}
+
 
 def init_app(app: Flask) -> None:
     for name, function in (
@@ -66,6 +80,7 @@ def init_app(app: Flask) -> None:
         ("category_label", category_label),
         ("stage_label", stage_label),
         ("status_label", status_label),
+        ("command_label", command_label),
         ("yes_no", yes_no),
         ("shown", shown),
         ("in_language", in_language),
@@ -135,6 +150,11 @@ def stage_label(stage: str | None) -> str:
 
 def status_label(status: str | None) -> str:
     return str(STATUSES.get(status or "", status or ""))
+
+
+def command_label(command: str | None) -> str:
+    """What an engine command in a history means, in words."""
+    return str(COMMANDS.get(command or "", command or ""))
 
 
 def yes_no(value: Any) -> str:

@@ -8,6 +8,7 @@ task's validator) and are shown at their fields with everything typed kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
-from engine.models import Instance
+from engine.models import HumanTask, Instance
 from tasks import clock_marks, records, repeats, returns, validators
 from tasks.warning_share import DEFAULT_FRACTION
 from web import access, accounts, intake, task_extras, value_labels
@@ -103,21 +104,25 @@ def claim(task_id: str):
     return _act(
         task_id,
         lambda engine: engine.claim(task_id, actor=current_user.username, actor_groups=current_user.groups),
-        "claimed",
+        lambda task: gettext("%(task)s: claimed.", task=task),
     )
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim(task_id: str):
-    return _act(task_id, lambda engine: engine.unclaim(task_id, actor=current_user.username), "released")
+    return _act(
+        task_id,
+        lambda engine: engine.unclaim(task_id, actor=current_user.username),
+        lambda task: gettext("%(task)s: released.", task=task),
+    )
 
 
-def _act(task_id: str, action, done: str):
+def _act(task_id: str, action, done: Callable[[str], str]):
     engine = _engine()
     try:
         row = engine.task(task_id)
         action(engine)
-        flash(f"{row.name}: {done}.", "info")
+        flash(done(value_labels.in_language(row.name)), "info")
     except NotFound:
         abort(404)
     except Forbidden:
@@ -160,7 +165,7 @@ def task_page(task_id: str):
                 )
                 with engine.writer() as session, session.begin():
                     task_extras.drop_drafts(session, task_id)
-                flash(gettext("%(task)s: done.", task=row.name), "info")
+                flash(gettext("%(task)s: done.", task=value_labels.in_language(row.name)), "info")
                 problem = follow_up(engine, result, current_user.username)
                 if problem:
                     flash(problem, "error")
@@ -217,6 +222,7 @@ def task_page(task_id: str):
             form_context=form_context,
             context=context_rows(data, engine.runtime(instance.deployment_id).forms),
             history=history[-12:],
+            task_names=_task_names(engine, row.instance_id),
             reworking=reworking,
             past_returns=[item for item in returns.returns_of(history) if not item.open],
             linked=_linked_complaint(engine, data),
@@ -227,6 +233,15 @@ def task_page(task_id: str):
         ),
         422 if errors else 200,
     )
+
+
+def _task_names(engine, instance_id: int) -> dict[str, str]:
+    """The instance's task names by element id, so its history reads in words."""
+    with engine.reader() as session:
+        rows = session.execute(
+            select(HumanTask.element_id, HumanTask.name).where(HumanTask.instance_id == instance_id)
+        ).all()
+    return {element: name for element, name in rows if name}
 
 
 def _as_sent(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +276,12 @@ def upload_evidence(task_id: str):
                 username=current_user.username,
                 now=engine.clock.now(),
             )
-            flash(f"Attached {kept.filename} (SHA-256 {kept.sha256[:16]}…).", "info")
+            flash(
+                gettext(
+                    "Attached %(file)s (SHA-256 %(digest)s…).", file=kept.filename, digest=kept.sha256[:16]
+                ),
+                "info",
+            )
     except ValueError as refused:
         flash(str(refused), "error")
     return redirect(url_for("work.task_page", task_id=task_id))
@@ -295,12 +315,13 @@ def assign(task_id: str):
     with engine.reader() as session:
         members = {user.username for user in accounts.users_in_group(session, row.candidate_group or "")}
     if assignee not in members:
-        flash(f"assignee: {assignee or 'nobody'} is not in group {row.candidate_group}", "error")
+        group = value_labels.group_label(row.candidate_group)
+        flash(gettext("%(who)s is not in the group %(group)s.", who=assignee or "—", group=group), "error")
         return redirect(url_for("work.task_page", task_id=task_id))
     return _act(
         task_id,
         lambda engine: engine.assign(task_id, actor=current_user.username, assignee=assignee),
-        f"assigned to {assignee}",
+        lambda task: gettext("%(task)s: assigned to %(who)s.", task=task, who=assignee),
     )
 
 

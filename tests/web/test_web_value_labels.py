@@ -61,3 +61,16 @@ def test_the_task_pages_context_shows_words_yes_no_and_minutes_not_codes_boolean
         if value in ("True", "False") or re.search(r"\d{2}:\d{2}:\d{2}", value)
     ]
     assert not [key for key in pairs if re.fullmatch(r"[a-z_]+", key)]  # no data key shown as its id
+
+
+def test_the_task_pages_history_names_steps_in_words_not_element_ids(app):
+    engine = app.extensions["process_engine"]
+    running, _ = running_complaint(engine)
+    order = support.open_task(engine, running, "task_handle_order")
+    ned = client_of(app, "ned")
+    ned.get("/language/zh")
+    page = html.unescape(ned.get(f"/tasks/{order.id}").get_data(as_text=True))
+    history = page[page.index('class="timeline"') :]
+    history = history[: history.index("</ol>")]
+    assert "发起投诉" in history and re.search(r"已完成\s+受理登记", history)
+    assert "task_" not in history and " complete" not in history and " start" not in history
