@@ -145,3 +145,16 @@ def test_a_refused_form_lists_and_links_each_field_in_error_and_focuses_the_firs
     assert all(f'id="f-{name}"' in page for name in linked)
     assert re.search(r'id="f-cause"[^>]*\bautofocus\b', page)
     assert len(re.findall(r"\bautofocus\b", page)) == 1
+
+
+def test_dependent_required_and_dependent_schemas_open_fields_once_their_key_is_given():
+    schema = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {name: {"type": "string"} for name in ("name", "ref", "ref_date", "note", "detail")},
+        "dependentRequired": {"ref": ["ref_date", "name"]},  # name is required anyway: always shown
+        "dependentSchemas": {"note": {"properties": {"detail": {"maxLength": 9}}}},
+    }
+    assert hidden_fields(schema, {"name": "x"}) == {"ref_date", "detail"}
+    assert hidden_fields(schema, {"name": "x", "ref": "R-1", "note": "n"}) == set()
+    assert applicable_values(schema, {"name": "x", "ref_date": "2026-12-01", "detail": "d"}) == {"name": "x"}
