@@ -130,7 +130,9 @@ def test_a_repeat_complaints_task_shows_the_earlier_complaint_and_its_reply(app,
     dora = client_of(app, "dora")
     page = dora.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert number in page and "Port replaced; sorry for the wait" in page
-    assert re.search(r"<strong>someone</strong> complete\s*<code>task_record_complaint</code>", page)
+    # the history in words: the step's name, not its element id (issue 13)
+    assert re.search(r"<strong>someone</strong> completed\s*Record the complaint</li>", page)
+    assert "task_record_complaint" not in page
 
 
 def test_the_complaint_page_lists_every_clock_with_its_outcome(app, engine, clock):
