@@ -19,6 +19,9 @@ from web.value_labels import group_label, in_language, shown
 
 PROCEDURE_DATA = {
     "complaint_no": lazy_gettext("Complaint number"),
+    "website_receipt": lazy_gettext("Website receipt reference"),
+    "submitted_via": lazy_gettext("Submitted via"),
+    "received_by": lazy_gettext("Received by"),
     "accepted_at": lazy_gettext("Accepted"),
     "order_type": lazy_gettext("Order type"),
     "dispatch_due": lazy_gettext("Dispatch due"),
@@ -30,6 +33,7 @@ PROCEDURE_DATA = {
     "dispatch_round": lazy_gettext("Dispatch round"),
 }
 ORDER_TYPES = {"ordinary": lazy_gettext("ordinary"), "urgent": lazy_gettext("urgent")}
+SUBMITTED_VIA = {"website": lazy_gettext("the website's complaint form")}
 
 
 def context_rows(data: Mapping[str, Any], forms: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -52,10 +56,12 @@ def context_rows(data: Mapping[str, Any], forms: Mapping[str, Mapping[str, Any]]
 
 
 def _procedure_value(key: str, value: Any) -> str:
-    if key.endswith("_group"):
+    if key.endswith("_group") or key == "received_by":
         return group_label(str(value))
     if key == "order_type":
         return str(ORDER_TYPES.get(str(value), value))
+    if key == "submitted_via":
+        return str(SUBMITTED_VIA.get(str(value), value))
     return shown(value)
 
 
