@@ -34,10 +34,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from engine.calendar import parse_duration
 from engine.clock import FrozenClock
 from engine.models import HumanTask, Instance
+from tasks import config as cfg
 from tasks import demo_forms as forms
-from tasks import records
+from tasks import records, warning_share
 from tasks.config import branch_zone
 
 MAX_COMPLAINTS = 5000
@@ -78,6 +80,12 @@ ESCALATION_CHANNELS = {
     "media": 5,
 }
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+
+# Work orders left waiting at the end so that the inbox shows its warnings (issue 13): an
+# ordinary straight complaint turned into one whose department has not answered yet, its L4
+# clock past the warning share (amber, and a warning notification) or past due (red).
+WAITING = {"waiting_amber": 3, "waiting_red": 2}
+NEVER = timedelta(days=3650)  # a step that is not taken before the period ends
 
 
 class DemoError(ValueError):
@@ -321,8 +329,10 @@ def run_demo(
     began = time.perf_counter()
     start = end - timedelta(days=days)
     clock.set(start)
-    zone = _zone(engine)
-    stories = plan_stories(complaints, seed=seed, start=start, end=end, zone=zone)
+    config = _config(engine)
+    stories = plan_stories(complaints, seed=seed, start=start, end=end, zone=branch_zone(config))
+    leave_waiting(stories, config, start=start, end=end)
+    stories.sort(key=lambda story: (story.arrival, story.index))
     report = DemoReport(complaints=complaints, start=start, end=end, seconds=0.0, commands=0)
     queue: list[tuple[datetime, int, int]] = [
         (story.arrival, story.index, position) for position, story in enumerate(stories)
@@ -348,14 +358,46 @@ def run_demo(
     return report
 
 
-def _zone(engine: Any) -> ZoneInfo:
+def leave_waiting(stories: list[Story], config: Any, *, start: datetime, end: datetime) -> None:
+    """Turn the last ordinary straight complaints into work orders still waiting at ``end``
+    (:data:`WAITING`): dispatched so long ago that their L4 clock is past its warning share
+    (amber: halfway between the warning and the due instant) or past due (red, by 6 h)."""
+    handling = parse_duration(str(cfg.table(config, "handling_deadlines")["ordinary"]))
+    share = warning_share.fraction(config, "L4")
+    ages = {
+        "waiting_amber": handling * (share + (1 - share) / 2),
+        "waiting_red": handling + timedelta(hours=6),
+    }
+    candidates = [
+        story
+        for story in reversed(stories)
+        if story.kind == "ordinary" and story.path == "straight" and story.channel in CHANNELS
+    ]
+    for path, count in WAITING.items():
+        for _ in range(count):
+            if not candidates:
+                return
+            story = candidates.pop(0)
+            record, dispatch = timedelta(minutes=5), timedelta(minutes=10)
+            arrival = end - ages[path] - record - dispatch
+            if arrival < start:
+                continue  # a period too short to show it
+            story.path, story.arrival = path, arrival
+            story.steps = [
+                Step(record, "task_record_complaint"),
+                Step(dispatch, "task_review_dispatch", lambda *_, story=story: forms.dispatch(story), path),
+                Step(NEVER, "task_handle_order", lambda *_, story=story: forms.handling(story)),
+            ]
+
+
+def _config(engine: Any) -> Any:
     from engine.deployments import latest_deployment
 
     with engine.reader() as session:
         deployment = latest_deployment(session)
         if deployment is None:
             raise DemoError("nothing is deployed yet: run `complaints setup --bundle bpmn` first")
-        return branch_zone(engine.runtime(deployment.id).config)
+        return engine.runtime(deployment.id).config
 
 
 def _advance(engine: Any, clock: FrozenClock, until: datetime) -> None:

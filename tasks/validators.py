@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.handlers import TaskInput
+from engine.messages import N_
 from tasks import config as cfg
 from tasks import records
 from tasks.registry import REGISTRY
@@ -30,7 +31,12 @@ def _text(values: Mapping[str, Any], name: str) -> str:
 def _check_code(errors: Errors, values: Mapping[str, Any], field: str, allowed: list[str], rule: str) -> None:
     value = values.get(field)
     if value is not None and value not in allowed:
-        errors[field] = f"{rule}: {value!r} is not in the configured list ({', '.join(allowed)})"
+        errors[field] = N_(
+            "%(rule)s: %(value)r is not in the configured list (%(allowed)s)",
+            rule=rule,
+            value=value,
+            allowed=", ".join(allowed),
+        )
 
 
 # T5: the group that receives transfers from outside units at its own entry (start data
@@ -78,23 +84,27 @@ def complaint_record(task: TaskInput) -> Errors | None:
     known_types = cfg.codes(config, "complaint_types")
     unknown = [code for code in types if code not in known_types]
     if not types:
-        errors["complaint_types"] = "C5: choose at least one complaint type"
+        errors["complaint_types"] = N_("C5: choose at least one complaint type")
     elif unknown:
-        errors["complaint_types"] = (
-            f"C5: unknown type(s) {', '.join(unknown)} (known: {', '.join(known_types)})"
+        errors["complaint_types"] = N_(
+            "C5: unknown type(s) %(unknown)s (known: %(known)s)",
+            unknown=", ".join(unknown),
+            known=", ".join(known_types),
         )
     elif "ordinary" in types and len(types) > 1:
-        errors["complaint_types"] = "C5: 'ordinary' cannot be combined with major, repeat, batch or escalated"
+        errors["complaint_types"] = N_(
+            "C5: 'ordinary' cannot be combined with major, repeat, batch or escalated"
+        )
 
     channel = cfg.channel(config, values.get("channel", ""))
     if task.task_data.get("received_by") == ESCALATION_DESK and not (channel or {}).get("escalation"):
-        errors["channel"] = (
+        errors["channel"] = N_(
             "T5: the escalation desk records transfers from outside units: choose the transferring "
             "channel (MIIT, group company, administration, consumer association, media)"
         )
     if channel is not None:
         if channel.get("escalation") and "escalated" not in types and "complaint_types" not in errors:
-            errors["complaint_types"] = (
+            errors["complaint_types"] = N_(
                 "C1/C5: a complaint transferred on an escalation channel is an escalated complaint: "
                 "add the 'escalated' type"
             )
@@ -102,15 +112,18 @@ def complaint_record(task: TaskInput) -> Errors | None:
             value = values.get(field)
             if value is True or (isinstance(value, str) and value.strip()):
                 continue
-            errors[field] = f"A5: required for a complaint taken by {channel.get('label', values['channel'])}"
+            errors[field] = N_(
+                "A5: required for a complaint taken by %(channel)s",
+                channel=channel.get("label", values["channel"]),
+            )
 
     if values.get("first_contact_resolved") is True:
         if not _text(values, "first_contact_resolution"):
-            errors["first_contact_resolution"] = (
+            errors["first_contact_resolution"] = N_(
                 "A2: record how the complaint was resolved on the spot (what was explained or done)"
             )
         if values.get("customer_accepted") is not True:
-            errors["customer_accepted"] = (
+            errors["customer_accepted"] = N_(
                 "A2: a complaint is complete at first contact only if the customer accepted the "
                 "resolution; otherwise record it and leave it to dispatch"
             )
@@ -121,20 +134,25 @@ def complaint_record(task: TaskInput) -> Errors | None:
         except ValueError:
             parsed = None
         if parsed is None or parsed.tzinfo is None:
-            errors["outside_deadline"] = (
+            errors["outside_deadline"] = N_(
                 "T6: an escalated complaint carries the outside unit's deadline, e.g. 2026-11-29T17:00+08:00"
             )
     if values.get("escalation_risk") is True and not _text(values, "escalation_risk_reported_to"):
-        errors["escalation_risk_reported_to"] = "A3: report a customer likely to escalate upward: to whom"
+        errors["escalation_risk_reported_to"] = N_("A3: report a customer likely to escalate upward: to whom")
     if "batch" in types and not _text(values, "batch_tag"):
-        errors["batch_tag"] = "T4: tag the batch, so every work order of it carries the same tag"
+        errors["batch_tag"] = N_("T4: tag the batch, so every work order of it carries the same tag")
     if "batch" in types:
         notified = values.get("batch_departments_notified") or []
         unknown = [code for code in notified if code not in cfg.table(config, "departments")]
         if not notified or unknown:
             errors["batch_departments_notified"] = (
-                "T4: tell the departments concerned at once for emergency handling, and say which"
-                + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else "")
+                N_(
+                    "T4: tell the departments concerned at once for emergency handling, and say which "
+                    "(unknown: %(unknown)s)",
+                    unknown=", ".join(map(str, unknown)),
+                )
+                if unknown
+                else N_("T4: tell the departments concerned at once for emergency handling, and say which")
             )
     if task.connection is not None:
         _check_repeat(errors, values, types, task.connection)
@@ -147,24 +165,28 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
     if number:
         earlier = records.find_by_number(connection, number)
         if earlier is None:
-            errors["repeat_of"] = f"T2/T3: there is no complaint {number}"
+            errors["repeat_of"] = N_("T2/T3: there is no complaint %(number)s", number=number)
         elif earlier.status != "open":
             if "repeat" not in types and "complaint_types" not in errors:
-                errors["complaint_types"] = f"T3: a complaint about {number}'s result is a repeat complaint"
+                errors["complaint_types"] = N_(
+                    "T3: a complaint about %(number)s's result is a repeat complaint", number=number
+                )
             if not _text(values, "repeat_reason"):
-                errors["repeat_reason"] = (
-                    f"T3: record why the customer is dissatisfied with the result of {number} (required)"
+                errors["repeat_reason"] = N_(
+                    "T3: record why the customer is dissatisfied with the result of %(number)s (required)",
+                    number=number,
                 )
         return
     if "repeat" in types and "complaint_types" not in errors:
-        errors["repeat_of"] = "T3: a repeat complaint is linked to the earlier one: give its number"
+        errors["repeat_of"] = N_("T3: a repeat complaint is linked to the earlier one: give its number")
     phone, account = values.get("customer_phone"), values.get("customer_account")
     running = records.open_complaints_of(connection, phone, account)
     if running and values.get("separate_matter") is not True:
         numbers = ", ".join(row.number for row in running)
-        errors["repeat_of"] = (
-            f"T2: the customer has a complaint in progress ({numbers}): link it (the handlers get a "
-            "reminder, no new order) or confirm that this is a separate matter"
+        errors["repeat_of"] = N_(
+            "T2: the customer has a complaint in progress (%(numbers)s): link it (the handlers get a "
+            "reminder, no new order) or confirm that this is a separate matter",
+            numbers=numbers,
         )
 
 
@@ -185,28 +207,40 @@ def dispatch_order(task: TaskInput) -> Errors | None:
     errors: Errors = {}
     types = task.task_data.get("complaint_types") or []
     if "major" in types:
-        for field, rule, what in (
+        for field, message in (
             (
                 "reported_upward_to",
-                "T1",
-                "to whom the major complaint was reported (level by level, at once)",
+                N_(
+                    "T1: a major complaint needs to whom the major complaint was reported "
+                    "(level by level, at once)"
+                ),
             ),
-            ("emergency_script", "T1", "the emergency response script (应答口径)"),
-            ("handling_plan", "T1", "the handling plan (with the pre-handling plan)"),
-            ("dedicated_replier", "R2/R5", "the dedicated person who replies to the customer"),
+            ("emergency_script", N_("T1: a major complaint needs the emergency response script (应答口径)")),
+            (
+                "handling_plan",
+                N_("T1: a major complaint needs the handling plan (with the pre-handling plan)"),
+            ),
+            (
+                "dedicated_replier",
+                N_("R2/R5: a major complaint needs the dedicated person who replies to the customer"),
+            ),
         ):
             if not _text(values, field):
-                errors[field] = f"{rule}: a major complaint needs {what}"
+                errors[field] = message
     if values.get("serious_impact") is True:
         _check_serious_impact(errors, values)
     if "batch" in types and not _text(values, "batch_handler"):
-        errors["batch_handler"] = "T4: a batch complaint needs one dedicated handler (user name)"
+        errors["batch_handler"] = N_("T4: a batch complaint needs one dedicated handler (user name)")
     departments = cfg.table(config, "departments")
     code = values.get("department")
     if code not in departments:
-        errors["department"] = f"L4: unknown department {code!r} (configured: {', '.join(departments)})"
+        errors["department"] = N_(
+            "L4: unknown department %(code)r (configured: %(configured)s)",
+            code=code,
+            configured=", ".join(departments),
+        )
     elif not str((departments[code] or {}).get("group") or "").strip():
-        errors["department"] = f"L4: department {code!r} has no group in [departments.{code}]"
+        errors["department"] = N_("L4: department %(code)r has no group in [departments.%(code)s]", code=code)
     return errors or None
 
 
@@ -214,11 +248,11 @@ def _check_serious_impact(errors: Errors, values: Mapping[str, Any]) -> None:
     """H6: serious harm or wide social impact: reported upward level by level, coordinated with
     regulators, arbitration, legal or media, and the impact assessed."""
     if not _text(values, "reported_upward_to"):
-        errors["reported_upward_to"] = "H6: a complaint of serious impact is reported upward: to whom"
+        errors["reported_upward_to"] = N_("H6: a complaint of serious impact is reported upward: to whom")
     if not values.get("coordinated_with"):
-        errors["coordinated_with"] = "H6: name whom the handling is coordinated with (regulators, ...)"
+        errors["coordinated_with"] = N_("H6: name whom the handling is coordinated with (regulators, ...)")
     if not _text(values, "impact_assessment"):
-        errors["impact_assessment"] = "H6: assess the impact (who is harmed, how widely, how it may grow)"
+        errors["impact_assessment"] = N_("H6: assess the impact (who is harmed, how widely, how it may grow)")
 
 
 @REGISTRY.validator("plan_approval")
@@ -227,9 +261,9 @@ def plan_approval(task: TaskInput) -> Errors | None:
     (level by level), or refuses it saying what to change."""
     values = task.submitted
     if values.get("plan_approved") is True and not _text(values, "reported_onward_to"):
-        return {"reported_onward_to": "T1: report the major complaint on to the next level: to whom"}
+        return {"reported_onward_to": N_("T1: report the major complaint on to the next level: to whom")}
     if values.get("plan_approved") is False and not _text(values, "approval_note"):
-        return {"approval_note": "T1: say what to change in the plan"}
+        return {"approval_note": N_("T1: say what to change in the plan")}
     return None
 
 
@@ -238,7 +272,7 @@ def plan_revision(task: TaskInput) -> Errors | None:
     """T1: a revised plan must differ from the refused one."""
     before = str(task.task_data.get("handling_plan") or "").strip()
     if _text(task.submitted, "handling_plan") and _text(task.submitted, "handling_plan") == before:
-        return {"handling_plan": "T1: the plan is unchanged; revise it as the supervisor asked"}
+        return {"handling_plan": N_("T1: the plan is unchanged; revise it as the supervisor asked")}
     return None
 
 
@@ -270,65 +304,68 @@ def work_order_reply(task: TaskInput) -> Errors | None:
     values = task.submitted
     errors: Errors = {}
     if values.get("request_extension") is True:
-        for field, what in (
-            ("extension_progress", "the progress of the handling so far"),
-            ("extension_reason", "the special reason the deadline cannot be met"),
+        for field, message in (
+            ("extension_progress", N_("E3: an extension request states the progress of the handling so far")),
+            (
+                "extension_reason",
+                N_("E3: an extension request states the special reason the deadline cannot be met"),
+            ),
         ):
             if not _text(values, field):
-                errors[field] = f"E3: an extension request states {what}"
+                errors[field] = message
         until = _text(values, "extension_until")
         try:
             requested = datetime.fromisoformat(until) if until else None
         except ValueError:
             requested = None
         if requested is None or requested.tzinfo is None:
-            errors["extension_until"] = "E3: the new deadline asked for, e.g. 2026-11-30T18:00+08:00"
+            errors["extension_until"] = N_("E3: the new deadline asked for, e.g. 2026-11-30T18:00+08:00")
         else:
             current = task.task_data.get("handling_due")
             if current and requested <= datetime.fromisoformat(current):
-                errors["extension_until"] = (
-                    f"E3: the new deadline must be later than the current one ({current})"
+                errors["extension_until"] = N_(
+                    "E3: the new deadline must be later than the current one (%(current)s)", current=current
                 )
             elif requested <= task.now:
-                errors["extension_until"] = "E3: the new deadline must lie in the future"
+                errors["extension_until"] = N_("E3: the new deadline must lie in the future")
         return errors or None
     _check_escalated_reply(errors, values, task.task_data)
     _check_tariff(errors, values)
     if values.get("dispute_likely") is True and not _refs(values, "evidence_refs"):
-        errors["evidence_refs"] = (
+        errors["evidence_refs"] = N_(
             "H4: a complaint likely to be disputed later keeps evidence of the handling: "
             "attach a file reference or the SHA-256 of an uploaded file"
         )
     if task.connection is not None:
         _check_consistent_with_earlier(errors, values, task.task_data, task.connection)
-    for field, rule, what in (
-        ("cause", "W1", "the cause in detail, or say that it is unknown"),
-        ("handling_process", "W2", "what was done and the customer's current service state"),
-        ("result", "W3", "the result: the current service state, restored or not"),
-        ("customer_attitude", "W5", "the customer's attitude and opinion"),
+    for field, message in (
+        ("cause", N_("W1: write the cause in detail, or say that it is unknown")),
+        ("handling_process", N_("W2: write what was done and the customer's current service state")),
+        ("result", N_("W3: write the result: the current service state, restored or not")),
+        ("customer_attitude", N_("W5: write the customer's attitude and opinion")),
     ):
         if not _text(values, field):
-            errors[field] = f"{rule}: write {what}"
-    for field, rule, what in (
-        ("handling_final", "W2", "whether the handling is final"),
-        ("service_restored", "W3", "whether the service is restored"),
-        ("concentrated", "W4", "whether the problem is concentrated (affects many customers)"),
+            errors[field] = message
+    for field, message in (
+        ("handling_final", N_("W2: say whether the handling is final")),
+        ("service_restored", N_("W3: say whether the service is restored")),
+        ("concentrated", N_("W4: say whether the problem is concentrated (affects many customers)")),
     ):
         if not isinstance(values.get(field), bool):
-            errors[field] = f"{rule}: say {what}"
+            errors[field] = message
     if values.get("concentrated") is True:
         if not _text(values, "measures"):
-            errors["measures"] = "W4: a concentrated problem needs the measures taken to solve it"
+            errors["measures"] = N_("W4: a concentrated problem needs the measures taken to solve it")
         if not _text(values, "coordinating_department"):
-            errors["coordinating_department"] = "W4: name the department coordinating the solution"
+            errors["coordinating_department"] = N_("W4: name the department coordinating the solution")
         restoration = _text(values, "restoration_time")
         if not restoration:
-            errors["restoration_time"] = "W4: give the expected restoration time"
+            errors["restoration_time"] = N_("W4: give the expected restoration time")
         else:
             try:
                 datetime.fromisoformat(restoration)
             except ValueError:
-                errors["restoration_time"] = (
+                errors["restoration_time"] = N_(
                     "W4: the restoration time must be a date and time, e.g. 2026-11-28T18:00+08:00"
                 )
     return errors or None
@@ -344,26 +381,26 @@ def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapp
     if "escalated" not in (data.get("complaint_types") or []):
         return
     if not isinstance(values.get("company_responsible"), bool):
-        errors["company_responsible"] = "E1: say first whether the company is responsible"
+        errors["company_responsible"] = N_("E1: say first whether the company is responsible")
     elif values["company_responsible"] and not _text(values, "responsible_department"):
-        errors["responsible_department"] = "E1: name the responsible department"
+        errors["responsible_department"] = N_("E1: name the responsible department")
     if not _text(values, "handling_summary"):
-        errors["handling_summary"] = "E2: summarise the handling"
+        errors["handling_summary"] = N_("E2: summarise the handling")
     if not isinstance(values.get("earlier_authority_complaint"), bool):
-        errors["earlier_authority_complaint"] = (
+        errors["earlier_authority_complaint"] = N_(
             "E2: say whether the customer complained to a government body or the consumer association before"
         )
     elif values["earlier_authority_complaint"]:
         if not _text(values, "earlier_authority_details"):
-            errors["earlier_authority_details"] = (
+            errors["earlier_authority_details"] = N_(
                 "E2: first complaint time, what was verified and the opinion given, the customer's acceptance"
             )
         if not _text(values, "authority_acceptance_proof"):
-            errors["authority_acceptance_proof"] = (
+            errors["authority_acceptance_proof"] = N_(
                 "E2: attach proof that the customer accepted the earlier result"
             )
     if data.get("channel") == "miit" and not _text(values, "miit_feedback_form"):
-        errors["miit_feedback_form"] = "H7: a MIIT transfer needs the User Appeal Handling Feedback Form"
+        errors["miit_feedback_form"] = N_("H7: a MIIT transfer needs the User Appeal Handling Feedback Form")
 
 
 def _check_consistent_with_earlier(
@@ -383,9 +420,11 @@ def _check_consistent_with_earlier(
         if field in before and values.get(field) is not None and values[field] != before[field]
     ]
     if changed:
-        errors["consistency_justification"] = (
-            f"R1: the reply to the earlier complaint {earlier.number} concluded otherwise "
-            f"({'; '.join(changed)}): justify the change"
+        errors["consistency_justification"] = N_(
+            "R1: the reply to the earlier complaint %(number)s concluded otherwise (%(changed)s): "
+            "justify the change",
+            number=earlier.number,
+            changed="; ".join(changed),
         )
 
 
@@ -394,16 +433,16 @@ def _check_tariff(errors: Errors, values: Mapping[str, Any]) -> None:
     if values.get("tariff_dispute") is not True:
         return
     if values.get("tariff_verified") is not True:
-        errors["tariff_verified"] = "H2: verify the charges first, then handle the dispute"
+        errors["tariff_verified"] = N_("H2: verify the charges first, then handle the dispute")
     if not isinstance(values.get("overcharged"), bool):
-        errors["overcharged"] = "H2: say whether the customer was wrongly, mistakenly or over-charged"
+        errors["overcharged"] = N_("H2: say whether the customer was wrongly, mistakenly or over-charged")
     elif values["overcharged"]:
         if not values.get("compensation_form"):
-            errors["compensation_form"] = "H2/H5: compensate as promised: choose the form of compensation"
+            errors["compensation_form"] = N_("H2/H5: compensate as promised: choose the form of compensation")
         if not _text(values, "compensation_detail"):
-            errors["compensation_detail"] = "H2: record what was given"
+            errors["compensation_detail"] = N_("H2: record what was given")
         if values.get("compensation_form") == "cash" and not _text(values, "cash_reason"):
-            errors["cash_reason"] = "H5: cash is only a supplement: say why cash"
+            errors["cash_reason"] = N_("H5: cash is only a supplement: say why cash")
 
 
 @REGISTRY.validator("extension_decision")
@@ -411,7 +450,9 @@ def extension_decision(task: TaskInput) -> Errors | None:
     """E3: the supervisor approves or refuses the extension; a refusal states its reason."""
     values = task.submitted
     if values.get("extension_approved") is False and not _text(values, "extension_note"):
-        return {"extension_note": "E3: say why the extension is refused (the department keeps its deadline)"}
+        return {
+            "extension_note": N_("E3: say why the extension is refused (the department keeps its deadline)")
+        }
     return None
 
 
@@ -424,7 +465,9 @@ def reply_review(task: TaskInput) -> Errors | None:
     """
     values = task.submitted
     if values.get("reply_qualified") is False and not _text(values, "return_reason"):
-        return {"return_reason": "E5: say why the reply is not qualified, so the department can rework it"}
+        return {
+            "return_reason": N_("E5: say why the reply is not qualified, so the department can rework it")
+        }
     return None
 
 
@@ -444,14 +487,16 @@ def customer_reply(task: TaskInput) -> Errors | None:
     errors: Errors = {}
     replier = task.task_data.get("dedicated_replier")
     if replier and task.actor != replier:
-        errors["reply_text"] = f"R2/R5: this major complaint is replied to by its dedicated replier {replier}"
+        errors["reply_text"] = N_(
+            "R2/R5: this major complaint is replied to by its dedicated replier %(replier)s", replier=replier
+        )
     if "reply_text" in values and not _text(values, "reply_text"):
-        errors["reply_text"] = "R1: record the reply given to the customer"
+        errors["reply_text"] = N_("R1: record the reply given to the customer")
     spoken = values.get("reply_method") not in WRITTEN_REPLY_METHODS
     if spoken and not isinstance(values.get("customer_reached"), bool):
-        errors["customer_reached"] = "R4/R6: say whether the customer was reached by phone or in person"
+        errors["customer_reached"] = N_("R4/R6: say whether the customer was reached by phone or in person")
     if spoken and values.get("customer_reached") is False and not _text(values, "attempt_note"):
-        errors["attempt_note"] = "R6: record the attempt (phone off, suspended, no other contact)"
+        errors["attempt_note"] = N_("R6: record the attempt (phone off, suspended, no other contact)")
     return errors or None
 
 
@@ -464,7 +509,7 @@ def written_reply_review(task: TaskInput) -> Errors | None:
     """R3: the specialist department, the legal adviser and the supervisor each approve the
     written or e-mail reply or return it; a return says why, so the replier can revise it."""
     if task.submitted.get("review_approved") is False and not _text(task.submitted, "review_note"):
-        return {"review_note": "R3: say why the written reply is returned, so the replier can revise it"}
+        return {"review_note": N_("R3: say why the written reply is returned, so the replier can revise it")}
     return None
 
 
@@ -475,9 +520,11 @@ def written_reply_sent(task: TaskInput) -> Errors | None:
     errors: Errors = {}
     replier = task.task_data.get("dedicated_replier")
     if replier and task.actor != replier:
-        errors["sent_reference"] = f"R2/R5: this complaint's reply is sent by its dedicated replier {replier}"
+        errors["sent_reference"] = N_(
+            "R2/R5: this complaint's reply is sent by its dedicated replier %(replier)s", replier=replier
+        )
     if not _text(task.submitted, "sent_reference"):
-        errors["sent_reference"] = "R3: record how the approved reply was sent (post number or e-mail id)"
+        errors["sent_reference"] = N_("R3: record how the approved reply was sent (post number or e-mail id)")
     return errors or None
 
 
@@ -501,20 +548,23 @@ def contact_attempt(task: TaskInput) -> Errors | None:
     if attempts:
         earliest = max(attempts) + R6_SPACING
         if task.now < earliest:
-            errors["attempt_note"] = (
-                f"R6: attempts are at least 3 hours apart: the next one from {earliest.isoformat()}"
+            errors["attempt_note"] = N_(
+                "R6: attempts are at least 3 hours apart: the next one from %(earliest)s",
+                earliest=earliest.isoformat(),
             )
     if values.get("declare_unreachable") is True:
         further = len(attempts)  # the earlier further attempts plus this one
         if values.get("customer_reached") is True:
-            errors["declare_unreachable"] = "R6: the customer was reached"
+            errors["declare_unreachable"] = N_("R6: the customer was reached")
         elif further < R6_FURTHER_ATTEMPTS:
-            errors["declare_unreachable"] = (
-                f"R6: at least {R6_FURTHER_ATTEMPTS} further attempts before declaring the customer "
-                f"unreachable (this is attempt {further})"
+            errors["declare_unreachable"] = N_(
+                "R6: at least %(attempts)s further attempts before declaring the customer "
+                "unreachable (this is attempt %(further)s)",
+                attempts=R6_FURTHER_ATTEMPTS,
+                further=further,
             )
         if not _text(values, "unreachable_outcome"):
-            errors["unreachable_outcome"] = (
+            errors["unreachable_outcome"] = N_(
                 "R6: record the outcome (how the result was left for the customer)"
             )
     return errors or None
@@ -535,14 +585,14 @@ def return_visit(task: TaskInput) -> Errors | None:
         and values.get("satisfied") is True
         and not _refs(values, "agreement_evidence")
     ):
-        errors["agreement_evidence"] = (
+        errors["agreement_evidence"] = N_(
             "H4: this complaint is likely to be disputed: keep evidence of the customer's agreement "
             "(a recording reference or the SHA-256 of an uploaded file)"
         )
     if "customer_opinion" in values and not _text(values, "customer_opinion"):
-        errors["customer_opinion"] = "V2: record the customer's opinion of the result"
+        errors["customer_opinion"] = N_("V2: record the customer's opinion of the result")
     if values.get("satisfied") is False and not _text(values, "dissatisfaction_reason"):
-        errors["dissatisfaction_reason"] = (
+        errors["dissatisfaction_reason"] = N_(
             "V1/H3: record why the customer is dissatisfied (needed to judge a second dispatch)"
         )
     return errors or None
@@ -560,11 +610,11 @@ def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
     values = task.submitted
     errors: Errors = {}
     if values.get("customer_calmed") is not True:
-        errors["customer_calmed"] = "V1: calm the customer first, then decide on a second dispatch"
+        errors["customer_calmed"] = N_("V1: calm the customer first, then decide on a second dispatch")
     if not _text(values, "analysis"):
-        errors["analysis"] = "H3: analyse why the customer is dissatisfied"
+        errors["analysis"] = N_("H3: analyse why the customer is dissatisfied")
     if values.get("judgement") == "unreasonable" and not _text(values, "unreasonable_grounds"):
-        errors["unreasonable_grounds"] = "H3: state why the customer's demand is unreasonable"
+        errors["unreasonable_grounds"] = N_("H3: state why the customer's demand is unreasonable")
     return errors or None
 
 
@@ -575,7 +625,7 @@ def outside_report(task: TaskInput) -> Errors | None:
     The materials were reviewed against the E1-E2 structure before submission (E4).
     """
     if task.submitted.get("materials_reviewed") is not True:
-        return {"materials_reviewed": "E4: review the reply materials (E1-E2) before submitting them"}
+        return {"materials_reviewed": N_("E4: review the reply materials (E1-E2) before submitting them")}
     return None
 
 
@@ -584,5 +634,7 @@ def impact_reassessment(task: TaskInput) -> Errors | None:
     """H6: the supervisor's recurring impact assessment; a growing impact is reported upward again."""
     values = task.submitted
     if values.get("impact_trend") == "growing" and not _text(values, "reported_again_to"):
-        return {"reported_again_to": "H6: a growing impact is reported upward again, level by level: to whom"}
+        return {
+            "reported_again_to": N_("H6: a growing impact is reported upward again, level by level: to whom")
+        }
     return None

@@ -122,6 +122,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         reports,
         search,
         tracking,
+        value_labels,
         whatif,
         work,
     )
@@ -151,6 +152,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     app.add_template_filter(_format_instant(app.config["DISPLAY_TZ"]), "instant")
     app.add_template_filter(clock_names.clock_name, "clock_name")
+    value_labels.init_app(app)  # codes by their config labels, yes/no, instants, time left
     app.after_request(_security_headers)
 
     @app.errorhandler(CSRFError)

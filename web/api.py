@@ -28,6 +28,7 @@ from tasks import records
 from web import access, api_tokens
 from web.auth import SessionUser, public
 from web.bounded_ints import MAX_ID, BadNumber, query_int
+from web.i18n import said
 from web.openapi import openapi_document
 from web.work import follow_up
 
@@ -44,7 +45,7 @@ class ApiError(Exception):
 def _api_error(error: ApiError):
     body: dict[str, Any] = {"error": error.message}
     if error.fields:
-        body["fields"] = error.fields
+        body["fields"] = said(error.fields)  # by Accept-Language, as the pages
     return jsonify(body), error.status
 
 

@@ -345,8 +345,12 @@ def _run_demo(count: int, seed: int, days: float) -> None:
             report = demo_data.run_demo(engine, clock, complaints=count, seed=seed, end=end, days=days)
         except demo_data.DemoError as error:
             _fail(str(error))
+        from web import notifications  # the warnings the scheduler would send now (issue 13)
+
+        warned = notifications.sweep(engine, end)
     for line in report.lines():
         click.echo(line)
+    click.echo(f"warnings: {warned} clocks about to breach, their notifications unread")
 
 
 @main.command()

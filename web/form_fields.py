@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
+from flask_babel import gettext
+
 LONG_TEXT = 200  # strings allowed to be longer than this get a text area
 
 
@@ -106,23 +108,48 @@ def parse_submission(
                 try:
                     data[item.name] = int(text) if item.widget == "integer" else float(text)
                 except ValueError:
-                    errors[item.name] = "enter a number"
+                    errors[item.name] = gettext("enter a number")
             elif item.widget == "datetime":
                 try:
-                    data[item.name] = datetime.fromisoformat(text).replace(tzinfo=zone).isoformat()
+                    data[item.name] = with_offset(text, zone)
                 except ValueError:
-                    errors[item.name] = "enter a date and time"
+                    errors[item.name] = gettext("enter a date and time, e.g. 2026-12-06 18:00")
             else:
                 data[item.name] = text
     return data, errors
 
 
-def display_values(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """What to show in each field: the typed-in value, else the schema's default."""
+def with_offset(text: str, zone: tzinfo) -> str:
+    """An instant typed or picked without an offset ("2026-12-06 18:00", the browser's
+    ``datetime-local``) is read in ``zone``; one with an offset keeps it."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)).isoformat()
+
+
+def display_values(
+    schema: Mapping[str, Any], values: Mapping[str, Any], zone: tzinfo | None = None
+) -> dict[str, Any]:
+    """What to show in each field: the typed-in value, else the schema's default.
+
+    A date-time is shown as the browser's picker takes it: local to ``zone``, no offset.
+    """
     shown = {}
+    widgets = {item.name: item.widget for item in fields_of(schema)}
     for name, spec in (schema.get("properties") or {}).items():
         if name in values:
             shown[name] = values[name]
         elif "default" in spec:
             shown[name] = spec["default"]
+        if zone is not None and widgets.get(name) == "datetime" and isinstance(shown.get(name), str):
+            shown[name] = _picker_value(shown[name], zone)
     return shown
+
+
+def _picker_value(text: str, zone: tzinfo) -> str:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # shown as typed, with its error
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(zone)
+    return f"{parsed:%Y-%m-%dT%H:%M}"

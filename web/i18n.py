@@ -8,12 +8,13 @@ Labels inside the procedure's forms are bilingual already (they come from bpmn/)
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, abort, redirect, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 
 from web.auth import public
 
@@ -45,6 +46,22 @@ def choose(code: str):
     session["language"] = code
     target = request.referrer or "/"
     return redirect(target if target.startswith(request.host_url) or target.startswith("/") else "/")
+
+
+def say(message: str) -> str:
+    """A handler's or the engine's message (``engine.messages.Message``) in the reader's language.
+
+    Plain strings pass unchanged; a message whose id the catalogue lacks stays English.
+    """
+    msgid = getattr(message, "msgid", None)
+    if msgid is None:
+        return message
+    return gettext(msgid, **message.params)  # type: ignore[attr-defined]
+
+
+def said(errors: Mapping[str, str]) -> dict[str, str]:
+    """Field errors, each in the reader's language."""
+    return {field: say(message) for field, message in errors.items()}
 
 
 def _compile_catalogues() -> None:

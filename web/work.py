@@ -8,7 +8,8 @@ task's validator) and are shown at their fields with everything typed kept.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
@@ -21,13 +22,16 @@ from sqlalchemy import select
 from engine import views
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
-from engine.models import Instance
-from tasks import clock_marks, contacts, records, repeats, validators
+from engine.models import HumanTask, Instance
+from tasks import clock_marks, contacts, records, repeats, returns, validators
 from tasks.warning_share import DEFAULT_FRACTION
-from web import access, accounts, intake, task_extras
+from web import access, accounts, intake, task_extras, value_labels
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
+from web.form_conditions import applicable_values, conditions_of, context_names, hidden_fields
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
+from web.i18n import said
+from web.task_context import context_rows
 
 bp = Blueprint("work", __name__)
 
@@ -118,21 +122,25 @@ def claim(task_id: str):
     return _act(
         task_id,
         lambda engine: engine.claim(task_id, actor=current_user.username, actor_groups=current_user.groups),
-        "claimed",
+        lambda task: gettext("%(task)s: claimed.", task=task),
     )
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim(task_id: str):
-    return _act(task_id, lambda engine: engine.unclaim(task_id, actor=current_user.username), "released")
+    return _act(
+        task_id,
+        lambda engine: engine.unclaim(task_id, actor=current_user.username),
+        lambda task: gettext("%(task)s: released.", task=task),
+    )
 
 
-def _act(task_id: str, action, done: str):
+def _act(task_id: str, action, done: Callable[[str], str]):
     engine = _engine()
     try:
         row = engine.task(task_id)
         action(engine)
-        flash(f"{row.name}: {done}.", "info")
+        flash(done(value_labels.in_language(row.name)), "info")
     except NotFound:
         abort(404)
     except Forbidden:
@@ -151,8 +159,13 @@ def task_page(task_id: str):
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     draft_saved_at = None
+    data = engine.instance_data(row.instance_id)  # loaded once: conditions, pre-filling, context panels
+    form_context = {name: data[name] for name in context_names(schema) if name in data}
     if request.method == "POST" and row.status == "open":
         values, errors = parse_submission(schema, request.form, current_app.config["DISPLAY_TZ"])
+        # what does not apply is not sent by the page; a stale or scripted value is dropped too
+        values = applicable_values(schema, values, form_context)
+        errors = {name: message for name, message in errors.items() if name in values or name == "_form"}
         if request.form.get("action") == "draft":
             with engine.writer() as session, session.begin():
                 typed = {
@@ -170,13 +183,13 @@ def task_page(task_id: str):
                 )
                 with engine.writer() as session, session.begin():
                     task_extras.drop_drafts(session, task_id)
-                flash(gettext("%(task)s: done.", task=row.name), "info")
+                flash(gettext("%(task)s: done.", task=value_labels.in_language(row.name)), "info")
                 problem = follow_up(engine, result, current_user.username)
                 if problem:
                     flash(problem, "error")
                 return redirect(url_for("work.inbox_page"))
             except InvalidInput as refused:
-                errors = refused.field_errors
+                errors = said(refused.field_errors)
             except Forbidden as refused:
                 flash(str(refused), "error")
                 abort(403)
@@ -184,14 +197,21 @@ def task_page(task_id: str):
                 flash(str(conflict), "error")
                 return redirect(url_for("work.inbox_page"))
             except ProcessError as failed:
-                errors = {"_form": f"the procedure could not continue: {failed}"}
-    data = engine.instance_data(row.instance_id)  # loaded once: pre-filling and the context panels
+                errors = {
+                    "_form": gettext("The procedure could not continue: %(reason)s", reason=str(failed))
+                }
+    history = views.history(engine, row.instance_id)
+    reworking = returns.open_return(history, row.element_id) if row.status == "open" else None
     if request.method != "POST" and row.status == "open":
         with engine.reader() as session:
             draft = task_extras.load_draft(session, task_id, current_user.username)
         if draft is not None:
             typed, draft_saved_at = draft
             values, _ = parse_submission(schema, _MultiDictOf(typed), current_app.config["DISPLAY_TZ"])
+        elif reworking is not None:  # E5, T1, R3: the previous answers, to fix rather than retype
+            fields = schema.get("properties") or {}
+            answers = returns.previous_answers(history, row.element_id)
+            values = {name: value for name, value in answers.items() if name in fields}
         else:
             values = intake.prefilled(row, data, schema)  # e.g. what a website submission holds
     with engine.reader() as session:
@@ -208,10 +228,21 @@ def task_page(task_id: str):
             instance=instance,
             schema=schema,
             fields=with_open_choices(fields_of(schema), _evidence_choices(evidence)),
-            values=display_values(schema, values),
+            values=display_values(schema, values, current_app.config["DISPLAY_TZ"]),
             errors=errors,
-            context=_context(data),
-            history=views.history(engine, row.instance_id)[-12:],
+            labels={item.name: item.label for item in fields_of(schema)},
+            first_error=next((name for name in errors if name in schema.get("properties", {})), None),
+            conditions={
+                name: [condition.as_json() for condition in found]
+                for name, found in conditions_of(schema).items()
+            },
+            hidden=hidden_fields(schema, _as_sent(schema, values), form_context) - set(errors),
+            form_context=form_context,
+            context=context_rows(data, engine.runtime(instance.deployment_id).forms),
+            history=history[-12:],
+            task_names=_task_names(engine, row.instance_id),
+            reworking=reworking,
+            past_returns=[item for item in returns.returns_of(history) if not item.open],
             linked=_linked_complaint(engine, data),
             evidence=evidence,
             colleagues=colleagues,
@@ -220,6 +251,21 @@ def task_page(task_id: str):
         ),
         422 if errors else 200,
     )
+
+
+def _task_names(engine, instance_id: int) -> dict[str, str]:
+    """The instance's task names by element id, so its history reads in words."""
+    with engine.reader() as session:
+        rows = session.execute(
+            select(HumanTask.element_id, HumanTask.name).where(HumanTask.instance_id == instance_id)
+        ).all()
+    return {element: name for element, name in rows if name}
+
+
+def _as_sent(schema: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The values as the page would send them: an unticked checkbox is false."""
+    unticked = {item.name: False for item in fields_of(schema) if item.widget == "checkbox"}
+    return {**unticked, **values}
 
 
 def _evidence_choices(evidence: list[task_extras.EvidenceFile]) -> tuple[Choice, ...]:
@@ -248,7 +294,12 @@ def upload_evidence(task_id: str):
                 username=current_user.username,
                 now=engine.clock.now(),
             )
-            flash(f"Attached {kept.filename} (SHA-256 {kept.sha256[:16]}…).", "info")
+            flash(
+                gettext(
+                    "Attached %(file)s (SHA-256 %(digest)s…).", file=kept.filename, digest=kept.sha256[:16]
+                ),
+                "info",
+            )
     except ValueError as refused:
         flash(str(refused), "error")
     return redirect(url_for("work.task_page", task_id=task_id))
@@ -282,12 +333,13 @@ def assign(task_id: str):
     with engine.reader() as session:
         members = {user.username for user in accounts.users_in_group(session, row.candidate_group or "")}
     if assignee not in members:
-        flash(f"assignee: {assignee or 'nobody'} is not in group {row.candidate_group}", "error")
+        group = value_labels.group_label(row.candidate_group)
+        flash(gettext("%(who)s is not in the group %(group)s.", who=assignee or "—", group=group), "error")
         return redirect(url_for("work.task_page", task_id=task_id))
     return _act(
         task_id,
         lambda engine: engine.assign(task_id, actor=current_user.username, assignee=assignee),
-        f"assigned to {assignee}",
+        lambda task: gettext("%(task)s: assigned to %(who)s.", task=task, who=assignee),
     )
 
 
@@ -371,13 +423,6 @@ def _linked_complaint(engine, data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _context(data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The complaint so far, as the process data has it (plain values only)."""
-    return [
-        (key, value) for key, value in sorted(data.items()) if isinstance(value, str | int | float | bool)
-    ]
-
-
 def urgency(
     created_at: datetime, due_at: datetime | None, now: datetime, about_to_breach: float = DEFAULT_FRACTION
 ) -> str:
@@ -401,20 +446,5 @@ def task_urgency(engine, deployment_id: int | None, clocks: dict[int, list], row
 
 
 def time_left(due_at: datetime | None, now: datetime) -> str:
-    if due_at is None:
-        return ""
-    left = due_at - now
-    if left <= timedelta(0):
-        return f"overdue by {_duration(-left)}"
-    return f"{_duration(left)} left"
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+    """``1 h 15 min left`` / ``overdue by 1 d 3 h`` in the page's language (web.value_labels)."""
+    return value_labels.time_left(due_at, now)

@@ -181,7 +181,7 @@ def test_l4_keeps_running_while_the_extension_waits_for_the_e3_decision(engine, 
     assert [(b["clock"], b["due"]) for b in breaches(engine, instance_id)][-1] == ("L4", at(30, 18))
     clock.set(at(30, 19))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
-    outcome = engine.instance_data(instance_id)["deadlines"]["L4"]
+    outcome = support.deadlines(engine, instance_id)["L4"]
     assert (outcome["due"], outcome["met"], outcome["late_by_s"]) == (iso(30, 18), False, 3600.0)
 
 

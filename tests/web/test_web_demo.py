@@ -149,3 +149,56 @@ def test_the_command_refuses_bad_arguments_and_a_database_with_complaints(db, en
 def test_a_tiny_demo_works(db, engines, database_url, count):
     _, report = demo_run(engines, database_url, complaints=count)
     assert sum(report.kinds.values()) == count
+
+
+def test_the_demo_leaves_amber_and_red_inbox_rows_and_unread_warnings(db, engines, database_url, run):
+    """Issue 13: a newcomer sees the warnings work. Some work orders wait past L4's warning
+    share (amber) or past due (red) at the period's end, and the command sends the warnings
+    the scheduler would: unread notifications for their group and the supervisors."""
+    from engine.models import Instance as InstanceRow
+    from tasks import clock_marks
+    from web import accounts
+    from web.notifications import Notification
+
+    engine, report = demo_run(engines, database_url)
+    assert (report.paths["waiting_amber"], report.paths["waiting_red"]) == (3, 2)
+    with engine.reader() as session:
+        rows = session.execute(
+            select(HumanTask.instance_id, HumanTask.element_id, InstanceRow.deployment_id)
+            .join(InstanceRow, InstanceRow.id == HumanTask.instance_id)
+            .where(HumanTask.status == "open")
+        ).all()
+        clocks = clock_marks.clock_rows(session.connection(), {row.instance_id for row in rows})
+    states = [
+        clock_marks.task_state(
+            engine.runtime(row.deployment_id).clock_catalogue,
+            clocks.get(row.instance_id, []),
+            row.element_id,
+            END,
+        )
+        for row in rows
+    ]
+    assert states.count("soon") >= 3 and states.count("overdue") >= 2, states
+
+    with engine.writer() as session, session.begin():
+        accounts.ensure_demo_users(session)
+    from web import notifications
+
+    assert notifications.sweep(engine, END) >= 3
+    with engine.reader() as session:
+        unread = session.scalars(select(Notification).where(Notification.read_at.is_(None))).all()
+    assert {"network", "supervisor"} <= {note.username for note in unread}
+
+
+def test_the_demo_command_sends_the_warnings_so_some_notifications_are_unread(db, engines, database_url, run):
+    from web.notifications import Notification
+
+    assert run("setup", "--bundle", str(BPMN), "--demo-users").exit_code == 0
+    result = run("demo", "--complaints", "30")
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.output.splitlines() if line.startswith("warnings: ")]
+    assert int(line.split()[1]) >= 1
+    counter = build_engine(database_url)
+    engines.append(counter)
+    with counter.reader() as session:
+        assert session.scalar(select(func.count(Notification.id)).where(Notification.read_at.is_(None))) >= 1

@@ -65,10 +65,16 @@ def test_the_inbox_row_shows_the_complaints_customer_channel_flags_and_stage(app
     row = page[page.index(number) :]
     row = row[: row.index("</tr>")]
     assert support.record()["customer_name"] in row and support.record()["customer_phone"] in row
-    assert ">phone<" in row
     with engine.reader() as session:
         stage = records.complaint_of_instance(session.connection(), running).stage
-    assert f">{stage}<" in row
+    assert stage == "handling"  # shown by its words and its config label, never the code (issue 13)
+    assert ">Phone<" in row and ">Department handling<" in row and ">Network department<" in row
+    assert ">phone<" not in row and ">handling<" not in row and "dept:network" not in row
+    ned.get("/language/zh")
+    page = ned.get("/inbox").get_data(as_text=True)
+    row = page[page.index(number) :]
+    row = row[: row.index("</tr>")]
+    assert ">来电<" in row and ">部门工单处理<" in row and ">网络部<" in row and "剩余" in row
 
 
 def test_the_inbox_finds_complaints_by_phone_and_by_type(app, engine):
@@ -124,7 +130,9 @@ def test_a_repeat_complaints_task_shows_the_earlier_complaint_and_its_reply(app,
     dora = client_of(app, "dora")
     page = dora.get(f"/tasks/{review.id}").get_data(as_text=True)
     assert number in page and "Port replaced; sorry for the wait" in page
-    assert re.search(r"<strong>someone</strong> complete\s*<code>task_record_complaint</code>", page)
+    # the history in words: the step's name, not its element id (issue 13)
+    assert re.search(r"<strong>someone</strong> completed\s*Record the complaint</li>", page)
+    assert "task_record_complaint" not in page
 
 
 def test_the_complaint_page_lists_every_clock_with_its_outcome(app, engine, clock):
