@@ -82,7 +82,34 @@
     function showForm(name) {
       el("form-text").value = name ? state.files["forms/" + name] : "";
       el("form-file").value = name || "";
+      root.dispatchEvent(new CustomEvent("modeler:form", { detail: { name: name || "" } }));
     }
+
+    // ------------------------------------------------------------------ tabs, advanced switch
+
+    // With the switch off (the default) no raw JSON or TOML is on the page: the owner edits
+    // settings, forms and calendars as forms; the text boxes are for the rare case.
+    function setAdvanced(on) {
+      el("advanced").checked = on;
+      Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs .advanced"), function (node) {
+        node.hidden = !on;
+      });
+    }
+
+    function showTab(name) {
+      Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tab]"), function (tab) {
+        tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+      });
+      Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tabpanel]"), function (panel) {
+        panel.hidden = panel.dataset.tab !== name;
+      });
+      root.dispatchEvent(new CustomEvent("modeler:tab", { detail: { name: name } }));
+    }
+
+    Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tab]"), function (tab) {
+      tab.addEventListener("click", function () { showTab(tab.dataset.tab); });
+    });
+    el("advanced").addEventListener("change", function (event) { setAdvanced(event.target.checked); });
 
     // ------------------------------------------------------------------ extension elements
 
@@ -353,6 +380,8 @@
     function goToLine(file, line) {
       var box = textBoxOf(file);
       if (!box) { return; }
+      setAdvanced(true);  // a problem on a line is shown in the raw text
+      showTab(box === el("form-text") ? "forms" : "settings");
       if (box === el("form-text")) { showForm(file.slice(6)); }
       var lines = box.value.split("\n");
       var index = Math.min(Math.max(line, 1), lines.length) - 1;
@@ -464,6 +493,7 @@
         setState(state.problems.length ? root.dataset.textProblems : root.dataset.textSaved,
                  state.problems.length ? "flash-error" : "flash");
         el("draft-status").textContent = root.dataset.textEditing;  // a save takes a draft back to editing
+        root.dispatchEvent(new CustomEvent("modeler:saved"));
         return true;
       }).catch(function (error) {
         setState(root.dataset.textFailed + " " + error.message, "flash-error");
@@ -489,6 +519,31 @@
       }
     }
 
+    // The settings, forms and calendars scripts edit the same files through this.
+    root.modelerApi = {
+      files: function () { return state.files; },
+      keepDiagram: keepDiagram,
+      setFile: function (path, text) {
+        state.files[path] = text;
+        if (path === "procedure.toml") { el("config").value = text; }
+        if (path === "forms/" + el("form-file").value) { el("form-text").value = text; }
+        markDirty();
+      },
+      showLabels: function (labels) { showStoredLabels({ labels: labels }); },
+      problems: function () { return state.problems; },
+      post: function (url, body) {
+        return fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+          body: JSON.stringify(body)
+        }).then(function (response) {
+          return response.json().then(function (answer) { return { ok: response.ok, body: answer }; });
+        });
+      },
+      editable: function () { return state.editable; }
+    };
+
     if (el("save")) { el("save").addEventListener("click", save); }
     var submitForm = el("submit-form");
     if (submitForm) {
@@ -504,10 +559,14 @@
       state.files["procedure.toml"] = event.target.value;
       markDirty();
     });
+    el("config").addEventListener("change", function () { root.dispatchEvent(new CustomEvent("modeler:config")); });
     el("form-file").addEventListener("change", function (event) { showForm(event.target.value); });
     el("form-text").addEventListener("input", function (event) {
       var name = el("form-file").value;
       if (name) { state.files["forms/" + name] = event.target.value; markDirty(); }
+    });
+    el("form-text").addEventListener("change", function () {
+      root.dispatchEvent(new CustomEvent("modeler:form", { detail: { name: el("form-file").value } }));
     });
     if (el("add-form")) {
       el("add-form").addEventListener("click", function () {
@@ -608,6 +667,7 @@
         state.dirty = false;
         root.dataset.dirty = "false";
         root.dataset.ready = "true";
+        root.dispatchEvent(new CustomEvent("modeler:loaded"));
       })
       .catch(function (error) {
         root.dataset.ready = "error";
