@@ -47,3 +47,74 @@ def test_settings_l2_figure_relabels_the_timer_at_once(page, live_app, shoot):
     assert 'ordinary = "PT3H"' in page.input_value("#config")
     shoot("l2-relabelled")
     page.locator("#editor-tabs").screenshot(path="/tmp/ed/settings.png")
+
+
+def add_field(page, name: str, kind: str, zh: str, en: str) -> None:
+    page.click("#add-field")
+    row = page.locator("#form-fields li.form-field").last
+    row.locator("[data-part=name]").fill(name)
+    row.locator("[data-part=name]").press("Tab")
+    row = page.locator(f"#form-fields li.form-field[data-name='{name}']")
+    row.locator("[data-part=type]").select_option(kind)
+    row = page.locator(f"#form-fields li.form-field[data-name='{name}']")
+    row.locator("[data-part=zh]").fill(zh)
+    row.locator("[data-part=zh]").press("Tab")
+    row.locator("[data-part=en]").fill(en)
+    row.locator("[data-part=en]").press("Tab")
+
+
+def add_choice_and_conditional_field(page) -> None:
+    """The dispatcher's form (L2) gets a choice and a field shown only when one option is picked."""
+    page.click("#tab-button-forms")
+    page.select_option("#form-file", "review_dispatch.json")
+    add_field(page, "contact_channel", "choice", "联系方式", "Contact by")
+    row = page.locator("#form-fields li.form-field[data-name='contact_channel']")
+    for value, zh, en in (("phone", "电话", "Phone"), ("sms", "短信", "Text message")):
+        row.locator("[data-action=add-option]").click()
+        row = page.locator("#form-fields li.form-field[data-name='contact_channel']")
+        option = row.locator(".field-options li").last
+        option.locator("[data-part=option-value]").fill(value)
+        option.locator("[data-part=option-value]").press("Tab")
+        option.locator("[data-part=option-zh]").fill(zh)
+        option.locator("[data-part=option-zh]").press("Tab")
+        option.locator("[data-part=option-en]").fill(en)
+        option.locator("[data-part=option-en]").press("Tab")
+    add_field(page, "callback_number", "text", "回拨号码", "Call-back number")
+    row = page.locator("#form-fields li.form-field[data-name='callback_number']")
+    row.locator("[data-part=when-field]").select_option("contact_channel")
+    row = page.locator("#form-fields li.form-field[data-name='callback_number']")
+    row.locator("[data-part=when-value]").select_option('"phone"')
+
+
+def test_the_form_editor_writes_a_choice_and_a_conditional_field_and_previews_them(page, live_app, shoot):
+    import json
+
+    base = live_app.config["BASE_URL"]
+    open_new_draft(page, base, "联系方式")
+    add_choice_and_conditional_field(page)
+    preview = page.locator("#form-preview")
+    callback = preview.locator(".preview-field[data-name='callback_number']")
+    assert callback.is_hidden()
+    preview.locator("select[name=contact_channel]").select_option("phone")
+    assert callback.is_visible()
+    assert "回拨号码" in callback.text_content()
+    preview.locator("select[name=contact_channel]").select_option("sms")
+    assert callback.is_hidden()
+    page.select_option("#preview-language", "en")
+    assert "Contact by" in preview.text_content()
+    shoot("form-editor")
+    page.locator("#editor-tabs").screenshot(path="/tmp/ed/forms.png")
+    page.check("#advanced")
+    schema = json.loads(page.input_value("#form-text"))
+    assert schema["properties"]["contact_channel"]["oneOf"] == [
+        {"const": "phone", "title": "电话 Phone"},
+        {"const": "sms", "title": "短信 Text message"},
+    ]
+    assert schema["properties"]["callback_number"]["title"] == "回拨号码 Call-back number"
+    assert schema["allOf"] == [
+        {
+            "if": {"properties": {"contact_channel": {"const": "phone"}}, "required": ["contact_channel"]},
+            "then": {"properties": {"callback_number": True}},
+        }
+    ]
+    assert schema["required"] == ["department"]  # the form's own required field kept
