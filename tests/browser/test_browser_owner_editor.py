@@ -118,3 +118,49 @@ def test_the_form_editor_writes_a_choice_and_a_conditional_field_and_previews_th
         }
     ]
     assert schema["required"] == ["department"]  # the form's own required field kept
+
+
+def add_holiday_and_see_the_tester_move(page) -> None:
+    """R4's reply calendar: Friday 19:00 + 2 working hours is Saturday 09:00; Saturday a holiday: Sunday."""
+    page.click("#tab-button-calendars")
+    page.wait_for_selector("#calendars[data-ready='true']")
+    page.fill("#tester-start", "2026-12-04T19:00")
+    page.fill("#tester-hours", "2")
+    page.fill("#tester-minutes", "0")
+    page.click("#tester-run")
+    page.wait_for_function("() => (document.querySelector('#tester-due') || {}).textContent")
+    assert page.text_content("#tester-due").startswith("2026-12-05 09:00")
+    assert page.locator("#tester-windows li").all_text_contents() == [
+        "2026-12-04 19:00 – 20:00",
+        "2026-12-05 08:00 – 09:00",
+    ]
+    page.fill("#calendar-holidays ~ input[type=date]", "2026-12-05")
+    page.click("[data-action=add-holidays]")
+    page.wait_for_selector("#calendar-holidays li[data-date='2026-12-05']")
+    page.wait_for_function(
+        "() => (document.querySelector('#tester-due') || {}).textContent?.startsWith('2026-12-06')"
+    )
+    assert page.text_content("#tester-due").startswith("2026-12-06 09:00")
+    assert 'holidays = ["2026-12-05"]' in page.input_value("#config")
+
+
+def test_the_calendar_tab_shows_the_week_and_a_holiday_moves_the_testers_due_instant(page, live_app, shoot):
+    base = live_app.config["BASE_URL"]
+    open_new_draft(page, base, "国庆")
+    page.click("#tab-button-calendars")
+    page.wait_for_selector("#calendars[data-ready='true']")
+    # The week view: every day 08:00-12:00 and 14:30-20:00; lunch is a break.
+    assert page.locator("#week-view .week-day").count() == 7
+    assert page.locator("#week-view .week-day[data-day='sun'] .week-window").all_text_contents() == [
+        "08:00-12:00",
+        "14:30-20:00",
+    ]
+    assert "12:00-14:30" in page.text_content("#calendar-breaks")
+    page.fill("#year-view input[type=number]", "2026")
+    page.press("#year-view input[type=number]", "Tab")
+    add_holiday_and_see_the_tester_move(page)
+    page.fill("#year-view input[type=number]", "2026")
+    page.press("#year-view input[type=number]", "Tab")
+    assert page.locator("#year-view .year-day.holiday[data-date='2026-12-05']").count() == 1
+    shoot("calendar-holiday")
+    page.locator("#editor-tabs").screenshot(path="/tmp/ed/calendar.png")
