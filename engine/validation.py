@@ -59,6 +59,7 @@ from engine import sandbox_policy
 from engine.bundle import CONFIG_NAME, FORMS_DIR, Bundle
 from engine.calendar import CalendarConfigError, WorkingCalendar, calendars_from_config
 from engine.handlers import HandlerRegistry
+from engine.lint import lint_document
 from engine.timer_labels import label_bundle
 
 __all__ = [
@@ -346,6 +347,8 @@ def compile_bundle(
         _check_diagram(doc, report)
         _check_expressions(doc, report, reserved)
         ui_forms |= _check_tasks(doc, report, bundle, handlers, reserved)
+        for problem in lint_document(doc.root):  # the editor's lint rules (engine/lint.py), same ids
+            report.lint(doc, problem.element, problem.message)
     forms = _load_forms(bundle, report, ui_forms, reserved)
 
     specs, process_ids = _parse_processes(docs, report)

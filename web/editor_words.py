@@ -141,4 +141,9 @@ def editor_words() -> dict[str, str]:
         "month_10": gettext("Oct"),
         "month_11": gettext("Nov"),
         "month_12": gettext("Dec"),
+        "rule_user-task-form": gettext("a user task needs a form"),
+        "rule_user-task-lane": gettext("a task needs a lane"),
+        "rule_deadline-timer-properties": gettext("a deadline timer needs its clock and figure"),
+        "rule_deadline-timer-placement": gettext("a deadline is a boundary timer"),
+        "rule_gateway-conditions": gettext("a gateway's flows need conditions"),
     }

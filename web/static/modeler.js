@@ -34,7 +34,51 @@
       node.className = kind || "";
     }
 
+    // ------------------------------------------------------------------ lint while drawing
+
+    // bpmnlint with the project's rules (web/static/src/lint-rules.js; the server runs the same
+    // rules, engine/lint.py, at save): marked on the canvas as the owner draws, before any save.
+    var lintTimer = null;
+
+    function lintSoon() {
+      window.clearTimeout(lintTimer);
+      lintTimer = window.setTimeout(runLint, 250);
+    }
+
+    function runLint() {
+      if (typeof ComplaintsLint === "undefined" || !state.diagram) { return Promise.resolve(); }
+      var words = {};
+      try { words = JSON.parse(el("editor-words").textContent); } catch (error) { words = {}; }
+      return ComplaintsLint.lint(modeler.getDefinitions()).then(function (found) {
+        overlays.remove({ type: "lint" });
+        registry.getAll().forEach(function (element) { canvas.removeMarker(element.id, "has-lint"); });
+        var list = el("lint-list");
+        list.textContent = "";
+        found.forEach(function (item) {
+          var name = words["rule_" + item.rule] || item.rule;
+          var entry = document.createElement("li");
+          entry.dataset.elementId = item.id;
+          entry.dataset.rule = item.rule;
+          entry.tabIndex = 0;
+          entry.textContent = "[" + item.id + "] " + name + ": " + item.message;
+          entry.addEventListener("click", function () { focus(registry.get(item.id)); });
+          list.appendChild(entry);
+          if (!registry.get(item.id)) { return; }
+          canvas.addMarker(item.id, "has-lint");
+          var badge = document.createElement("div");
+          badge.className = "lint-badge";
+          badge.title = name + ": " + item.message;
+          badge.textContent = "?";
+          badge.dataset.elementId = item.id;
+          badge.dataset.rule = item.rule;
+          overlays.add(item.id, "lint", { position: { top: -10, left: -10 }, html: badge });
+        });
+        root.dataset.lint = String(found.length);
+      });
+    }
+
     function markDirty() {
+      lintSoon();
       if (state.filling) { return; }
       state.dirty = true;
       root.dataset.dirty = "true";
@@ -75,6 +119,8 @@
         listElements();
         showPanel(null);
         pinProblems();
+        return runLint();
+      }).then(function () {
         root.dataset.diagram = name;
       });
     }
@@ -318,14 +364,14 @@
     function applyTimer(bo) {
       var timer = timerOf(bo);
       var kind = el("prop-timer-kind").value;
-      TIMER_KINDS.forEach(function (k) { timer[k] = undefined; });
+      TIMER_KINDS.forEach(function (k) { delete timer[k]; });  // deleted, not undefined: bpmnlint walks every key
       timer[kind] = expression(el("prop-timer").value);
       timer[kind].$parent = timer;
     }
     onField("prop-timer", applyTimer);
     onField("prop-timer-kind", applyTimer);
     onField("prop-condition", function (bo, value) {
-      bo.conditionExpression = value.trim() ? expression(value) : undefined;
+      if (value.trim()) { bo.conditionExpression = expression(value); } else { delete bo.conditionExpression; }
     });
     onField("prop-script", function (bo, value) { bo.script = value; });
     onField("prop-group", function (bo, value) { setLaneGroup(bo.name || "", value.trim()); });
