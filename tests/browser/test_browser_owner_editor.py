@@ -164,3 +164,89 @@ def test_the_calendar_tab_shows_the_week_and_a_holiday_moves_the_testers_due_ins
     assert page.locator("#year-view .year-day.holiday[data-date='2026-12-05']").count() == 1
     shoot("calendar-holiday")
     page.locator("#editor-tabs").screenshot(path="/tmp/ed/calendar.png")
+
+
+def test_owner_in_chinese_edits_form_figure_and_calendar_admin_deploys_agent_and_complaint_follow(
+    page, live_app, shoot
+):
+    """The issue's Done-when, end to end on the real bundle and engine."""
+    from datetime import datetime, timedelta
+
+    from tests.browser.test_browser_modeler import record
+
+    engine = live_app.extensions["process_engine"]
+    base = live_app.config["BASE_URL"]
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    open_new_draft(page, base, "联系方式、L2 三小时、节假日")
+    assert page.text_content("#tab-button-settings") == "设置"
+    assert_no_raw_text(page)
+
+    add_choice_and_conditional_field(page)
+    page.click("#tab-button-settings")
+    find(page, TIMER, TIMER_FILE)
+    hours = page.locator("input.hours[data-path='dispatch_deadlines.ordinary']")
+    hours.fill("3")
+    hours.press("Tab")
+    label = f"g.djs-element[data-element-id='{TIMER}_label']"
+    page.wait_for_function(f'() => document.querySelector("{label}").textContent.includes("3小时")')
+    add_holiday_and_see_the_tester_move(page)
+    shoot("owner-edited")
+
+    page.click("#save")
+    page.wait_for_selector("#modeler[data-revision='2'][data-problems='0']")
+    page.click("#submit")
+    page.wait_for_selector("#modeler[data-ready='true']")
+    assert page.text_content("#draft-status") == "已提交"
+    page.locator("header form button[type=submit]").click()  # log out
+
+    # The admin deploys it.
+    log_in(page, base, "admin")
+    page.goto(f"{base}/modeler")
+    page.locator("#drafts tr", has_text="联系方式").locator("button.primary").click()
+    page.wait_for_url("**/admin/versions**")
+    page.locator("header form button[type=submit]").click()
+
+    # A new complaint gets the 3 h L2 deadline; the dispatcher's form has the new fields.
+    fresh = engine.start(actor="intake").instance_id
+    record(engine, fresh, "13800138000")
+    data = engine.instance_data(fresh)
+    due = datetime.fromisoformat(data["dispatch_due"]) - datetime.fromisoformat(data["accepted_at"])
+    assert due == timedelta(hours=3)
+    schema = engine.runtime(engine.instance(fresh).deployment_id).forms["review_dispatch.json"]
+    assert schema["allOf"][-1]["if"]["properties"] == {"contact_channel": {"const": "phone"}}
+    [task] = [t for t in engine.open_tasks(fresh) if t.element_id == "task_review_dispatch"]
+    log_in(page, base, "dispatcher")
+    page.goto(f"{base}/tasks/{task.id}")
+    options = page.eval_on_selector_all(
+        "select[name=contact_channel] option", "nodes => nodes.map(n => n.value)"
+    )
+    assert options[-2:] == ["phone", "sms"]
+    assert page.locator("[name=callback_number]").count() == 1
+    shoot("agent-task-page")
+    assert errors == []
+
+
+def assert_no_raw_text(page) -> None:
+    """With default settings the owner's editor shows no raw JSON or TOML text."""
+    assert page.locator("#config").is_hidden() and page.locator("#form-text").is_hidden()
+    for tab in ("settings", "forms", "calendars"):
+        page.click(f"#tab-button-{tab}")
+        text = page.inner_text("body")
+        for raw in (
+            '"$schema"',
+            '"type": "object"',
+            '"properties"',
+            "[dispatch_deadlines]",
+            'ordinary = "PT',
+        ):
+            assert raw not in text, (tab, raw)
+    page.click("#tab-button-settings")
+
+
+def test_with_default_settings_the_editor_shows_no_raw_json_or_toml(page, live_app):
+    open_new_draft(page, live_app.config["BASE_URL"], "无原始文本")
+    assert_no_raw_text(page)
+    page.check("#advanced")  # the rare case: the raw text is one switch away
+    assert "[dispatch_deadlines]" in page.input_value("#config") and page.locator("#config").is_visible()
