@@ -61,6 +61,8 @@ def read_settings(
             for name in LIST_TABLES
         },
         "lanes": _lanes(config, lanes),
+        "figure_keys": figure_keys(config),
+        "clocks": list(CLOCK_ORDER),
         "calendars": {
             name: _calendar(table)
             for name, table in _table(config, "calendars").items()
@@ -93,6 +95,23 @@ def _figures(config: Mapping[str, Any], timers: Iterable[DeadlineTimer]) -> list
 
 
 CLOCK_ORDER = ("L1", "L2", "L3", "L4", "R4", "L6", "T7", "T1", "E3", "E4", "R3")  # as the procedure runs
+
+
+def figure_keys(config: Mapping[str, Any]) -> list[str]:
+    """Every procedure.toml key a deadline timer can show (the panel's choice of figure)."""
+    keys = []
+    for key, value in config.items():
+        if not isinstance(value, Mapping):
+            continue
+        try:
+            figure_words(config, "", key)
+        except LabelError:
+            for leaf, item in value.items():
+                if isinstance(item, str) and _seconds_or_none(item) is not None:
+                    keys.append(f"{key}.{leaf}")
+        else:
+            keys.append(key)
+    return [*keys, ON_ORDER]
 
 
 def _clock_order(clock: str) -> tuple[int, str]:

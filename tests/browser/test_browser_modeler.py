@@ -83,7 +83,8 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.wait_for_selector(f"#modeler[data-diagram='{TIMER_FILE}']")
     page.wait_for_selector(f".problem-badge[data-element-id='{TIMER}']")
 
-    # Fix it, save: valid.
+    # Fix it, save: valid (the expression is behind the advanced switch: the page was reloaded).
+    page.check("#advanced")
     find(page, TIMER, TIMER_FILE)
     assert page.input_value("#prop-timer") == "dispatch_due +"
     page.fill("#prop-timer", "dispatch_due")
@@ -136,7 +137,13 @@ def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(pag
     assert page.text_content("#prop-id") == task
     assert page.input_value("#prop-validator") == ""
     assert page.input_value("#prop-form") == "handle_reminder.json"
-    page.fill("#prop-validator", "no_such_check")
+    # Issue 17: the validator is a choice of the registered ones; an unknown name (typed as a
+    # raw property, or in a diagram from elsewhere) is kept, shown, and pinned by the server.
+    choices = page.eval_on_selector_all("#prop-validator option", "nodes => nodes.map(n => n.value)")
+    assert choices[0] == "" and len(choices) > 1
+    page.fill("#new-prop-name", "validator")
+    page.fill("#new-prop-value", "no_such_check")
+    page.click("#add-prop")
     page.get_by_role("button", name="Save and validate").click()
     page.wait_for_selector(f".problem-badge[data-element-id='{task}']")
     assert "validator 'no_such_check' is not registered" in page.text_content("#problem-list")
@@ -145,7 +152,7 @@ def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(pag
     page.locator(f"#problem-list li[data-element-id='{task}']").click()  # the problem leads to its element
     assert page.text_content("#prop-id") == task
     assert page.input_value("#prop-validator") == "no_such_check"  # the panel reads it from the diagram
-    page.fill("#prop-validator", "")
+    page.select_option("#prop-validator", "")
     page.get_by_role("button", name="Save and validate").click()
     page.wait_for_selector("#modeler[data-problems='0']")
     [draft] = drafts.list_drafts(live_app.extensions["process_engine"])

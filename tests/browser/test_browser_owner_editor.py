@@ -37,6 +37,14 @@ def test_settings_l2_figure_relabels_the_timer_at_once(page, live_app, shoot):
     open_new_draft(page, base, "L2 三小时")
     find(page, TIMER, TIMER_FILE)
     assert "2小时，紧急30分钟" in label_of(page, TIMER)
+    # The panel speaks the owner's language and offers choices, no Python expression for a deadline.
+    assert page.text_content("label[for=prop-clock]") == "时限编号（所计的规则）"
+    assert page.input_value("#prop-clock") == "L2"
+    assert page.input_value("#prop-figure") == "dispatch_deadlines"
+    assert "review_deadlines.plan_approval" in page.eval_on_selector_all(
+        "#prop-figure option", "nodes => nodes.map(n => n.value)"
+    )
+    assert page.locator("#prop-timer").is_hidden()
     hours = page.locator("input.hours[data-path='dispatch_deadlines.ordinary']")
     assert hours.input_value() == "2"
     hours.fill("3")

@@ -19,7 +19,7 @@
     var root = el("modeler");
     if (!root || typeof BpmnJS === "undefined") { return; }
     var state = { files: {}, diagram: null, revision: null, dirty: false, problems: [], editable: false,
-                  current: null, filling: false };
+                  current: null, filling: false, validators: [], operations: [], clocks: [], figureKeys: [] };
     var modeler = new BpmnJS({ container: el("canvas") });
     var moddle = modeler.get("moddle");
     var modeling = modeler.get("modeling");
@@ -155,7 +155,23 @@
     Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tab]"), function (tab) {
       tab.addEventListener("click", function () { showTab(tab.dataset.tab); });
     });
-    el("advanced").addEventListener("change", function (event) { setAdvanced(event.target.checked); });
+    el("advanced").addEventListener("change", function (event) {
+      setAdvanced(event.target.checked);
+      if (state.current) { showPanel(state.current); }
+    });
+    // The settings tab reads the config: its clocks, figure keys and groups are the panel's choices.
+    root.addEventListener("modeler:settings", function (event) {
+      var settings = event.detail;
+      state.clocks = settings.clocks || [];
+      state.figureKeys = settings.figure_keys || [];
+      var groups = el("group-names");
+      groups.textContent = "";
+      var seen = {};
+      settings.departments.concat(settings.lanes).forEach(function (item) {
+        if (item.group && !seen[item.group]) { seen[item.group] = true; groups.appendChild(new Option(item.group, item.group)); }
+      });
+      if (state.current) { showPanel(state.current); }
+    });
 
     // ------------------------------------------------------------------ extension elements
 
@@ -265,7 +281,7 @@
       el("config").value = config;
     }
 
-    var KNOWN_PROPERTIES = ["formJsonSchemaFilename", "validator"];
+    var KNOWN_PROPERTIES = ["formJsonSchemaFilename", "validator", "clock", "figure"];
 
     function showOtherProperties(bo) {
       var box = el("prop-others");
@@ -320,11 +336,11 @@
       });
       if (kinds.indexOf("user") >= 0) {
         fillSelect(el("prop-form"), formNames(), propertyOf(bo, "formJsonSchemaFilename"), true);
-        el("prop-validator").value = propertyOf(bo, "validator");
+        fillSelect(el("prop-validator"), state.validators, propertyOf(bo, "validator"), true);
       }
       if (kinds.indexOf("service") >= 0) {
         var operator = extension(bo, "serviceTaskOperator", false);
-        el("prop-operation").value = (operator && operator.id) || "";
+        fillSelect(el("prop-operation"), state.operations, (operator && operator.id) || "", true);
         el("prop-result").value = (operator && operator.resultVariable) || "";
       }
       if (kinds.indexOf("timer") >= 0) {
@@ -332,6 +348,13 @@
         var kind = TIMER_KINDS.filter(function (k) { return timer[k]; })[0] || "timeDuration";
         el("prop-timer-kind").value = kind;
         el("prop-timer").value = (timer[kind] && timer[kind].body) || "";
+        var clock = propertyOf(bo, "clock");
+        fillSelect(el("prop-clock"), state.clocks, clock, true);
+        fillSelect(el("prop-figure"), state.figureKeys, propertyOf(bo, "figure"), true);
+        // A deadline's duration comes from its figure: the Python expression is for the advanced switch.
+        Array.prototype.forEach.call(fields.querySelectorAll(".timer-expression"), function (node) {
+          node.hidden = !!clock && !el("advanced").checked;
+        });
       }
       if (kinds.indexOf("flow") >= 0) {
         el("prop-condition").value = (bo.conditionExpression && bo.conditionExpression.body) || "";
@@ -357,6 +380,8 @@
     });
     onField("prop-form", function (bo, value) { setProperty(bo, "formJsonSchemaFilename", value); });
     onField("prop-validator", function (bo, value) { setProperty(bo, "validator", value.trim()); });
+    onField("prop-clock", function (bo, value) { setProperty(bo, "clock", value); });
+    onField("prop-figure", function (bo, value) { setProperty(bo, "figure", value); });
     onField("prop-operation", function (bo, value) { extension(bo, "serviceTaskOperator", true).id = value.trim(); });
     onField("prop-result", function (bo, value) {
       extension(bo, "serviceTaskOperator", true).resultVariable = value.trim() || undefined;
@@ -699,8 +724,8 @@
         state.problems = bundle.problems;
         state.editable = bundle.editable;
         root.dataset.revision = String(bundle.revision);
-        bundle.validators.forEach(function (n) { el("validator-names").appendChild(new Option(n, n)); });
-        bundle.operations.forEach(function (n) { el("operation-names").appendChild(new Option(n, n)); });
+        state.validators = bundle.validators;
+        state.operations = bundle.operations;
         el("config").value = state.files["procedure.toml"] || "";
         var forms = formNames();
         fillSelect(el("form-file"), forms, forms[0], false);
