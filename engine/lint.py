@@ -22,11 +22,15 @@ Rules (ids shared with the plugin):
 ``gateway-conditions``
     every outgoing flow of an exclusive or inclusive gateway with several has a condition,
     except the gateway's default.
+
+One more rule needs the bundle's forms and the handlers, so only the server runs it
+(:func:`lint_bundle`): ``form-has-validator-fields``, a user task's form keeps every field its
+validator reads (``HandlerRegistry.validator(name, fields=...)``), pinned to the form and the task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +47,9 @@ RULES: dict[str, str] = {
     "deadline-timer-placement": "a deadline is a boundary timer or an event subprocess's timer start",
     "gateway-conditions": "a gateway's outgoing flows have conditions, except the default",
 }
+SERVER_RULES: dict[str, str] = {
+    "form-has-validator-fields": "a user task's form keeps every field its validator reads",
+}
 
 FORM_MESSAGE = (
     "user task has no form: add the spiffworkflow property formJsonSchemaFilename naming a file in forms/"
@@ -58,6 +65,65 @@ class LintProblem:
     @property
     def element_id(self) -> str | None:
         return self.element.get("id")
+
+
+@dataclass(frozen=True)
+class BundleLintProblem:
+    """A problem located as validation reports it."""
+
+    rule: str
+    file: str
+    line: int | None
+    element_id: str | None
+    message: str
+
+
+def lint_bundle(
+    diagrams: Mapping[str, Any],
+    forms: Mapping[str, Mapping[str, Any]],
+    form_texts: Mapping[str, str],
+    validator_fields: Mapping[str, frozenset[str]],
+) -> list[BundleLintProblem]:
+    """Every rule on every parsed diagram (file name -> lxml root), with the forms they name."""
+    found: list[BundleLintProblem] = []
+    for file, root in diagrams.items():
+        for problem in lint_document(root):
+            line = problem.element.sourceline
+            found.append(BundleLintProblem(problem.rule, file, line, problem.element_id, problem.message))
+        found.extend(_form_fields(file, root, forms, form_texts, validator_fields))
+    return found
+
+
+def _form_fields(
+    file: str,
+    root: Any,
+    forms: Mapping[str, Mapping[str, Any]],
+    form_texts: Mapping[str, str],
+    validator_fields: Mapping[str, frozenset[str]],
+) -> Iterator[BundleLintProblem]:
+    for task in _xpath(root, "//bpmn:userTask"):
+        props = _properties(task)
+        form, validator = props.get("formJsonSchemaFilename"), props.get("validator")
+        needed = validator_fields.get(validator or "", frozenset())
+        schema = forms.get(form or "")
+        if not needed or not isinstance(schema, Mapping):
+            continue
+        have = set(schema.get("properties") or {})
+        text = form_texts.get(form or "", "")
+        line = text[: text.find('"properties"')].count("\n") + 1 if '"properties"' in text else 1
+        for name in sorted(needed - have):
+            message = (
+                f"field '{name}': the validator '{validator}' of task '{task.get('id')}' reads it, "
+                "but the form no longer has it (add it back, or choose another validator)"
+            )
+            yield BundleLintProblem("form-has-validator-fields", f"forms/{form}", line, None, message)
+            yield BundleLintProblem(
+                "form-has-validator-fields",
+                file,
+                task.sourceline,
+                task.get("id"),
+                f"form '{form}' has no field '{name}', which the validator '{validator}' reads",
+            )
 
 
 def lint_document(root: Any) -> list[LintProblem]:

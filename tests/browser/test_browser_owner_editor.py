@@ -258,3 +258,15 @@ def test_with_default_settings_the_editor_shows_no_raw_json_or_toml(page, live_a
     assert_no_raw_text(page)
     page.check("#advanced")  # the rare case: the raw text is one switch away
     assert "[dispatch_deadlines]" in page.input_value("#config") and page.locator("#config").is_visible()
+
+
+def test_a_form_without_the_field_its_validator_reads_is_refused_pinned_to_the_field(page, live_app):
+    """L2: dispatch_order reads 'department'; removing it from the dispatcher's form is a problem."""
+    open_new_draft(page, live_app.config["BASE_URL"], "去掉部门")
+    page.click("#tab-button-forms")
+    page.select_option("#form-file", "review_dispatch.json")
+    page.locator("#form-fields li.form-field[data-name='department'] [data-action=remove]").click()
+    assert page.locator("#form-fields li.form-field[data-name='department']").count() == 0
+    page.click("#save")
+    page.wait_for_selector("#form-problems li[data-field='department']")
+    assert "dispatch_order" in page.text_content("#form-problems li[data-field='department']")

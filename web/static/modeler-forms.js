@@ -322,6 +322,24 @@
       return row;
     }
 
+    // The server's problems with this form (e.g. a field its task's validator reads is gone),
+    // each pinned to the field it names.
+    function formProblems() {
+      var list = make("ul", { id: "form-problems", className: "form-problems" });
+      (api.problems() || []).forEach(function (problem) {
+        if (problem.file !== "forms/" + state.name) { return; }
+        var named = /^field '([^']+)'/.exec(problem.message);
+        var item = make("li", { text: problem.message });
+        if (named) {
+          item.dataset.field = named[1];
+          var row = editor.querySelector('li.form-field[data-name="' + named[1] + '"]');
+          if (row) { row.classList.add("field-error"); }
+        }
+        list.appendChild(item);
+      });
+      return list;
+    }
+
     function render() {
       editor.textContent = "";
       var list = make("ol", { className: "form-fields", id: "form-fields" });
@@ -336,6 +354,7 @@
         render();
       });
       editor.appendChild(add);
+      editor.insertBefore(formProblems(), list);
       if (!api.editable()) {
         Array.prototype.forEach.call(editor.querySelectorAll("input, select, button"), function (node) { node.disabled = true; });
       }
@@ -413,6 +432,7 @@
     }
 
     root.addEventListener("modeler:form", function (event) { load(event.detail.name); });
+    root.addEventListener("modeler:saved", function () { if (state.name && state.original) { render(); } });
     load(el("form-file").value);
   }
 
