@@ -54,7 +54,6 @@ def test_settings_l2_figure_relabels_the_timer_at_once(page, live_app, shoot):
     assert "L2 3小时，紧急30分钟 3 h" in label_of(page, TIMER)  # tspans: line breaks lose spaces
     assert 'ordinary = "PT3H"' in page.input_value("#config")
     shoot("l2-relabelled")
-    page.locator("#editor-tabs").screenshot(path="/tmp/ed/settings.png")
 
 
 def add_field(page, name: str, kind: str, zh: str, en: str) -> None:
@@ -111,7 +110,6 @@ def test_the_form_editor_writes_a_choice_and_a_conditional_field_and_previews_th
     page.select_option("#preview-language", "en")
     assert "Contact by" in preview.text_content()
     shoot("form-editor")
-    page.locator("#editor-tabs").screenshot(path="/tmp/ed/forms.png")
     page.check("#advanced")
     schema = json.loads(page.input_value("#form-text"))
     assert schema["properties"]["contact_channel"]["oneOf"] == [
@@ -171,7 +169,6 @@ def test_the_calendar_tab_shows_the_week_and_a_holiday_moves_the_testers_due_ins
     page.press("#year-view input[type=number]", "Tab")
     assert page.locator("#year-view .year-day.holiday[data-date='2026-12-05']").count() == 1
     shoot("calendar-holiday")
-    page.locator("#editor-tabs").screenshot(path="/tmp/ed/calendar.png")
 
 
 def test_owner_in_chinese_edits_form_figure_and_calendar_admin_deploys_agent_and_complaint_follow(
