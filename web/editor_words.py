@@ -146,4 +146,6 @@ def editor_words() -> dict[str, str]:
         "rule_deadline-timer-properties": gettext("a deadline timer needs its clock and figure"),
         "rule_deadline-timer-placement": gettext("a deadline is a boundary timer"),
         "rule_gateway-conditions": gettext("a gateway's flows need conditions"),
+        "people": gettext("People"),
+        "nobody": gettext("nobody is in this group"),
     }

@@ -16,10 +16,12 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext
 from lxml import etree
+from sqlalchemy import select
 
 from engine.calendar import CalendarConfigError, calendar_from_config, parse_duration
 from engine.timer_labels import DeadlineTimer, LabelError, deadline_timers, timer_label
 from tasks.settings_form import SettingsError, apply_edits, read_settings
+from web.accounts import User, UserGroup
 from web.modeler import editors_only
 
 bp = Blueprint("modeler_settings", __name__, url_prefix="/modeler")
@@ -115,9 +117,22 @@ def settings(draft_id: int):
     config = tomllib.loads(text)
     return jsonify(
         config=text,
-        settings=read_settings(config, timers, _lane_names(diagrams)),
+        settings=read_settings(config, timers, _lane_names(diagrams)) | {"members": _members()},
         labels=timer_labels(timers, config),
     )
+
+
+def _members() -> dict[str, list[str]]:
+    """The active people of each group (accounts are edited on the admin's users page)."""
+    engine = current_app.extensions["process_engine"]
+    with engine.reader() as session:
+        rows = session.execute(
+            select(UserGroup.name, User.username).join(User).where(User.active).order_by(User.username)
+        ).all()
+    members: dict[str, list[str]] = {}
+    for group, username in rows:
+        members.setdefault(group, []).append(username)
+    return members
 
 
 @bp.post("/drafts/<int:draft_id>/calendar-test")

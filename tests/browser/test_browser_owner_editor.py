@@ -47,6 +47,7 @@ def test_settings_l2_figure_relabels_the_timer_at_once(page, live_app, shoot):
     assert page.locator("#prop-timer").is_hidden()
     hours = page.locator("input.hours[data-path='dispatch_deadlines.ordinary']")
     assert hours.input_value() == "2"
+    assert "network" in page.text_content("#settings-departments td.people[data-group='dept:network']")
     hours.fill("3")
     hours.press("Tab")
     label = f"g.djs-element[data-element-id='{TIMER}_label']"

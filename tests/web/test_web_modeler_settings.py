@@ -47,6 +47,8 @@ def test_the_settings_read_every_figure_per_clock_and_order_type(owner):
     assert r4["fields"][0]["time"] == "working" and r4["fields"][0]["calendar"] == "customer_reply"
     departments = {d["key"]: d["group"] for d in answer["settings"]["departments"]}
     assert departments["billing"] == "dept:billing"
+    # The people of each group, from the accounts (read-only here).
+    assert "network" in answer["settings"]["members"]["dept:network"]
     assert answer["settings"]["calendars"]["customer_reply"]["windows"] == ["08:00-12:00", "14:30-20:00"]
 
 

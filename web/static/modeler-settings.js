@@ -159,10 +159,19 @@
 
     // ------------------------------------------------------------------ departments, channels, categories, lanes
 
+    // The people of a group (read-only: accounts are the admin's users page); nobody is a warning.
+    function people(group) {
+      var names = (members[group] || []);
+      return make("td", { className: names.length ? "muted people" : "flash-error people", "data-group": group,
+                          text: names.length ? names.join(", ") : W.nobody });
+    }
+
+    var members = {};
+
     function departments(list) {
       var node = section(W.departments, W.departments_help);
       var table = make("table", { className: "settings-table", id: "settings-departments" });
-      table.appendChild(make("tr", {}, [make("th", { text: W.code }), make("th", { text: W.label }), make("th", { text: W.group }), make("th")]));
+      table.appendChild(make("tr", {}, [make("th", { text: W.code }), make("th", { text: W.label }), make("th", { text: W.group }), make("th", { text: W.people }), make("th")]));
       list.forEach(function (item) {
         table.appendChild(make("tr", { "data-key": item.key }, [
           make("td", {}, [make("code", { text: item.key })]),
@@ -170,6 +179,7 @@
             function (value) { edit("set", ["departments", item.key, "label"], value); })]),
           make("td", {}, [textInput(["departments", item.key, "group"], item.group, item.key + " " + W.group,
             function (value) { edit("set", ["departments", item.key, "group"], value); })]),
+          people(item.group),
           make("td", {}, [removeButton(["departments", item.key], item.label)])]));
       });
       var code = make("input", { type: "text", placeholder: "legal", "aria-label": W.new_department + " " + W.code, size: 10 });
@@ -179,7 +189,7 @@
       add.addEventListener("click", function () {
         edit("add", ["departments", code.value.trim()], { label: label.value, group: group.value });
       });
-      table.appendChild(make("tr", { className: "new-row" }, [make("td", {}, [code]), make("td", {}, [label]), make("td", {}, [group]), make("td", {}, [add])]));
+      table.appendChild(make("tr", { className: "new-row" }, [make("td", {}, [code]), make("td", {}, [label]), make("td", {}, [group]), make("td"), make("td", {}, [add])]));
       node.appendChild(table);
     }
 
@@ -227,7 +237,7 @@
         var input = textInput(["lanes", item.lane], item.group, item.lane + " " + W.group,
           function (value) { edit("set", ["lanes", item.lane], value); });
         input.setAttribute("list", "settings-group-names");
-        table.appendChild(make("tr", {}, [make("td", { text: item.lane }), make("td", {}, [input])]));
+        table.appendChild(make("tr", {}, [make("td", { text: item.lane }), make("td", {}, [input]), people(item.group)]));
       });
       node.appendChild(table);
       node.appendChild(options);
@@ -235,6 +245,7 @@
 
     function render(settings) {
       box.textContent = "";
+      members = settings.members || {};
       var clocks = [];
       settings.figures.forEach(function (figure) { figure.clocks.forEach(function (c) { clocks.push(c); }); });
       figures(settings.figures);
