@@ -26,7 +26,7 @@ class TomlEditError(ValueError):
 
 
 def dump_value(value: Any) -> str:
-    """A value as TOML text: strings, whole and decimal numbers, booleans, dates, flat lists."""
+    """A value as TOML text: strings, numbers, booleans, dates, lists and inline tables of them."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -35,6 +35,10 @@ def dump_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Mapping):  # an inline table: {mon = ["08:00-12:00"], sat = []}
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{dump_key(key)} = {dump_value(item)}" for key, item in value.items()) + " }"
     if isinstance(value, Sequence):
         return "[" + ", ".join(dump_value(item) for item in value) + "]"
     raise TomlEditError(f"cannot write {value!r} in TOML")

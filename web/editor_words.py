@@ -148,4 +148,6 @@ def editor_words() -> dict[str, str]:
         "rule_gateway-conditions": gettext("a gateway's flows need conditions"),
         "people": gettext("People"),
         "nobody": gettext("nobody is in this group"),
+        "as_every_day": gettext("as every day"),
+        "own_windows": gettext("own working windows, e.g. 08:00-12:00, 14:30-17:00"),
     }

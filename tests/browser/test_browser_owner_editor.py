@@ -163,6 +163,15 @@ def test_the_calendar_tab_shows_the_week_and_a_holiday_moves_the_testers_due_ins
         "14:30-20:00",
     ]
     assert "12:00-14:30" in page.text_content("#calendar-breaks")
+    # A weekday's own windows: Saturday mornings only (then back to every day's).
+    page.fill("input.week-own[data-day='sat']", "08:00-10:00")
+    page.press("input.week-own[data-day='sat']", "Tab")
+    sat = "#week-view .week-day[data-day='sat'] .week-window"
+    page.wait_for_function(f"() => document.querySelectorAll(\"{sat}\").length === 1")
+    assert page.text_content(sat) == "08:00-10:00"
+    page.fill("input.week-own[data-day='sat']", "")
+    page.press("input.week-own[data-day='sat']", "Tab")
+    page.wait_for_function(f"() => document.querySelectorAll(\"{sat}\").length === 2")
     page.fill("#year-view input[type=number]", "2026")
     page.press("#year-view input[type=number]", "Tab")
     add_holiday_and_see_the_tester_move(page)

@@ -165,3 +165,34 @@ def test_agents_may_not_use_the_settings_calls(procedure_app):
             f"/modeler/drafts/{draft_id}/{route}", json={"files": {}}, headers={"X-CSRFToken": token}
         )
         assert response.status_code == 403, route
+
+
+def test_a_weekday_gets_its_own_windows_and_the_tester_follows(owner):
+    """R4's calendar: Saturday only 08:00-10:00; Saturday 09:00 + 2 working hours runs into Sunday."""
+    edited = owner(
+        "settings",
+        edits=[
+            {
+                "op": "set",
+                "path": ["calendars", "customer_reply", "weekly"],
+                "value": {"sat": ["08:00-10:00"]},
+            }
+        ],
+    ).get_json()
+    assert 'weekly = { sat = ["08:00-10:00"] }' in edited["config"]
+    assert edited["settings"]["calendars"]["customer_reply"]["weekly"] == {"sat": ["08:00-10:00"]}
+    due = owner(
+        "calendar-test",
+        files={"procedure.toml": edited["config"]},
+        calendar="customer_reply",
+        start="2026-12-05T09:00",
+        duration="PT2H",
+    ).get_json()["due"]
+    assert datetime.fromisoformat(due) == datetime.fromisoformat("2026-12-06T09:00:00+08:00")
+    refused = owner(
+        "settings",
+        edits=[{"op": "set", "path": ["calendars", "customer_reply", "weekly"], "value": {"sat": ["late"]}}],
+    )
+    assert refused.status_code == 400 and refused.get_json()["field"].startswith(
+        "calendars.customer_reply.weekly"
+    )

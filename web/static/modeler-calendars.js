@@ -75,6 +75,18 @@
                                         style: "top:" + top + "px;height:" + height + "px" }));
         });
         column.appendChild(bar);
+        // This weekday's own windows (an override of the day's windows); empty: as every day.
+        var own = make("input", { type: "text", className: "week-own", "data-day": day, size: 6,
+                                  value: ((calendar.weekly || {})[day] || []).join(", "),
+                                  placeholder: W.as_every_day, "aria-label": W["weekday_" + day] + " " + W.own_windows,
+                                  disabled: daysOf(calendar).indexOf(day) < 0 });
+        own.addEventListener("change", function () {
+          var weekly = Object.assign({}, calendar.weekly || {});
+          var windows = own.value.split(/[,，\s]+/).filter(Boolean);
+          if (windows.length) { weekly[day] = windows; } else { delete weekly[day]; }
+          edit("weekly", weekly);
+        });
+        column.appendChild(own);
         week.appendChild(column);
       });
       return week;
