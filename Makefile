@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) $(ASSETS)
 
 # Front-end libraries come from npm (package-lock.json) and are served by the app itself.
-$(ASSETS): package.json package-lock.json Makefile
+$(ASSETS): package.json package-lock.json Makefile $(wildcard web/static/src/*.js)
 	@command -v npm >/dev/null || { echo "needs Node.js and npm"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	rm -rf web/static/vendor && mkdir -p web/static/vendor/bpmn-js
@@ -27,6 +27,9 @@ $(ASSETS): package.json package-lock.json Makefile
 	cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js web/static/vendor/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/* web/static/vendor/bpmn-js/
 	mkdir -p web/static/vendor/chart.js && cp node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.js/
+	# bpmnlint and the project's rules (web/static/src) bundled for the browser: lint while drawing.
+	node_modules/.bin/esbuild web/static/src/complaints-lint.js --bundle --minify --format=iife \
+		--log-level=warning --outfile=web/static/vendor/complaints-lint/complaints-lint.js
 	touch $(ASSETS)
 
 assets: $(ASSETS)

@@ -143,6 +143,22 @@ class WorkingCalendar:
                     total += overlap
         return total
 
+    def windows_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The working intervals between two instants, clipped to them, in the calendar's zone.
+
+        What a deadline crossed: the modeler's calendar tester shows them beside the due instant.
+        """
+        _require_aware(start, "start")
+        _require_aware(end, "end")
+        lower, upper = start.astimezone(UTC), end.astimezone(UTC)
+        found = []
+        for day in _date_range(self._local_date(lower), self._local_date(upper)):
+            for window_start, window_end in self._utc_intervals(day):
+                first, last = max(window_start, lower), min(window_end, upper)
+                if last > first:
+                    found.append((first.astimezone(self.zone), last.astimezone(self.zone)))
+        return found
+
     def is_working(self, instant: datetime) -> bool:
         """Whether `instant` lies inside a window; a window's start counts, its end does not."""
         _require_aware(instant, "instant")

@@ -101,9 +101,17 @@ class HandlerRegistry:
     projections: list[ProjectionHook] = field(default_factory=list)
     config_checks: list[ConfigCheck] = field(default_factory=list)
     timer_labeller: TimerLabeller | None = None
+    validator_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    """The form fields each validator reads: validation refuses a form that lost one (issue 17)."""
 
-    def validator(self, name: str) -> Callable[[Validator], Validator]:
-        """Register a user-task validator: it returns ``{field: message}`` or nothing."""
+    def validator(self, name: str, fields: tuple[str, ...] = ()) -> Callable[[Validator], Validator]:
+        """Register a user-task validator: it returns ``{field: message}`` or nothing.
+
+        ``fields`` are the submitted fields it reads: a form edited without one of them would
+        make the rule silently pass, so validation pins that to the form instead.
+        """
+        if fields:
+            self.validator_fields[name] = frozenset(fields)
         return _register(self.validators, name, "validator")
 
     def operation(self, name: str) -> Callable[[Operation], Operation]:

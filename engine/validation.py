@@ -59,6 +59,7 @@ from engine import sandbox_policy
 from engine.bundle import CONFIG_NAME, FORMS_DIR, Bundle
 from engine.calendar import CalendarConfigError, WorkingCalendar, calendars_from_config
 from engine.handlers import HandlerRegistry
+from engine.lint import lint_bundle
 from engine.timer_labels import label_bundle
 
 __all__ = [
@@ -348,6 +349,10 @@ def compile_bundle(
         ui_forms |= _check_tasks(doc, report, bundle, handlers, reserved)
     _check_clock_stoppers(docs, report)
     forms = _load_forms(bundle, report, ui_forms, reserved)
+    texts = {name: data.decode("utf-8", "replace") for name, data in bundle.form_files.items()}
+    roots = {doc.name: doc.root for doc in docs}
+    for found in lint_bundle(roots, forms, texts, handlers.validator_fields):  # engine/lint.py
+        report.add(found.file, found.line, found.element_id, found.message)
 
     specs, process_ids = _parse_processes(docs, report)
     _check_call_activities(docs, report, process_ids)

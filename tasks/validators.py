@@ -190,7 +190,7 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
         )
 
 
-@REGISTRY.validator("dispatch_order")
+@REGISTRY.validator("dispatch_order", fields=("department",))
 def dispatch_order(task: TaskInput) -> Errors | None:
     """L2, L4, T6, T1, T4, H6, R2, R5: the dispatcher sends the order to a configured handling department.
 
@@ -504,7 +504,7 @@ def customer_reply(task: TaskInput) -> Errors | None:
 WRITTEN_REPLY_METHODS = frozenset({"written", "email"})
 
 
-@REGISTRY.validator("written_reply_review")
+@REGISTRY.validator("written_reply_review", fields=("review_approved", "review_note"))
 def written_reply_review(task: TaskInput) -> Errors | None:
     """R3: the specialist department, the legal adviser and the supervisor each approve the
     written or e-mail reply or return it; a return says why, so the replier can revise it."""
@@ -513,7 +513,7 @@ def written_reply_review(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("written_reply_sent")
+@REGISTRY.validator("written_reply_sent", fields=("sent_reference",))
 def written_reply_sent(task: TaskInput) -> Errors | None:
     """R3, R5: the approved reply is sent, with its proof (registered-post number, e-mail id),
     by the dedicated replier if the complaint has one."""
@@ -618,7 +618,7 @@ def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
     return errors or None
 
 
-@REGISTRY.validator("outside_report")
+@REGISTRY.validator("outside_report", fields=("materials_reviewed",))
 def outside_report(task: TaskInput) -> Errors | None:
     """T7, E4: the escalation desk submits the reviewed materials to the outside unit.
 

@@ -115,6 +115,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
         instance_page,
         intake,
         modeler,
+        modeler_settings,
         notifications,
         overview,
         progress,
@@ -145,6 +146,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_users.bp)  # /admin/users: accounts and API tokens
     notifications.init_app(app)  # /notifications and the bell: warnings before a breach
     app.register_blueprint(modeler.bp)  # /modeler: drafts, upload, submit, deploy
+    app.register_blueprint(modeler_settings.bp)  # /modeler/drafts/<id>/settings, calendar-test: owners' forms
     app.register_blueprint(whatif.bp)  # /modeler/drafts/<id>/whatif: the draft replayed on history
     app.register_blueprint(reports.bp)  # /reports: on-time rate, Annex 1 volumes, heat map
     csrf.exempt(api.bp)  # token-authenticated: no cookies, so no cross-site requests to forge

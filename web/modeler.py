@@ -54,6 +54,7 @@ from engine.models import Deployment
 from engine.timer_labels import deadline_timers
 from engine.validation import BundleInvalid, Problem, parse_bpmn_safely
 from web.bounded_ints import query_int
+from web.editor_words import editor_words
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
@@ -207,7 +208,9 @@ def _process_ids(data: bytes) -> set[str]:
 @bp.get("/drafts/<int:draft_id>")
 def editor(draft_id: int):
     draft = _draft_or_404(draft_id)
-    return render_template("modeler_editor.html", draft=draft, is_admin=_is_admin())
+    return render_template(
+        "modeler_editor.html", draft=draft, is_admin=_is_admin(), editor_words=editor_words()
+    )
 
 
 @bp.get("/drafts/<int:draft_id>/bundle.json")

@@ -55,7 +55,8 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     assert page.get_attribute("#modeler", "data-warnings") == "0"  # the diagram imports cleanly
     shoot("draft-opened")
 
-    # L2: the dispatch deadline, in the procedure config beside the diagram.
+    # L2: the dispatch deadline, in the procedure config's raw text (the advanced switch).
+    page.check("#advanced")
     config = page.input_value("#config")
     assert 'ordinary = "PT2H"' in config
     page.fill("#config", config.replace('ordinary = "PT2H"', 'ordinary = "PT3H"', 1))
@@ -82,7 +83,8 @@ def test_owner_changes_the_dispatch_deadline_admin_deploys_running_complaints_ke
     page.wait_for_selector(f"#modeler[data-diagram='{TIMER_FILE}']")
     page.wait_for_selector(f".problem-badge[data-element-id='{TIMER}']")
 
-    # Fix it, save: valid.
+    # Fix it, save: valid (the expression is behind the advanced switch: the page was reloaded).
+    page.check("#advanced")
     find(page, TIMER, TIMER_FILE)
     assert page.input_value("#prop-timer") == "dispatch_due +"
     page.fill("#prop-timer", "dispatch_due")
@@ -135,7 +137,13 @@ def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(pag
     assert page.text_content("#prop-id") == task
     assert page.input_value("#prop-validator") == ""
     assert page.input_value("#prop-form") == "handle_reminder.json"
-    page.fill("#prop-validator", "no_such_check")
+    # Issue 17: the validator is a choice of the registered ones; an unknown name (typed as a
+    # raw property, or in a diagram from elsewhere) is kept, shown, and pinned by the server.
+    choices = page.eval_on_selector_all("#prop-validator option", "nodes => nodes.map(n => n.value)")
+    assert choices[0] == "" and len(choices) > 1
+    page.fill("#new-prop-name", "validator")
+    page.fill("#new-prop-value", "no_such_check")
+    page.click("#add-prop")
     page.get_by_role("button", name="Save and validate").click()
     page.wait_for_selector(f".problem-badge[data-element-id='{task}']")
     assert "validator 'no_such_check' is not registered" in page.text_content("#problem-list")
@@ -144,14 +152,14 @@ def test_the_side_panel_adds_and_removes_a_property_the_diagram_did_not_have(pag
     page.locator(f"#problem-list li[data-element-id='{task}']").click()  # the problem leads to its element
     assert page.text_content("#prop-id") == task
     assert page.input_value("#prop-validator") == "no_such_check"  # the panel reads it from the diagram
-    page.fill("#prop-validator", "")
+    page.select_option("#prop-validator", "")
     page.get_by_role("button", name="Save and validate").click()
     page.wait_for_selector("#modeler[data-problems='0']")
     [draft] = drafts.list_drafts(live_app.extensions["process_engine"])
     assert draft.problems == [] and b"no_such_check" not in draft.bundle.files["complaint.bpmn"]
     page.fill("#new-prop-name", "priority")
     page.fill("#new-prop-value", "10")
-    page.get_by_role("button", name="Add", exact=True).click()
+    page.click("#add-prop")
     assert page.input_value("#prop-others input[data-property='priority']") == "10"
     page.get_by_role("button", name="Save and validate").click()
     page.wait_for_selector("#modeler[data-revision='4']")
@@ -168,6 +176,7 @@ def test_a_new_department_lane_is_refused_until_its_group_is_set_in_the_panel(pa
     page.get_by_role("button", name="Create draft").click()
     page.wait_for_selector("#modeler[data-ready='true']")
     find(page, lane, "handling.bpmn")
+    page.check("#advanced")
     assert page.input_value("#prop-group") == "dept:network"
     page.fill("#prop-name", billing)
     page.get_by_role("button", name="Save and validate").click()
@@ -232,6 +241,7 @@ def test_the_editor_opens_readable_marks_problem_lines_and_renames_and_deletes_f
     shoot("opened-readable")
 
     # A broken line of procedure.toml: clicking its problem selects that line in the text box.
+    page.check("#advanced")  # the raw text (issue 17: hidden by default)
     config = page.input_value("#config")
     broken = config.replace('ordinary = "PT2H"', 'ordinary = "PT2H', 1)
     page.fill("#config", broken)
@@ -252,6 +262,7 @@ def test_the_editor_opens_readable_marks_problem_lines_and_renames_and_deletes_f
     page.wait_for_selector("#modeler[data-problems='0']")
 
     # Rename onto an existing form: refused, naming the field; nothing changes.
+    page.click("#tab-button-forms")
     page.select_option("#form-file", "review_dispatch.json")
     page.fill("#rename-form-name", "handle_order.json")
     page.get_by_role("button", name="Rename form").click()

@@ -29,6 +29,7 @@ def test_owner_sees_the_dispatch_on_time_rate_under_a_three_hour_l2_before_askin
     page.get_by_label("Title").first.fill("L2: dispatch within 3 hours")
     page.get_by_role("button", name="Create draft").click()
     page.wait_for_selector("#modeler[data-ready='true']")
+    page.check("#advanced")  # the raw text of procedure.toml
     config = page.input_value("#config")
     page.fill("#config", config.replace('ordinary = "PT2H"', 'ordinary = "PT3H"', 1))
     page.get_by_role("button", name="Save and validate").click()

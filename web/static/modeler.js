@@ -19,7 +19,7 @@
     var root = el("modeler");
     if (!root || typeof BpmnJS === "undefined") { return; }
     var state = { files: {}, diagram: null, revision: null, dirty: false, problems: [], editable: false,
-                  current: null, filling: false };
+                  current: null, filling: false, validators: [], operations: [], clocks: [], figureKeys: [] };
     var modeler = new BpmnJS({ container: el("canvas") });
     var moddle = modeler.get("moddle");
     var modeling = modeler.get("modeling");
@@ -34,7 +34,51 @@
       node.className = kind || "";
     }
 
+    // ------------------------------------------------------------------ lint while drawing
+
+    // bpmnlint with the project's rules (web/static/src/lint-rules.js; the server runs the same
+    // rules, engine/lint.py, at save): marked on the canvas as the owner draws, before any save.
+    var lintTimer = null;
+
+    function lintSoon() {
+      window.clearTimeout(lintTimer);
+      lintTimer = window.setTimeout(runLint, 250);
+    }
+
+    function runLint() {
+      if (typeof ComplaintsLint === "undefined" || !state.diagram) { return Promise.resolve(); }
+      var words = {};
+      try { words = JSON.parse(el("editor-words").textContent); } catch (error) { words = {}; }
+      return ComplaintsLint.lint(modeler.getDefinitions()).then(function (found) {
+        overlays.remove({ type: "lint" });
+        registry.getAll().forEach(function (element) { canvas.removeMarker(element.id, "has-lint"); });
+        var list = el("lint-list");
+        list.textContent = "";
+        found.forEach(function (item) {
+          var name = words["rule_" + item.rule] || item.rule;
+          var entry = document.createElement("li");
+          entry.dataset.elementId = item.id;
+          entry.dataset.rule = item.rule;
+          entry.tabIndex = 0;
+          entry.textContent = "[" + item.id + "] " + name + ": " + item.message;
+          entry.addEventListener("click", function () { focus(registry.get(item.id)); });
+          list.appendChild(entry);
+          if (!registry.get(item.id)) { return; }
+          canvas.addMarker(item.id, "has-lint");
+          var badge = document.createElement("div");
+          badge.className = "lint-badge";
+          badge.title = name + ": " + item.message;
+          badge.textContent = "?";
+          badge.dataset.elementId = item.id;
+          badge.dataset.rule = item.rule;
+          overlays.add(item.id, "lint", { position: { top: -10, left: -10 }, html: badge });
+        });
+        root.dataset.lint = String(found.length);
+      });
+    }
+
     function markDirty() {
+      lintSoon();
       if (state.filling) { return; }
       state.dirty = true;
       root.dataset.dirty = "true";
@@ -75,6 +119,8 @@
         listElements();
         showPanel(null);
         pinProblems();
+        return runLint();
+      }).then(function () {
         root.dataset.diagram = name;
       });
     }
@@ -82,7 +128,50 @@
     function showForm(name) {
       el("form-text").value = name ? state.files["forms/" + name] : "";
       el("form-file").value = name || "";
+      root.dispatchEvent(new CustomEvent("modeler:form", { detail: { name: name || "" } }));
     }
+
+    // ------------------------------------------------------------------ tabs, advanced switch
+
+    // With the switch off (the default) no raw JSON or TOML is on the page: the owner edits
+    // settings, forms and calendars as forms; the text boxes are for the rare case.
+    function setAdvanced(on) {
+      el("advanced").checked = on;
+      Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs .advanced"), function (node) {
+        node.hidden = !on;
+      });
+    }
+
+    function showTab(name) {
+      Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tab]"), function (tab) {
+        tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+      });
+      Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tabpanel]"), function (panel) {
+        panel.hidden = panel.dataset.tab !== name;
+      });
+      root.dispatchEvent(new CustomEvent("modeler:tab", { detail: { name: name } }));
+    }
+
+    Array.prototype.forEach.call(document.querySelectorAll("#editor-tabs [role=tab]"), function (tab) {
+      tab.addEventListener("click", function () { showTab(tab.dataset.tab); });
+    });
+    el("advanced").addEventListener("change", function (event) {
+      setAdvanced(event.target.checked);
+      if (state.current) { showPanel(state.current); }
+    });
+    // The settings tab reads the config: its clocks, figure keys and groups are the panel's choices.
+    root.addEventListener("modeler:settings", function (event) {
+      var settings = event.detail;
+      state.clocks = settings.clocks || [];
+      state.figureKeys = settings.figure_keys || [];
+      var groups = el("group-names");
+      groups.textContent = "";
+      var seen = {};
+      settings.departments.concat(settings.lanes).forEach(function (item) {
+        if (item.group && !seen[item.group]) { seen[item.group] = true; groups.appendChild(new Option(item.group, item.group)); }
+      });
+      if (state.current) { showPanel(state.current); }
+    });
 
     // ------------------------------------------------------------------ extension elements
 
@@ -192,7 +281,7 @@
       el("config").value = config;
     }
 
-    var KNOWN_PROPERTIES = ["formJsonSchemaFilename", "validator"];
+    var KNOWN_PROPERTIES = ["formJsonSchemaFilename", "validator", "clock", "figure"];
 
     function showOtherProperties(bo) {
       var box = el("prop-others");
@@ -247,11 +336,11 @@
       });
       if (kinds.indexOf("user") >= 0) {
         fillSelect(el("prop-form"), formNames(), propertyOf(bo, "formJsonSchemaFilename"), true);
-        el("prop-validator").value = propertyOf(bo, "validator");
+        fillSelect(el("prop-validator"), state.validators, propertyOf(bo, "validator"), true);
       }
       if (kinds.indexOf("service") >= 0) {
         var operator = extension(bo, "serviceTaskOperator", false);
-        el("prop-operation").value = (operator && operator.id) || "";
+        fillSelect(el("prop-operation"), state.operations, (operator && operator.id) || "", true);
         el("prop-result").value = (operator && operator.resultVariable) || "";
       }
       if (kinds.indexOf("timer") >= 0) {
@@ -259,6 +348,13 @@
         var kind = TIMER_KINDS.filter(function (k) { return timer[k]; })[0] || "timeDuration";
         el("prop-timer-kind").value = kind;
         el("prop-timer").value = (timer[kind] && timer[kind].body) || "";
+        var clock = propertyOf(bo, "clock");
+        fillSelect(el("prop-clock"), state.clocks, clock, true);
+        fillSelect(el("prop-figure"), state.figureKeys, propertyOf(bo, "figure"), true);
+        // A deadline's duration comes from its figure: the Python expression is for the advanced switch.
+        Array.prototype.forEach.call(fields.querySelectorAll(".timer-expression"), function (node) {
+          node.hidden = !!clock && !el("advanced").checked;
+        });
       }
       if (kinds.indexOf("flow") >= 0) {
         el("prop-condition").value = (bo.conditionExpression && bo.conditionExpression.body) || "";
@@ -284,6 +380,8 @@
     });
     onField("prop-form", function (bo, value) { setProperty(bo, "formJsonSchemaFilename", value); });
     onField("prop-validator", function (bo, value) { setProperty(bo, "validator", value.trim()); });
+    onField("prop-clock", function (bo, value) { setProperty(bo, "clock", value); });
+    onField("prop-figure", function (bo, value) { setProperty(bo, "figure", value); });
     onField("prop-operation", function (bo, value) { extension(bo, "serviceTaskOperator", true).id = value.trim(); });
     onField("prop-result", function (bo, value) {
       extension(bo, "serviceTaskOperator", true).resultVariable = value.trim() || undefined;
@@ -291,14 +389,14 @@
     function applyTimer(bo) {
       var timer = timerOf(bo);
       var kind = el("prop-timer-kind").value;
-      TIMER_KINDS.forEach(function (k) { timer[k] = undefined; });
+      TIMER_KINDS.forEach(function (k) { delete timer[k]; });  // deleted, not undefined: bpmnlint walks every key
       timer[kind] = expression(el("prop-timer").value);
       timer[kind].$parent = timer;
     }
     onField("prop-timer", applyTimer);
     onField("prop-timer-kind", applyTimer);
     onField("prop-condition", function (bo, value) {
-      bo.conditionExpression = value.trim() ? expression(value) : undefined;
+      if (value.trim()) { bo.conditionExpression = expression(value); } else { delete bo.conditionExpression; }
     });
     onField("prop-script", function (bo, value) { bo.script = value; });
     onField("prop-group", function (bo, value) { setLaneGroup(bo.name || "", value.trim()); });
@@ -353,6 +451,8 @@
     function goToLine(file, line) {
       var box = textBoxOf(file);
       if (!box) { return; }
+      setAdvanced(true);  // a problem on a line is shown in the raw text
+      showTab(box === el("form-text") ? "forms" : "settings");
       if (box === el("form-text")) { showForm(file.slice(6)); }
       var lines = box.value.split("\n");
       var index = Math.min(Math.max(line, 1), lines.length) - 1;
@@ -464,6 +564,7 @@
         setState(state.problems.length ? root.dataset.textProblems : root.dataset.textSaved,
                  state.problems.length ? "flash-error" : "flash");
         el("draft-status").textContent = root.dataset.textEditing;  // a save takes a draft back to editing
+        root.dispatchEvent(new CustomEvent("modeler:saved"));
         return true;
       }).catch(function (error) {
         setState(root.dataset.textFailed + " " + error.message, "flash-error");
@@ -489,6 +590,31 @@
       }
     }
 
+    // The settings, forms and calendars scripts edit the same files through this.
+    root.modelerApi = {
+      files: function () { return state.files; },
+      keepDiagram: keepDiagram,
+      setFile: function (path, text) {
+        state.files[path] = text;
+        if (path === "procedure.toml") { el("config").value = text; }
+        if (path === "forms/" + el("form-file").value) { el("form-text").value = text; }
+        markDirty();
+      },
+      showLabels: function (labels) { showStoredLabels({ labels: labels }); },
+      problems: function () { return state.problems; },
+      post: function (url, body) {
+        return fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+          body: JSON.stringify(body)
+        }).then(function (response) {
+          return response.json().then(function (answer) { return { ok: response.ok, body: answer }; });
+        });
+      },
+      editable: function () { return state.editable; }
+    };
+
     if (el("save")) { el("save").addEventListener("click", save); }
     var submitForm = el("submit-form");
     if (submitForm) {
@@ -504,10 +630,14 @@
       state.files["procedure.toml"] = event.target.value;
       markDirty();
     });
+    el("config").addEventListener("change", function () { root.dispatchEvent(new CustomEvent("modeler:config")); });
     el("form-file").addEventListener("change", function (event) { showForm(event.target.value); });
     el("form-text").addEventListener("input", function (event) {
       var name = el("form-file").value;
       if (name) { state.files["forms/" + name] = event.target.value; markDirty(); }
+    });
+    el("form-text").addEventListener("change", function () {
+      root.dispatchEvent(new CustomEvent("modeler:form", { detail: { name: el("form-file").value } }));
     });
     if (el("add-form")) {
       el("add-form").addEventListener("click", function () {
@@ -594,8 +724,8 @@
         state.problems = bundle.problems;
         state.editable = bundle.editable;
         root.dataset.revision = String(bundle.revision);
-        bundle.validators.forEach(function (n) { el("validator-names").appendChild(new Option(n, n)); });
-        bundle.operations.forEach(function (n) { el("operation-names").appendChild(new Option(n, n)); });
+        state.validators = bundle.validators;
+        state.operations = bundle.operations;
         el("config").value = state.files["procedure.toml"] || "";
         var forms = formNames();
         fillSelect(el("form-file"), forms, forms[0], false);
@@ -608,6 +738,7 @@
         state.dirty = false;
         root.dataset.dirty = "false";
         root.dataset.ready = "true";
+        root.dispatchEvent(new CustomEvent("modeler:loaded"));
       })
       .catch(function (error) {
         root.dataset.ready = "error";
