@@ -16,11 +16,9 @@ from sqlalchemy import select
 from engine import views
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instance
-from engine.service import SYSTEM_ACTOR
 from tasks import case_file, clock_marks, discard, records
-from web import access, accounts, task_extras
+from web import access, people, task_extras
 from web.diagrams import version_diagrams
-from web.public import SUBMITTED_VIA
 
 bp = Blueprint("instances", __name__)
 
@@ -44,7 +42,7 @@ def instance_page(instance_id: int):
         clock_rows = clock_marks.clock_rows(session.connection(), [instance_id], running_only=False)
         evidence = task_extras.evidence_of(session, instance_id)
         history = views.history(engine, instance_id)
-        names = _display_names(
+        names = people.display_names(
             session, {entry.actor for entry in history} | {e.uploaded_by for e in evidence}
         )
     clock_rows = clock_rows.get(instance_id, [])
@@ -86,21 +84,6 @@ def _stage(instance: Instance, complaint) -> str:
     if complaint is not None:
         return complaint.stage
     return "closed" if instance.status == "completed" else "intake"
-
-
-def _display_names(session, usernames: set[str]) -> dict[str, str]:
-    """Who did it, as colleagues know them (display name), for the usernames given."""
-    if not usernames:
-        return {}
-    rows = session.execute(
-        select(accounts.User.username, accounts.User.display_name).where(
-            accounts.User.username.in_(usernames)
-        )
-    )
-    known = dict(rows.all())
-    known.setdefault(SUBMITTED_VIA, gettext("the customer (website)"))
-    known.setdefault(SYSTEM_ACTOR, gettext("the system"))
-    return known
 
 
 def left_words(due: datetime | None, now: datetime) -> str:

@@ -25,7 +25,7 @@ from engine.inbox import PAGE_SIZE, InboxFilter, inbox
 from engine.models import HumanTask, Instance
 from tasks import clock_marks, contacts, records, repeats, returns, validators
 from tasks.warning_share import DEFAULT_FRACTION
-from web import access, accounts, intake, task_extras, value_labels
+from web import access, accounts, intake, people, task_extras, value_labels
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
 from web.form_conditions import applicable_values, conditions_of, context_names, hidden_fields
@@ -216,11 +216,13 @@ def task_page(task_id: str):
             values = intake.prefilled(row, data, schema)  # e.g. what a website submission holds
     with engine.reader() as session:
         evidence = task_extras.evidence_of(session, row.instance_id)
-        colleagues = (
-            [user.username for user in accounts.users_in_group(session, row.candidate_group)]
+        members = (
+            accounts.users_in_group(session, row.candidate_group)
             if current_user.has_role("supervisor") and row.candidate_group
             else []
         )
+        colleagues = [(user.username, user.display_name) for user in members]  # shown by name, sent by id
+        names = people.display_names(session, _people_on_the_page(row, history, reworking))
     return (
         render_template(
             "task.html",
@@ -246,11 +248,22 @@ def task_page(task_id: str):
             linked=_linked_complaint(engine, data),
             evidence=evidence,
             colleagues=colleagues,
+            names=names,
             draft_saved_at=draft_saved_at,
             now=engine.clock.now(),
         ),
         422 if errors else 200,
     )
+
+
+def _people_on_the_page(row, history, reworking) -> set[str]:
+    """Usernames the task page mentions: its assignee, whoever acted, returned or reworked."""
+    found = {row.assignee, row.completed_by} | {entry.actor for entry in history}
+    for item in returns.returns_of(history):
+        found |= {item.by, item.answered_by}
+    if reworking is not None:
+        found.add(reworking.by)
+    return {name for name in found if name}
 
 
 def _task_names(engine, instance_id: int) -> dict[str, str]:

@@ -39,7 +39,7 @@ def test_e5_the_returned_order_opens_with_the_previous_answers_and_the_reason_to
     order = support.open_task(engine, running, "task_handle_order")
     page = html.unescape(client_of(app, "ned").get(f"/tasks/{order.id}").get_data(as_text=True))
     top = page[: page.index("task-fields")]
-    assert "Returned for rework (E5): what to fix" in top and REASON in top and "Returned by dora" in top
+    assert "Returned for rework (E5): what to fix" in top and REASON in top and "Returned by Dora" in top
     assert re.search(r'name="cause"[^>]*>端口故障 Port fault, first answer</textarea>', page)
     assert re.search(r'name="handling_final"[^>]*\bchecked\b', page)
     assert "<dt>return_reason</dt>" not in page
@@ -70,7 +70,8 @@ def test_e5_once_reworked_the_reason_is_history_for_the_reviewer(app):
     form_part = page[page.index("task-fields") : page.index("</form>", page.index("task-fields"))]
     assert "Returned for rework" not in page and REASON not in form_part  # not an open remark, not prefilled
     history = page[page.index("Earlier returns") :]
-    assert REASON in history and "reworked by ned" in history
+    assert REASON in history and "reworked by Ned" in history  # people by name, not username (issue 13)
+    assert "<strong>ned</strong>" not in history and "<strong>Ned</strong>" in history
 
     [answered] = returns.returns_of(views.history(engine, running))
     assert (answered.rule, answered.by, answered.answered_by, answered.open) == ("E5", "dora", "ned", False)

@@ -200,6 +200,9 @@ def test_a_supervisor_assigns_within_the_group_only(app, engine):
         accounts.create_user(session, "sue", "password-1", "Sue", [], ["supervisor"])
     sue = client_of(app, "sue")
     token = csrf_token(sue, f"/tasks/{task_id}")
+    page = sue.get(f"/tasks/{task_id}").get_data(as_text=True)
+    # Issue 13: the list names people as colleagues know them; the username is only the value.
+    assert '<option value="carl" >Carl</option>' in page and ">carl<" not in page
     sue.post(f"/tasks/{task_id}/assign", data={"assignee": "mona", "csrf_token": token})
     assert engine.task(task_id).assignee is None  # mona is not a clerk
     sue.post(f"/tasks/{task_id}/assign", data={"assignee": "carl", "csrf_token": token})
