@@ -12,14 +12,21 @@ Every person is a demo account (tests/browser/conftest.py ``live_app``), logged 
 browser context; time moves only through the injectable clock (never a sleep). Screenshots
 of every step are kept in test-artifacts/browser/<test name>/.
 
-"No English on the Chinese page" is checked on the visible text of the task pages' main
-column and of the case file, with these exclusions and why:
-- the demo accounts' display names ("Intake clerk", "Network department"...): they are account
-  data an administrator types, not interface text (a real branch names its people in Chinese);
+"No English on the Chinese page" (and, in the English run, no Chinese) is checked on each task
+page's title, meta line, form column and "complaint so far" aside, and on the case file's title,
+meta line and sections (customer, open work, timeline, attachments, deadlines). Also no raw ids
+(``task_``, ``dept:``, codes like ``internet_broadband``, True/False, seconds). Excluded, and why:
+- the form's field titles, choices, help lines and description: they come from the diagram's
+  JSON Schema, whose titles the design keeps bilingual ("受理渠道 Channel", ``SCHEMA_TITLES``);
+  the form's own messages (rework note, errors, buttons) are checked;
+- the diagram beside the case file and its path links: bilingual element labels by design
+  (the diagrams issue);
+- the demo accounts' display names ("Intake clerk", "Network department"...): account data an
+  administrator types, not interface text (a real branch names its people in Chinese);
 - "TS" (the complaint number's prefix, C4), "SHA" (the evidence digest's name) and the website
   receipt ("WEB-XXXX-XXXX", random letters): codes, not words;
-- the diagram beside the case file (bilingual element labels are the design's, the diagrams
-  issue) and the task page's "complaint so far" aside is checked for raw ids only.
+- the page header (the signed-in user's own name and username) and Chromium's native file
+  picker ("Choose File"), which the browser draws in its own language.
 """
 
 from __future__ import annotations
