@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 from engine.migration_plan import Blocker, element_kind, mapped_name
@@ -116,10 +117,11 @@ def move_workflow(
             if new is None:
                 if not old.bpmn_id:
                     continue  # a helper (x.BoundaryEventSplit): its element reports it
-                call = _call_activity_now_holding(old.bpmn_id, new_process, target_specs)
-                if call is not None and task.state & (OPEN | DONE):
+                holder = _activity_now_holding(old.bpmn_id, new_process, target_specs)
+                if holder is not None and task.state & (OPEN | DONE):
+                    code, container = holder
                     move.blockers.append(
-                        blocker("moved_into_call", old, target_version, wf.spec.name, task.state, detail=call)
+                        blocker(code, old, target_version, wf.spec.name, task.state, detail=container)
                     )
                     continue
                 if task.state & OPEN:
@@ -200,10 +202,13 @@ def _repredict_removed(workflow: Any) -> None:
                     child.task_spec._predict(child, mask=PREDICTED)
 
 
-def _call_activity_now_holding(element_id: str, process: Any, target_specs: Mapping[str, Any]) -> str | None:
-    """The call activity of ``process`` (in the target) under which ``element_id`` now lives,
-    directly or through a path that one calls: the element moved into another file's path,
-    which a running instance's tokens cannot follow into a subworkflow that never started."""
+def _activity_now_holding(
+    element_id: str, process: Any, target_specs: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """The call activity or embedded subprocess of ``process`` (in the target) under which
+    ``element_id`` now lives, directly or through a path that one calls, with the blocker code
+    that says which: a running instance's tokens cannot follow into a subworkflow that never
+    started, whether it is another file's path or a box drawn around the element."""
 
     def holds(process_id: str, seen: frozenset[str]) -> bool:
         spec = target_specs.get(process_id)
@@ -217,7 +222,8 @@ def _call_activity_now_holding(element_id: str, process: Any, target_specs: Mapp
     for task_spec in process.task_specs.values():
         called = getattr(task_spec, "spec", None)
         if task_spec.bpmn_id and isinstance(called, str) and holds(called, frozenset()):
-            return task_spec.bpmn_id
+            code = "moved_into_call" if isinstance(task_spec, CallActivity) else "moved_into_subprocess"
+            return code, task_spec.bpmn_id
     return None
 
 

@@ -25,6 +25,9 @@ BLOCKER_TEXT = {
     "moved_into_call": (
         "the {kind} '{name}' ({element_id}) moved into the call activity {detail} in v{version}"
     ),
+    "moved_into_subprocess": (
+        "the {kind} '{name}' ({element_id}) moved into the subprocess {detail} in v{version}"
+    ),
     "done_missing": "the {kind} '{name}' was already done and does not exist in v{version}; map it",
     "process_missing": "the process '{name}' does not exist in v{version}",
     "automatic": "the {kind} '{name}' would become an automatic step in v{version}",

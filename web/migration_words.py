@@ -36,6 +36,13 @@ def blocker_sentence(blocker: Blocker) -> str:
             call=blocker.detail,
             **words,
         )
+    if blocker.code == "moved_into_subprocess":
+        return gettext(
+            "the %(kind)s '%(name)s' (%(element_id)s) moved into the subprocess %(call)s in v%(version)s",
+            element_id=blocker.element_id,
+            call=blocker.detail,
+            **words,
+        )
     if blocker.code == "open_missing":
         return gettext("the %(kind)s '%(name)s' is open and does not exist in v%(version)s", **words)
     if blocker.code == "done_missing":

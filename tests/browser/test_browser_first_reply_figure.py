@@ -4,13 +4,12 @@ the breach row, the warning and the report".
 L1 (first reply within 24 h of receipt) is the timer ``start_first_reply_due`` on the map
 (complaint.bpmn); it reads its span through ``deadline_span("first_reply_deadline")`` and the
 deploy writes its label from the same figure. The owner changes the figure to 12 h in the
-modeler's config, the admin deploys, and a complaint received Friday 09:00 (simulated clock)
+modeler's settings form, the admin deploys, and a complaint received Friday 09:00 (simulated clock)
 is due its first reply at 21:00 everywhere: the label on the complaint page's map, the page's
 clock row, the bell's warning at 18:00 (75 %), the at-risk report, the breach recorded at 21:00
 and the on-time rate (told at 22:00: missed by 60 min, where 24 h would have been met).
 
-The modeler steps are small functions (open a draft, set a figure, submit, deploy) so the
-settings form being built for figures can replace :func:`set_figure` alone.
+The modeler steps are small functions (open a draft, set a figure, submit, deploy).
 """
 
 from __future__ import annotations
@@ -39,12 +38,15 @@ def open_draft(page, base: str, title: str) -> None:
     page.wait_for_selector("#modeler[data-ready='true']")
 
 
-def set_figure(page, table: str, key: str, old: str, new: str) -> None:
-    """Set ``[table] key`` of procedure.toml from ``old`` to ``new`` (today: the config text box)."""
-    config = page.input_value("#config")
-    line = f'[{table}]\n{key} = "{old}"'
-    assert line in config, f"[{table}] {key} is not {old} in the draft's config"
-    page.fill("#config", config.replace(line, f'[{table}]\n{key} = "{new}"', 1))
+def set_figure(page, path: str, old_hours: int, new_hours: int) -> None:
+    """Set the figure at ``path`` (``table.key`` of procedure.toml) in the settings form, as an
+    owner does: the hours box of its duration picker."""
+    page.click("#tab-button-settings")
+    page.wait_for_selector("#settings[data-ready='true']")
+    hours = page.locator(f"input.hours[data-path='{path}']")
+    assert hours.input_value() == str(old_hours), f"{path} is not {old_hours} h in the draft's settings"
+    hours.fill(str(new_hours))
+    hours.press("Tab")
 
 
 def save(page) -> None:
@@ -92,7 +94,7 @@ def test_l1_changed_to_12_hours_in_the_modeler_gives_12_hours_everywhere(page, l
 
     # The owner changes L1's figure; the saved draft's L1 timer label follows it on the canvas.
     open_draft(page, base, TITLE)
-    set_figure(page, "first_reply_deadline", "span", "PT24H", "PT12H")
+    set_figure(page, "first_reply_deadline.span", 24, 12)
     save(page)
     page.select_option("#diagram-file", "complaint.bpmn")
     page.wait_for_selector("#modeler[data-diagram='complaint.bpmn']")

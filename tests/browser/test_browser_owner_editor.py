@@ -5,6 +5,8 @@ Real Chromium, the real bpmn/ bundle and engine, no raw JSON or TOML on the page
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.test_browser_login import log_in
 
 TIMER = "timer_dispatch_overdue"  # L2
@@ -238,7 +240,13 @@ def test_owner_in_chinese_edits_form_figure_and_calendar_admin_deploys_agent_and
         "select[name=contact_channel] option", "nodes => nodes.map(n => n.value)"
     )
     assert options[-2:] == ["phone", "sms"]
-    assert page.locator("[name=callback_number]").count() == 1
+    callback = page.locator("[name=callback_number]")
+    assert callback.count() == 1
+    expect(callback).to_be_hidden()  # shown only when "phone" is picked, as the owner drew it
+    page.select_option("select[name=contact_channel]", "sms")
+    expect(callback).to_be_hidden()
+    page.select_option("select[name=contact_channel]", "phone")
+    expect(callback).to_be_visible()
     shoot("agent-task-page")
     assert errors == []
 

@@ -351,3 +351,74 @@ def test_a_reopened_task_whose_pre_script_fails_blocks_instead_of_moving(engine,
     assert item.outcome == "blocked" and [b.code for b in item.blockers] == ["failed"]
     assert "no_such_name" in item.reason
     assert engine.instance(instance_id).deployment_id == 1
+
+
+BOX_DRAWING = (
+    "".join(
+        f'<bpmndi:BPMNShape id="{element}_di" bpmnElement="{element}">'
+        f'<dc:Bounds x="{x}" y="400" width="36" height="36" /></bpmndi:BPMNShape>\n'
+        for element, x in (("box_enter_start", 100), ("box_enter_end", 300))
+    )
+    + (
+        '<bpmndi:BPMNShape id="box_enter_di" bpmnElement="box_enter" isExpanded="true">'
+        '<dc:Bounds x="80" y="380" width="300" height="100" /></bpmndi:BPMNShape>\n'
+    )
+    + "".join(
+        f'<bpmndi:BPMNEdge id="{flow}_di" bpmnElement="{flow}"><di:waypoint x="{a}" y="418" />'
+        f'<di:waypoint x="{b}" y="418" /></bpmndi:BPMNEdge>\n'
+        for flow, a, b in (("flow_box_in", 136, 180), ("flow_box_out", 280, 300))
+    )
+)
+
+
+def test_a_task_drawn_into_a_new_subprocess_blocks_and_says_subprocess_not_call(engine, tmp_path):
+    """Issue 10: the timers' boxes (L4 around handling and E3, T7 around the escalation path)
+    wrap tasks in embedded subprocesses; an instance waiting at such a task cannot enter the
+    box halfway, and the admin is told the box by its id as a subprocess, not a call activity."""
+    entry = at_entry(engine)
+    boxed = bundle_with(
+        tmp_path,
+        (
+            "main.bpmn",
+            '    <bpmn:userTask id="task_enter" name="Enter the request">',
+            '    <bpmn:subProcess id="box_enter" name="Entry">\n'
+            "      <bpmn:incoming>flow_start_enter</bpmn:incoming>\n"
+            "      <bpmn:outgoing>flow_enter_classify</bpmn:outgoing>\n"
+            '      <bpmn:startEvent id="box_enter_start" />\n'
+            '      <bpmn:sequenceFlow id="flow_box_in" sourceRef="box_enter_start"'
+            ' targetRef="task_enter" />\n'
+            '      <bpmn:sequenceFlow id="flow_box_out" sourceRef="task_enter" targetRef="box_enter_end" />\n'
+            '      <bpmn:endEvent id="box_enter_end" />\n'
+            '    <bpmn:userTask id="task_enter" name="Enter the request">',
+        ),
+        (
+            "main.bpmn",
+            "      <bpmn:incoming>flow_start_enter</bpmn:incoming>\n"
+            "      <bpmn:outgoing>flow_enter_classify</bpmn:outgoing>\n"
+            "    </bpmn:userTask>",
+            "    </bpmn:userTask>\n    </bpmn:subProcess>",
+        ),
+        (
+            "main.bpmn",
+            'sourceRef="start_event" targetRef="task_enter"',
+            'sourceRef="start_event" targetRef="box_enter"',
+        ),
+        (
+            "main.bpmn",
+            'sourceRef="task_enter" targetRef="script_classify"',
+            'sourceRef="box_enter" targetRef="script_classify"',
+        ),
+        ("main.bpmn", "</bpmndi:BPMNPlane>", BOX_DRAWING + "</bpmndi:BPMNPlane>"),
+    )
+    engine.deploy(boxed, actor="admin")
+    [item] = migration.dry_run(engine, 1, 2).instances
+    assert item.instance_id == entry and item.outcome == "blocked"
+    [blocker] = item.blockers
+    assert (blocker.code, blocker.element_id, blocker.detail) == (
+        "moved_into_subprocess",
+        "task_enter",
+        "box_enter",
+    )
+    assert (
+        str(blocker) == "the task 'Enter the request' (task_enter) moved into the subprocess box_enter in v2"
+    )

@@ -179,3 +179,31 @@ def test_a_path_moved_into_a_call_activity_is_said_in_english_and_chinese(app):
             "任务“部门工单处理 Handle the work order”（task_handle_order）"
             "在 v2 中移入了调用活动 call_handling"
         )
+
+
+def test_a_task_moved_into_a_subprocess_is_said_as_a_subprocess_in_both_languages(app):
+    """Issue 10: a running complaint at the department's task (task_handle_order) cannot enter
+    the L4 box (sub_handling_order) halfway; the admin reads "subprocess", not "call activity"."""
+    from engine.migration_plan import Blocker
+    from web.migration_words import blocker_sentence
+
+    blocker = Blocker(
+        "moved_into_subprocess",
+        "task_handle_order",
+        "部门工单处理 Handle the work order",
+        "task",
+        3,
+        "handling",
+        "READY",
+        "sub_handling_order",
+    )
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert blocker_sentence(blocker) == (
+            "the task '部门工单处理 Handle the work order' (task_handle_order) moved into the subprocess "
+            "sub_handling_order in v3"
+        )
+    with app.test_request_context(headers={"Accept-Language": "zh-CN,zh;q=0.9"}):
+        assert blocker_sentence(blocker) == (
+            "任务“部门工单处理 Handle the work order”（task_handle_order）"
+            "在 v3 中移入了子流程 sub_handling_order"
+        )
