@@ -14,6 +14,7 @@ reply is recorded by a task elsewhere in the flow) carries the property
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,9 +64,17 @@ class ClockCatalogue:
     """Subprocess or call activity id -> the element ids that run inside it (nested subprocesses
     and called processes included): a boundary timer on such an activity guards all of them."""
 
+    order: tuple[str, ...] = ()
+    """Element ids in the order a run meets them (``run_order``): what ``clocks`` sorts by."""
+
     def clocks(self) -> list[str]:
-        """The clock ids, each once, in diagram order."""
-        return list(dict.fromkeys(timer.clock for timer in self.timers.values()))
+        """The clock ids, each once, in the order a run meets their timers (``order``), so a
+        report lists the clocks as the procedure runs with no list of ids in Python. A timer
+        on a subprocess or call activity comes after what runs inside it (T7 on the whole
+        escalation path after the path's clocks); timers off every path go last."""
+        position = {element: index for index, element in enumerate(self.order)}
+        timers = sorted(self.timers.values(), key=lambda timer: position.get(timer.element_id, len(position)))
+        return list(dict.fromkeys(timer.clock for timer in timers))
 
     def timer(self, element_id: str) -> ClockTimer | None:
         return self.timers.get(element_id)
@@ -115,7 +124,9 @@ def build_catalogue(specs: Mapping[str, Any]) -> ClockCatalogue:
             if known is not None and known.clock != timer.clock:
                 raise ValueError(f"element {element_id!r} carries clocks {known.clock!r} and {timer.clock!r}")
             timers.setdefault(element_id, timer)
-    return ClockCatalogue(timers=timers, stoppers=stoppers, contents=_contents(specs))
+    return ClockCatalogue(
+        timers=timers, stoppers=stoppers, contents=_contents(specs), order=tuple(run_order(specs, parents))
+    )
 
 
 def _timer(process_id: str, task_spec: Any, properties: Mapping[str, str], parents) -> ClockTimer:
@@ -205,6 +216,44 @@ def _event_subprocess_parents(specs: Mapping[str, Any]) -> dict[str, str]:
             if isinstance(task_spec, SubWorkflowTask) and task_spec.spec in specs:
                 parents.setdefault(task_spec.spec, process_id)
     return parents
+
+
+def run_order(specs: Mapping[str, Any], parents: Mapping[str, str] | None = None) -> list[str]:
+    """Element and subprocess ids in the order a run meets them: from each top process's start,
+    breadth first along the flows, a subprocess or called process walked where it stands, a
+    process's event subprocesses first (they guard it from its start)."""
+    parents = _event_subprocess_parents(specs) if parents is None else parents
+    inside: dict[str, list[str]] = {}
+    for child, parent in parents.items():
+        inside.setdefault(parent, []).append(child)
+    order: list[str] = []
+    walked: set[str] = set()
+
+    def walk(process_id: str) -> None:
+        if process_id in walked or process_id not in specs:
+            return
+        walked.add(process_id)
+        order.append(process_id)
+        queue = deque([specs[process_id].start])
+        met: set[int] = set()
+        while queue:
+            task_spec = queue.popleft()
+            if id(task_spec) in met:
+                continue
+            met.add(id(task_spec))
+            element_id = getattr(task_spec, "bpmn_id", None)
+            if element_id:
+                order.append(element_id)
+            if isinstance(task_spec, SubWorkflowTask):
+                walk(task_spec.spec)
+            queue.extend(task_spec.outputs)
+        for child in inside.get(process_id, []):  # event subprocesses no flow reaches
+            walk(child)
+
+    for process_id in specs:
+        if process_id not in parents:
+            walk(process_id)
+    return order
 
 
 def clock_ids(catalogues: Iterable[ClockCatalogue]) -> list[str]:

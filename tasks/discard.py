@@ -27,7 +27,6 @@ from engine.errors import Conflict, NotFound
 from engine.models import AuditEvent, Instance
 from tasks import records
 
-RECORD_TASK = "task_record_complaint"
 HasDraft = Callable[[Connection, str], bool]
 
 
@@ -38,7 +37,8 @@ def refusal(engine: Any, instance_id: int, actor: str, has_draft: HasDraft | Non
         if instance is None:
             return "no such complaint"
         open_tasks = [row for row in engine.open_tasks(instance_id)]
-        return _why_not(session.connection(), instance, open_tasks, actor, has_draft)
+        record_task = _record_task(engine, instance)
+        return _why_not(session.connection(), instance, open_tasks, actor, has_draft, record_task)
 
 
 def discard(engine: Any, instance_id: int, *, actor: str, reason: str, has_draft: HasDraft) -> None:
@@ -48,7 +48,7 @@ def discard(engine: Any, instance_id: int, *, actor: str, reason: str, has_draft
         row = connection.execute(select(Instance).where(Instance.id == instance.id)).first()
         if row is None:
             raise NotFound(f"no complaint {instance.id}")
-        why = _why_not(connection, row, open_tasks, actor, has_draft)
+        why = _why_not(connection, row, open_tasks, actor, has_draft, _record_task(engine, row))
         if why is not None:
             raise Conflict(why)
 
@@ -67,8 +67,18 @@ def discard(engine: Any, instance_id: int, *, actor: str, reason: str, has_draft
     cancel.cancel_instance(engine, instance_id, actor=actor, detail=detail, check=check)
 
 
+def _record_task(engine: Any, instance: Any) -> str | None:
+    """A1: the version's record task (its ``stage`` property is ``intake``)."""
+    return records.intake_element(engine.runtime(instance.deployment_id).element_properties)
+
+
 def _why_not(
-    connection: Any, instance: Any, open_tasks: list, actor: str, has_draft: HasDraft | None
+    connection: Any,
+    instance: Any,
+    open_tasks: list,
+    actor: str,
+    has_draft: HasDraft | None,
+    record_task: str | None,
 ) -> str | None:
     if instance.status != "running":
         return f"the complaint is {instance.status}"
@@ -76,7 +86,7 @@ def _why_not(
         return "only the person who started it may discard it"
     if records.complaint_of_instance(connection, instance.id) is not None:
         return "the complaint is numbered already"
-    if [task.element_id for task in open_tasks] != [RECORD_TASK]:
+    if record_task is None or [task.element_id for task in open_tasks] != [record_task]:
         return "the complaint has moved on from its record task"
     task = open_tasks[0]
     if task.assignee not in (None, actor):

@@ -358,6 +358,19 @@ def _stage(connection: Any, instance_id: int, status: str, stages: Mapping[str, 
     return "error" if status == "error" else "in_progress"
 
 
+INTAKE_STAGE = "intake"
+
+
+def intake_element(elements: Mapping[str, Mapping[str, str]]) -> str | None:
+    """A1, A5: the record task of first contact, the one user task whose ``stage`` property is
+    ``intake`` in the version's diagrams (``elements``: ``Runtime.element_properties``), so no
+    element id of the procedure is spelled in Python. None if the version draws none."""
+    found = [
+        element for element, stage in with_property(elements, STAGE_PROPERTY).items() if stage == INTAKE_STAGE
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _first_contact_owner(connection: Any, instance_id: int, stages: Mapping[str, str]) -> str | None:
     """A1: the person who completed the first main-path task (the record, at first contact).
 

@@ -12,7 +12,7 @@ not in it (they show in :func:`at_risk`), a clock of a V1 round counts once per 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -66,14 +66,17 @@ class OnTime:
         return self.late_s / self.missed if self.missed else None
 
 
-def clock_order(clock: str) -> tuple[int, str]:
-    """The procedure's order of its clocks (L1 first); a clock a later version adds goes last."""
-    order = ["L1", "L2", "L4", "R4", "L6", "T7"]
+def clock_order(clock: str, order: Sequence[str] = ()) -> tuple[int, str]:
+    """A clock's place in ``order``, the procedure's order of its clocks (the deployed clock
+    catalogue's ``clocks()``: as the run meets their timers); a clock not in it goes last."""
     return (order.index(clock), clock) if clock in order else (len(order), clock)
 
 
-def on_time(connection: Any, period: Period, breakdown: str = "all") -> list[OnTime]:
-    """L7: on-time figures per clock, and per value of ``breakdown`` (see ``BREAKDOWNS``)."""
+def on_time(
+    connection: Any, period: Period, breakdown: str = "all", order: Sequence[str] = ()
+) -> list[OnTime]:
+    """L7: on-time figures per clock, and per value of ``breakdown`` (see ``BREAKDOWNS``), the
+    clocks in ``order`` (the catalogue's ``clocks()``), then any other by id."""
     if breakdown not in ("all", *BREAKDOWNS):
         raise ValueError(f"breakdown: unknown dimension {breakdown!r}")
     r = with_deltas(ClockRollup).c
@@ -95,7 +98,7 @@ def on_time(connection: Any, period: Period, breakdown: str = "all") -> list[OnT
         for clock, val, measured, met, late, extended in connection.execute(query)
         if measured
     ]
-    return sorted(rows, key=lambda row: (clock_order(row.clock), row.value))
+    return sorted(rows, key=lambda row: (clock_order(row.clock, order), row.value))
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from sqlalchemy import func, select
 
 from engine import drafts
 from engine.calendar import WorkingCalendar
-from engine.deployments import bundle_config
+from engine.clock_catalogue import ClockCatalogue
+from engine.deployments import bundle_config, latest_deployment
 from tasks import config as cfg
 from tasks import deadlines
 from tasks.clocks import MET, MISSED, RUNNING, ComplaintClock
@@ -131,15 +132,17 @@ def _reply(row: RecordedClock, figures: DraftFigures) -> datetime:
 
 
 DRAFT_DUE: dict[str, Callable[[RecordedClock, DraftFigures], datetime]] = {
-    "L2": _dispatch,
-    "L4": _handling,
-    "R4": _reply,
+    "dispatch_deadlines": _dispatch,
+    "handling_deadlines": _handling,
+    "reply_deadline": _reply,
 }
-"""The clocks whose due the draft's procedure.toml decides; the others keep their recorded due."""
+"""By the procedure.toml key a clock's timer shows (its ``figure`` property): the clocks whose due
+the draft's figures decide (L2, L4, R4 today); the others keep their recorded due."""
 
 
-def draft_due(row: RecordedClock, figures: DraftFigures) -> datetime:
-    compute = DRAFT_DUE.get(row.clock)
+def draft_due(row: RecordedClock, figures: DraftFigures, figure: str | None) -> datetime:
+    """The due ``row`` would have had under the draft; ``figure``: the key its clock's timer shows."""
+    compute = DRAFT_DUE.get(figure or "")
     return compute(row, figures) if compute is not None else row.due_at
 
 
@@ -148,13 +151,15 @@ class ClockReplay:
     """One clock's figures over the closed complaints: recorded, and under the draft."""
 
     clock: str
+    figure: str | None = None
+    """The procedure.toml key the clock's timer shows."""
     measured: int = 0
     met_actual: int = 0
     met_draft: int = 0
 
     @property
     def replayed(self) -> bool:
-        return self.clock in DRAFT_DUE
+        return (self.figure or "") in DRAFT_DUE
 
     @property
     def rate_actual(self) -> float:
@@ -225,8 +230,18 @@ def _recorded(connection: Any, *conditions: Any) -> list[RecordedClock]:
     return [RecordedClock(*row) for row in connection.execute(query)]
 
 
-def replay(connection: Any, config: Mapping[str, Any], *, now: datetime, days: int = DEFAULT_DAYS) -> WhatIf:
-    """The draft (its parsed procedure.toml) replayed on the last ``days`` days up to ``now``."""
+def replay(
+    connection: Any,
+    config: Mapping[str, Any],
+    catalogue: ClockCatalogue,
+    *,
+    now: datetime,
+    days: int = DEFAULT_DAYS,
+) -> WhatIf:
+    """The draft (its parsed procedure.toml) replayed on the last ``days`` days up to ``now``.
+
+    ``catalogue``: the deployed clocks, which say which figure each clock shows and the order
+    the procedure runs into them (no clock id in Python)."""
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days: a whole number from 1 to {MAX_DAYS}")
     figures = DraftFigures.of(config)
@@ -238,16 +253,18 @@ def replay(connection: Any, config: Mapping[str, Any], *, now: datetime, days: i
         Complaint.closed_at <= now,
         ComplaintClock.status.in_((MET, MISSED)),
     )
+    order = catalogue.clocks()
     per_clock: dict[str, ClockReplay] = {}
     for row in closed:
-        replayed = per_clock.setdefault(row.clock, ClockReplay(row.clock))
+        figure = catalogue.figure(row.clock)
+        replayed = per_clock.setdefault(row.clock, ClockReplay(row.clock, figure))
         replayed.measured += 1
         replayed.met_actual += row.status == MET
-        replayed.met_draft += row.stopped_at is not None and row.stopped_at <= draft_due(row, figures)
+        replayed.met_draft += row.stopped_at is not None and row.stopped_at <= draft_due(row, figures, figure)
     risks: dict[bool, list[AtRisk]] = defaultdict(list)
     running = _recorded(connection, Complaint.status != "closed", ComplaintClock.status == RUNNING)
     for row in running:
-        due = draft_due(row, figures)
+        due = draft_due(row, figures, catalogue.figure(row.clock))
         if due <= now + SOON:
             risk = AtRisk(row.instance_id, row.number, row.clock, row.round, row.due_at, due)
             risks[due <= now].append(risk)
@@ -255,7 +272,7 @@ def replay(connection: Any, config: Mapping[str, Any], *, now: datetime, days: i
         days=days,
         since=since,
         now=now,
-        clocks=sorted(per_clock.values(), key=lambda found: clock_order(found.clock)),
+        clocks=sorted(per_clock.values(), key=lambda found: clock_order(found.clock, order)),
         overdue_at_once=sorted(risks[True], key=lambda risk: risk.due_draft),
         overdue_within_day=sorted(risks[False], key=lambda risk: risk.due_draft),
         complaints=len({row.instance_id for row in closed}),
@@ -269,4 +286,6 @@ def replay_draft(engine: Any, draft: drafts.DraftView, *, days: int = DEFAULT_DA
     """
     config = bundle_config(draft.bundle)
     with engine.reader() as session:
-        return replay(session.connection(), config, now=engine.clock.now(), days=days)
+        deployment = latest_deployment(session)
+        catalogue = engine.runtime(deployment.id).clock_catalogue if deployment else ClockCatalogue({}, {})
+        return replay(session.connection(), config, catalogue, now=engine.clock.now(), days=days)

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from engine import idempotency
+from engine.deployments import latest_deployment
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from engine.idempotency import Answer, KeyedRequest, KeyInUse, KeyReused
 from engine.inbox import PAGE_SIZE, InboxFilter, inbox
@@ -182,13 +183,26 @@ def complete_task(task_id: str):
 
 
 INTAKE_GROUP = "intake"
-INTAKE_ELEMENT = "task_record_complaint"
+
+
+def _intake_element(engine) -> str:
+    """A1: the newest version's record task (``stage = intake``); a version without one is a
+    deployment error, said in words."""
+    with engine.reader() as session:
+        deployment = latest_deployment(session)
+    if deployment is None:
+        return ""  # engine.start answers that nothing is deployed
+    element = records.intake_element(engine.runtime(deployment.id).element_properties)
+    if element is None:
+        raise ApiError(409, "the deployed procedure has no user task with the property stage = intake")
+    return element
 
 
 @bp.post("/complaints")
 @public
 def create_complaint():
-    """Intake from a call-centre system: start a complaint and record it (``task_record_complaint``).
+    """Intake from a call-centre system: start a complaint and record it (A1: the record task,
+    the user task whose ``stage`` property is ``intake`` in the newest version).
 
     One engine command: the start, the intake record (the form's schema, then its
     validator), the complaint's row and the idempotency key commit together, so refused
@@ -214,7 +228,7 @@ def create_complaint():
         keyed,
         lambda engine: engine.start(
             actor=user.username,
-            first_task=FirstTask(INTAKE_ELEMENT, data, user.groups),
+            first_task=FirstTask(_intake_element(engine), data, user.groups),
             record=record,
         ),
         nothing_deployed=True,

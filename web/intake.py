@@ -23,12 +23,12 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 
 from engine.errors import NotFound
+from engine.models import Instance
 from tasks import records
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
 INTAKE_GROUP = "intake"
-INTAKE_ELEMENT = "task_record_complaint"
 INTAKE_FORM = "record_complaint.json"
 RECENT = timedelta(days=90)
 MAX_ROWS = 10  # per list: a customer with more is better looked up on the complaint pages
@@ -95,12 +95,22 @@ def _excerpt(engine, instance_id: int) -> str:
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
+def _intake_element_of(instance_id: int) -> str | None:
+    """A5: the record task of the instance's version (its ``stage`` property is ``intake``)."""
+    engine = current_app.extensions["process_engine"]
+    with engine.reader() as session:
+        instance = session.get(Instance, instance_id)
+    if instance is None:
+        return None
+    return records.intake_element(engine.runtime(instance.deployment_id).element_properties)
+
+
 def prefilled(row, data: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """The intake form's fields that the complaint's data already holds (a website submission).
 
     Only for the open intake task; any other task opens empty as before.
     """
-    if row.element_id != INTAKE_ELEMENT or row.status != "open":
+    if row.status != "open" or row.element_id != _intake_element_of(row.instance_id):
         return {}
     fields = schema.get("properties") or {}
     return {name: value for name, value in data.items() if name in fields and value not in (None, "")}

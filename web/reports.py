@@ -25,7 +25,7 @@ from engine.diagram_index import DiagramIndex
 from engine.store import Store
 from tasks import config as cfg
 from tasks import reports
-from web.clock_names import clock_name
+from web.clock_names import clock_name, clock_order
 from web.diagrams import version_diagrams
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -163,9 +163,10 @@ def build_tables(
         ),
         "by_month": Table("by_month", _("On-time rate by month"), [_("Clock"), _("Month"), *figures]),
     }
-    tables["on_time"].rows = _on_time_rows(reports.on_time(connection, period))
-    tables["breakdown"].rows = _on_time_rows(reports.on_time(connection, period, breakdown), label)
-    tables["by_month"].rows = _on_time_rows(reports.on_time(connection, period, "month"), str)
+    order = clock_order()  # as the procedure runs into the clocks (the deployed catalogue)
+    tables["on_time"].rows = _on_time_rows(reports.on_time(connection, period, "all", order))
+    tables["breakdown"].rows = _on_time_rows(reports.on_time(connection, period, breakdown, order), label)
+    tables["by_month"].rows = _on_time_rows(reports.on_time(connection, period, "month", order), str)
 
     volumes = reports.volumes(connection, period, config)
     for name, title, counts, dimension in (

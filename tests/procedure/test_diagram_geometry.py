@@ -257,9 +257,16 @@ def test_the_crossing_check_ignores_touching_ends_and_sees_a_cross():
     assert not _proper_crossing(((0, 5), (10, 5)), ((12, 0), (12, 10)))
 
 
-# Checked for overlapping labels: the map and the paths whose DI is tidied; handling, reply and
-# escalation join once their redrawing (another branch) lands.
-LABELS_CLEAR = ["complaint.bpmn", "first_contact.bpmn", "review_dispatch.bpmn", "return_visit.bpmn"]
+# Checked for overlapping labels: the map and every path.
+LABELS_CLEAR = [
+    "complaint.bpmn",
+    "first_contact.bpmn",
+    "review_dispatch.bpmn",
+    "handling.bpmn",
+    "reply.bpmn",
+    "return_visit.bpmn",
+    "escalation.bpmn",
+]
 
 
 @pytest.mark.parametrize("name", LABELS_CLEAR)

@@ -26,12 +26,40 @@ NOT_FLOW = {"definitions", "process", "collaboration", "participant", "laneSet",
 # file -> literals allowed there, with the reason. Everything else is refused.
 ALLOWED: dict[str, tuple[set[str], str]] = {
     "tasks/demo.py": (set(), "a scripted demo user: it completes tasks by element id, as a person would"),
-    "web/intake.py": ({"task_record_complaint"}, "the intake page opens that task (web: another helper's)"),
-    "web/api.py": ({"task_record_complaint"}, "the API's intake opens that task (web: another helper's)"),
-    "web/clock_names.py": ({"L1", "L2", "L4", "R4", "L6", "T7"}, "display names (web: another helper's)"),
-    "tasks/whatif.py": ({"L2", "L4", "R4"}, "the what-if replays of a figure per clock (not in this brief)"),
-    "tasks/validators.py": ({"T1"}, "the rule named in a refusal's message"),
-    "tasks/reports.py": ({"L1", "L2", "L4", "R4", "L6", "T7"}, "TODO: the report's row order"),
+    "tasks/settings_form.py": (
+        {"L1", "L2", "L3", "L4", "R4", "L6", "T7", "T1", "E3", "E4", "R3"},
+        "the modeler panel's choice of clock id for a timer being drawn: the convention's list of"
+        " clock ids (docs/modeler.md), which must offer clocks no diagram draws yet (issue 17)",
+    ),
+    "tasks/returns.py": (
+        {
+            "R3",
+            "T1",
+            "task_approve_plan",
+            "task_approve_written_reply",
+            "task_handle_order",
+            "task_reply_customer",
+            "task_review_reply",
+            "task_review_written_legal",
+            "task_review_written_specialist",
+            "task_revise_plan",
+        },
+        "TODO: which review returns work to which task (E5, T1, R3); to be drawn as properties on"
+        " the review tasks (e.g. returns_to) like ``stage``",
+    ),
+    "tasks/case_file.py": (
+        {
+            "task_approve_written_reply",
+            "task_decide_extension",
+            "task_handle_order",
+            "task_record_complaint",
+            "task_reply_customer",
+            "task_return_visit",
+            "task_review_dispatch",
+            "task_review_reply",
+        },
+        "TODO: the case file's summary line per step; to be keyed by the ``stage`` property",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from engine import drafts
+from engine.deployments import latest_deployment
 from tasks import whatif
 from tests.procedure import support
 from tests.procedure.support import at, complete
@@ -51,7 +52,8 @@ def history(engine, build) -> None:
 
 def replayed(engine, config, days=30) -> whatif.WhatIf:
     with engine.reader() as session:
-        return whatif.replay(session.connection(), config, now=NOW, days=days)
+        catalogue = engine.runtime(latest_deployment(session).id).clock_catalogue
+        return whatif.replay(session.connection(), config, catalogue, now=NOW, days=days)
 
 
 def test_l2_from_two_to_three_hours_dispatch_on_time_from_two_of_four_to_three_of_four(engine):
