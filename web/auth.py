@@ -164,7 +164,10 @@ def login():
             return render_template("login.html", form=form), 503
         if found is not None:
             next_url = safe_next(request.args.get("next"))
+            language = session.get("language")
             session.clear()  # a fresh session (and CSRF token) for the new identity
+            if language:
+                session["language"] = language  # the language picked on the login page stays
             login_user(found)
             return redirect(next_url)
         flash(gettext("Wrong username or password."), "error")

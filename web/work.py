@@ -82,9 +82,11 @@ def inbox_page():
             ).all()
         )
         clocks = clock_marks.clock_rows(session.connection(), versions)
+        names = people.display_names(session, [row.assignee for row in page.rows])
     return render_template(
         "inbox.html",
         page=page,
+        names=names,
         complaints=complaints,
         wanted=wanted,
         now=now,

@@ -40,6 +40,17 @@ def test_flash_messages_follow_the_language(app, db):
     assert "用户名或密码错误" in response.get_data(as_text=True)
 
 
+def test_the_language_picked_on_the_login_page_stays_after_logging_in(app, db):
+    """Logging in starts a fresh session (no fixation); the reader's language survives it."""
+    with app.extensions["process_engine"].writer() as session, session.begin():
+        accounts.create_user(session, "clara", "password-1", "Clara", ["clerks"], ["agent"])
+    client = app.test_client()
+    client.get("/language/zh")
+    assert log_in(client, "clara", "password-1").status_code == 302
+    inbox = client.get("/inbox", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="zh">' in inbox and "待办" in inbox
+
+
 def test_every_string_of_the_pages_has_a_chinese_translation():
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     found = {

@@ -213,6 +213,9 @@ def test_a_supervisor_assigns_within_the_group_only(app, engine):
         clara.post(f"/tasks/{task_id}/assign", data={"assignee": "clara", "csrf_token": token}).status_code
         == 403
     )
+    # Issue 13: the inbox's "Claimed by" names the holder as colleagues know them, too.
+    inbox = client_of(app, "carl").get("/inbox").get_data(as_text=True)
+    assert 'data-label="Claimed by">Carl</td>' in inbox and ">carl<" not in inbox
 
 
 def test_after_three_failures_for_a_name_the_next_attempt_must_wait(app, clock):
