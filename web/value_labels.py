@@ -17,7 +17,6 @@ The config's labels are bilingual ("来电 Phone"): :func:`in_language` keeps th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,8 +25,7 @@ from flask import Flask, current_app, g
 from flask_babel import get_locale, gettext, lazy_gettext
 
 from engine.deployments import latest_deployment
-
-_BILINGUAL = re.compile(r"^(?P<zh>.*[\u2e80-\u9fff\uff00-\uffef])\s*(?P<en>[A-Za-z].*)$")
+from tasks import words
 
 STAGES = {
     "intake": lazy_gettext("Intake"),
@@ -91,10 +89,7 @@ def init_app(app: Flask) -> None:
 
 def in_language(label: str) -> str:
     """The reader's half of a bilingual label ("来电 Phone" -> 来电 or Phone)."""
-    found = _BILINGUAL.match(label or "")
-    if found is None:
-        return label
-    return found["zh"].strip() if str(get_locale() or "en") == "zh" else found["en"].strip()
+    return words.pick(label, str(get_locale() or "en")) if label else label
 
 
 def _config() -> Mapping[str, Any]:
