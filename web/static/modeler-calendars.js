@@ -7,16 +7,8 @@
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   var PX_PER_HOUR = 8;
 
-  function el(id) { return document.getElementById(id); }
-
-  function make(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") { node.textContent = attrs[key]; } else if (key in node && key !== "list") { node[key] = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
-    });
-    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
-    return node;
-  }
+  var el = ModelerPanel.el;
+  var make = ModelerPanel.make;
 
   function minutes(hhmm) {
     var parts = hhmm.split(":");
@@ -38,14 +30,13 @@
     return found;
   }
 
-  function start() {
-    var root = el("modeler");
+  function start(modeler) {
+    var root = modeler.root;
     var box = el("calendars");
     var tabs = el("editor-tabs");
-    if (!root || !box || !root.modelerApi) { return; }
-    var api = root.modelerApi;
-    var W = {};
-    try { W = JSON.parse(el("editor-words").textContent); } catch (error) { W = {}; }
+    if (!box) { return; }
+    var api = modeler.api;
+    var W = modeler.words;
     var state = { calendars: {}, name: null, year: new Date().getFullYear(),
                   start: null, hours: "2", minutes: "0" };
 
@@ -267,11 +258,5 @@
     });
   }
 
-  function whenLoaded() {
-    var root = el("modeler");
-    if (!root) { return; }
-    if (root.dataset.ready === "true") { start(); } else { root.addEventListener("modeler:loaded", start, { once: true }); }
-  }
-
-  document.addEventListener("DOMContentLoaded", whenLoaded);
+  ModelerPanel.onModelerLoaded(start);
 })();

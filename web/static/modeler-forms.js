@@ -13,16 +13,8 @@
   var TYPES = ["text", "longtext", "number", "yesno", "choice", "datetime", "evidence"];
   var CJK = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]/;
 
-  function el(id) { return document.getElementById(id); }
-
-  function make(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") { node.textContent = attrs[key]; } else if (key in node && key !== "list") { node[key] = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
-    });
-    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
-    return node;
-  }
+  var el = ModelerPanel.el;
+  var make = ModelerPanel.make;
 
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
 
@@ -172,14 +164,13 @@
     return schema;
   }
 
-  function start() {
-    var root = el("modeler");
+  function start(modeler) {
+    var root = modeler.root;
     var editor = el("form-editor");
     var preview = el("form-preview");
-    if (!root || !editor || !root.modelerApi) { return; }
-    var api = root.modelerApi;
-    var W = {};
-    try { W = JSON.parse(el("editor-words").textContent); } catch (error) { W = {}; }
+    if (!editor) { return; }
+    var api = modeler.api;
+    var W = modeler.words;
     var state = { name: "", original: null, fields: [], previewLanguage: "zh" };
 
     function write() {
@@ -436,13 +427,7 @@
     load(el("form-file").value);
   }
 
-  function whenLoaded() {
-    var root = el("modeler");
-    if (!root) { return; }
-    if (root.dataset.ready === "true") { start(); } else { root.addEventListener("modeler:loaded", start, { once: true }); }
-  }
-
   // For the tests of the conversion (tests/browser): the same functions the editor uses.
   window.ComplaintForms = { parse: parse, serialize: serialize, splitLabel: splitLabel };
-  document.addEventListener("DOMContentLoaded", whenLoaded);
+  ModelerPanel.onModelerLoaded(start);
 })();

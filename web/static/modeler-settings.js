@@ -5,20 +5,8 @@
 (function () {
   "use strict";
 
-  function el(id) { return document.getElementById(id); }
-
-  function make(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      if (key === "text") { node.textContent = attrs[key]; } else if (key in node && key !== "list") { node[key] = attrs[key]; } else { node.setAttribute(key, attrs[key]); }
-    });
-    (children || []).forEach(function (child) { if (child) { node.appendChild(child); } });
-    return node;
-  }
-
-  function words() {
-    try { return JSON.parse(el("editor-words").textContent); } catch (error) { return {}; }
-  }
+  var el = ModelerPanel.el;
+  var make = ModelerPanel.make;
 
   // "PT3H", "PT2H30M", "PT45M" from hours and minutes (at least one minute).
   function isoDuration(hours, minutes) {
@@ -29,12 +17,12 @@
     return "PT" + (h ? h + "H" : "") + (m || !h ? m + "M" : "");
   }
 
-  function start() {
-    var root = el("modeler");
+  function start(modeler) {
+    var root = modeler.root;
     var tabs = el("editor-tabs");
-    if (!root || !tabs || !root.modelerApi) { return; }
-    var api = root.modelerApi;
-    var W = words();
+    if (!tabs) { return; }
+    var api = modeler.api;
+    var W = modeler.words;
     var box = el("settings");
     var note = el("settings-state");
 
@@ -268,11 +256,5 @@
     call([]);
   }
 
-  function whenLoaded() {
-    var root = el("modeler");
-    if (!root) { return; }
-    if (root.dataset.ready === "true") { start(); } else { root.addEventListener("modeler:loaded", start, { once: true }); }
-  }
-
-  document.addEventListener("DOMContentLoaded", whenLoaded);
+  ModelerPanel.onModelerLoaded(start);
 })();
