@@ -305,16 +305,16 @@ class DemoUser:
 # One account per actor of the procedure. Their password is DEMO_PASSWORD: they exist
 # to try the product on one machine and must never be created on a shared server.
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("intake", "Intake clerk", ("intake",), ("agent",)),
-    DemoUser("dispatcher", "Customer-service dispatcher", ("cs_center",), ("agent",)),
-    DemoUser("network", "Network department", ("dept:network",), ("agent",)),
-    DemoUser("billing", "Billing department", ("dept:billing",), ("agent",)),
-    DemoUser("specialist", "Complaint specialist", ("specialist",), ("agent",)),
-    DemoUser("legal", "Legal counsel", ("legal",), ("agent",)),
-    DemoUser("supervisor", "Supervisor", ("supervisor",), ("supervisor",)),
-    DemoUser("escalation", "Escalation desk", ("escalation_desk",), ("agent",)),
-    DemoUser("owner", "Process owner", (), ("process_owner",)),
-    DemoUser("admin", "Administrator", (), ("admin",)),
+    DemoUser("intake", "受理员 Intake clerk", ("intake",), ("agent",)),
+    DemoUser("dispatcher", "客服中心派单员 Customer-service dispatcher", ("cs_center",), ("agent",)),
+    DemoUser("network", "网络部 Network department", ("dept:network",), ("agent",)),
+    DemoUser("billing", "计费部 Billing department", ("dept:billing",), ("agent",)),
+    DemoUser("specialist", "投诉专员 Complaint specialist", ("specialist",), ("agent",)),
+    DemoUser("legal", "法律顾问 Legal counsel", ("legal",), ("agent",)),
+    DemoUser("supervisor", "主管领导 Supervisor", ("supervisor",), ("supervisor",)),
+    DemoUser("escalation", "升级投诉专席 Escalation desk", ("escalation_desk",), ("agent",)),
+    DemoUser("owner", "流程负责人 Process owner", (), ("process_owner",)),
+    DemoUser("admin", "系统管理员 Administrator", (), ("admin",)),
 )
 
 

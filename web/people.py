@@ -14,16 +14,20 @@ from sqlalchemy import select
 from engine.service import SYSTEM_ACTOR
 from web import accounts
 from web.public import SUBMITTED_VIA
+from web.value_labels import in_language
 
 
 def display_names(session, usernames: Iterable[str | None]) -> dict[str, str]:
-    """username -> display name for the usernames given (the website and the system in words)."""
+    """username -> display name for the usernames given (the website and the system in words).
+
+    A bilingual name ("受理员 Intake clerk", as the demo accounts have) shows in the page's language.
+    """
     wanted = {name for name in usernames if name}
     known: dict[str, str] = {}
     if wanted:
         user = accounts.User
         rows = session.execute(select(user.username, user.display_name).where(user.username.in_(wanted)))
-        known = {username: shown or username for username, shown in rows.all()}
+        known = {username: in_language(shown) or username for username, shown in rows.all()}
     known.setdefault(SUBMITTED_VIA, gettext("the customer (website)"))
     known.setdefault(SYSTEM_ACTOR, gettext("the system"))
     return known

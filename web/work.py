@@ -223,7 +223,8 @@ def task_page(task_id: str):
             if current_user.has_role("supervisor") and row.candidate_group
             else []
         )
-        colleagues = [(user.username, user.display_name) for user in members]  # shown by name, sent by id
+        # Shown by name, sent by id.
+        colleagues = [(user.username, value_labels.in_language(user.display_name)) for user in members]
         names = people.display_names(session, _people_on_the_page(row, history, reworking))
     return (
         render_template(

@@ -134,7 +134,10 @@ def test_after_login_the_overview_lists_deployment_instance_and_open_task(client
     assert "R-2026-0001" in instances and "approval_process" in instances
     assert "running" in instances
     assert task.name in tasks and "clerk" in tasks and "R-2026-0001" in tasks
-    assert "Intake clerk" in html  # who is logged in
+    assert "Intake clerk" in html and "受理员" not in html  # who is logged in, in English
+    client.get("/language/zh")
+    chinese = client.get("/").get_data(as_text=True)
+    assert "受理员" in chinese and "Intake clerk" not in chinese, "a bilingual name in the page's language"
 
 
 def test_next_never_leads_to_another_site(client, demo_users):
