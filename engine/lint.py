@@ -36,6 +36,8 @@ from typing import Any
 
 from lxml import etree
 
+from engine.property_names import CLOCK, FIGURE, FORM, VALIDATOR
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
@@ -103,7 +105,7 @@ def _form_fields(
 ) -> Iterator[BundleLintProblem]:
     for task in _xpath(root, "//bpmn:userTask"):
         props = _properties(task)
-        form, validator = props.get("formJsonSchemaFilename"), props.get("validator")
+        form, validator = props.get(FORM), props.get(VALIDATOR)
         needed = validator_fields.get(validator or "", frozenset())
         schema = forms.get(form or "")
         if not needed or not isinstance(schema, Mapping):
@@ -154,7 +156,7 @@ def _kind(element: Any) -> str:
 
 def _user_task_form(root: Any) -> Iterator[LintProblem]:
     for task in _xpath(root, "//bpmn:userTask"):
-        if not _properties(task).get("formJsonSchemaFilename"):
+        if not _properties(task).get(FORM):
             yield LintProblem("user-task-form", task, FORM_MESSAGE)
 
 
@@ -178,7 +180,7 @@ def _deadline_timers(root: Any) -> Iterator[LintProblem]:
     )
     for event in timers:
         props = _properties(event)
-        clock, figure = props.get("clock"), props.get("figure")
+        clock, figure = props.get(CLOCK), props.get(FIGURE)
         if not clock and not figure:
             continue  # not a deadline (a reminder, a wait)
         if clock and not figure:

@@ -21,6 +21,7 @@ from lxml import etree
 
 from engine.bundle import Bundle, bundle_from_files
 from engine.handlers import TimerLabeller
+from engine.property_names import CLOCK, FIGURE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -54,10 +55,10 @@ def deadline_timers(file: str, data: bytes) -> list[DeadlineTimer]:
             "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=_NS
         ):
             props.setdefault(prop.get("name"), (prop.get("value") or "").strip())
-        if props.get("clock"):
+        if props.get(CLOCK):
             found.append(
                 DeadlineTimer(
-                    file, event.get("id"), event.sourceline, props["clock"], props.get("figure") or None
+                    file, event.get("id"), event.sourceline, props[CLOCK], props.get(FIGURE) or None
                 )
             )
     return found
