@@ -199,7 +199,7 @@ def choose_default(engine, version: int, *, actor: str) -> int | None:
     """Make ``version`` the one new instances start on (a rollback, or back to the newest).
 
     The choice holds until an admin chooses again or a newer version is deployed.
-    Running instances are not touched: moving them is ``engine.migration``'s job.
+    Running instances are not touched: moving them is ``engine.migration_apply``'s job.
     Returns the previous default; audited as ``default_version``.
     """
     now = engine.clock.now()

@@ -8,7 +8,7 @@ Importing this module (``tasks.registry`` does) registers them all on ``REGISTRY
   reminders, L1 first-reply check, L2/L4/R4 deadlines, E3 extension, V1/H3 second dispatch,
   L7 breach records and outcomes, closing) and the ``deadline_outcome`` expression function
 * ``tasks.timer_figures.figure_words``: the deadline timers' labels, written at deploy (issue 10)
-* ``tasks.warnings.config_problems``: the deploy-time check of ``[warnings]``
+* ``tasks.warning_sweep.config_problems``: the deploy-time check of ``[warnings]``
 * ``tasks.records.project_complaint``: keeps the complaint record (``complaints``) in step
   with every command
 * ``tasks.contacts.project_contact``: the customer and department of every instance,
@@ -18,11 +18,11 @@ The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately t
 ``tasks.repeats`` delivers T2 reminders for the web layer.
 """
 
-from tasks import contacts, operations, records, spans, timer_figures, validators, warnings  # noqa: F401
+from tasks import contacts, operations, records, spans, timer_figures, validators, warning_sweep  # noqa: F401
 from tasks.registry import REGISTRY
 
 if records.project_complaint not in REGISTRY.projections:
     REGISTRY.projection(records.project_complaint)
 if contacts.project_contact not in REGISTRY.projections:  # issue 13: find before numbering, by department
     REGISTRY.projection(contacts.project_contact)
-REGISTRY.config_check(warnings.config_problems)  # [warnings]: fractions of each clock
+REGISTRY.config_check(warning_sweep.config_problems)  # [warnings]: fractions of each clock

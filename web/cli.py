@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import audit, audit_checkpoint, drafts, migration, versions
+from engine import audit, audit_checkpoint, drafts, migration_apply, versions
 from engine.audit_key import AuditKeyError
 from engine.bundle import BundleError, load_bundle
 from engine.calendar import CalendarConfigError, calendars_from_config, parse_duration
@@ -742,9 +742,9 @@ def migrate_instances(
             click.echo(f"run {run_id} (resume with --resume {run_id} if interrupted)")
             report = migration_runs.run(engine, run_id)
         elif mode == "revert":
-            report = migration.revert(engine, from_version, to_version, actor=actor)
+            report = migration_apply.revert(engine, from_version, to_version, actor=actor)
         else:
-            report = migration.dry_run(engine, from_version, to_version, mapping=mapping)
+            report = migration_apply.dry_run(engine, from_version, to_version, mapping=mapping)
     for line in report.lines():
         click.echo(line)
 

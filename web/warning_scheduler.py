@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 
 from engine.database_outage import OutageLog, is_unavailable
-from tasks import warnings
+from tasks import warning_sweep
 from web import mail
 from web.metrics import DATABASE_ERRORS, WARNINGS_SENT
 from web.notifications import sweep
@@ -75,7 +75,7 @@ class WarningScheduler:
     def reschedule(self) -> None:
         """Wake at the earliest warning instant ahead (recomputed from the database)."""
         try:
-            ahead = warnings.next_warning_at(self._engine, self._engine.clock.now())
+            ahead = warning_sweep.next_warning_at(self._engine, self._engine.clock.now())
         except Exception as error:  # the minute sweep covers it
             if is_unavailable(error):
                 self._outage.failed(error)
