@@ -13,7 +13,7 @@ person has an address (``complaints users email NAME ADDRESS``). A failing SMTP 
 written on the notification (``email_status``) and logged; the in-app notification stays
 and the sweep carries on.
 
-``web.warning_scheduler`` runs the sweep in ``complaints serve``.
+``web.warning_job`` runs the sweep in ``complaints serve`` (a job of the node's scheduler).
 """
 
 from __future__ import annotations
