@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.bpmn_xml import BPMN_NS, element_kind
 from engine.bundle import CONFIG_NAME
-from engine.validation.problems import BPMN_NS, Document, Report, element_kind
+from engine.validation.problems import Document, Report
 
 # Elements that must have a BPMNShape, and those that must have a BPMNEdge.
 _SHAPE_TAGS = frozenset(

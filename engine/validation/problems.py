@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from engine.bpmn_xml import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, NS, element_kind  # noqa: F401 - used by the checks
+from engine.bpmn_xml import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, NS
 
 _PREFIXES = {uri: prefix for prefix, uri in NS.items()}
 ID_NAMESPACES = frozenset({BPMN_NS, BPMNDI_NS, DC_NS, DI_NS})
