@@ -258,45 +258,8 @@ def _bundle_from_zip(data: bytes, zip_name: str) -> Bundle:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
         raise BundleError(f"{zip_name}: not a readable zip archive ({error})") from error
     with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise BundleError(f"{zip_name}: {len(infos)} entries, more than the {MAX_ZIP_ENTRIES} allowed")
-        members: list[tuple[str, zipfile.ZipInfo]] = []
-        for info in infos:
-            path = _safe_member_path(info.filename, zip_name)
-            if path is not None:
-                members.append((path, info))
-        prefix = _strip_common_folder([path for path, _ in members])
-
-        selected: dict[str, zipfile.ZipInfo] = {}
-        for path, info in members:
-            if prefix:
-                if not path.startswith(prefix):
-                    continue
-                path = path[len(prefix) :]
-            if not _belongs(path):
-                continue
-            if path in selected:
-                raise BundleError(f"{zip_name}: member {path} appears twice")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise BundleError(f"{zip_name}: member {path} is a symbolic link")
-            if info.flag_bits & 0x1:
-                raise BundleError(f"{zip_name}: member {path} is encrypted")
-            selected[path] = info
-
-        # Declared sizes first: refuse a bomb before decompressing a byte of it.
-        if len(selected) > MAX_FILES:
-            raise BundleError(f"{zip_name}: {len(selected)} files, more than the {MAX_FILES} allowed")
-        declared_total = 0
-        for path, info in selected.items():
-            _check_file_size(f"{zip_name}: {path}", info.file_size)
-            declared_total += info.file_size
-        if declared_total > MAX_BUNDLE_BYTES:
-            raise BundleError(
-                f"{zip_name}: the files add up to {declared_total} bytes, "
-                f"more than the {MAX_BUNDLE_BYTES} allowed"
-            )
-
+        selected = _select_members(archive, zip_name)
+        _check_declared_sizes(selected, zip_name)
         # Then the actual bytes, never reading past the limits (headers can lie).
         files: dict[str, bytes] = {}
         budget = MAX_BUNDLE_BYTES
@@ -306,6 +269,49 @@ def _bundle_from_zip(data: bytes, zip_name: str) -> Bundle:
             budget -= len(content)
             files[path] = content
     return Bundle(files)
+
+
+def _select_members(archive: zipfile.ZipFile, zip_name: str) -> dict[str, zipfile.ZipInfo]:
+    """The members that are bundle files, by path inside the bundle (a zipped folder's top stripped)."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise BundleError(f"{zip_name}: {len(infos)} entries, more than the {MAX_ZIP_ENTRIES} allowed")
+    members: list[tuple[str, zipfile.ZipInfo]] = []
+    for info in infos:
+        path = _safe_member_path(info.filename, zip_name)
+        if path is not None:
+            members.append((path, info))
+    prefix = _strip_common_folder([path for path, _ in members])
+    selected: dict[str, zipfile.ZipInfo] = {}
+    for path, info in members:
+        if not path.startswith(prefix):
+            continue
+        path = path[len(prefix) :]
+        if not _belongs(path):
+            continue
+        if path in selected:
+            raise BundleError(f"{zip_name}: member {path} appears twice")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise BundleError(f"{zip_name}: member {path} is a symbolic link")
+        if info.flag_bits & 0x1:
+            raise BundleError(f"{zip_name}: member {path} is encrypted")
+        selected[path] = info
+    return selected
+
+
+def _check_declared_sizes(selected: Mapping[str, zipfile.ZipInfo], zip_name: str) -> None:
+    """Declared sizes first: refuse a bomb before decompressing a byte of it."""
+    if len(selected) > MAX_FILES:
+        raise BundleError(f"{zip_name}: {len(selected)} files, more than the {MAX_FILES} allowed")
+    declared_total = 0
+    for path, info in selected.items():
+        _check_file_size(f"{zip_name}: {path}", info.file_size)
+        declared_total += info.file_size
+    if declared_total > MAX_BUNDLE_BYTES:
+        raise BundleError(
+            f"{zip_name}: the files add up to {declared_total} bytes, "
+            f"more than the {MAX_BUNDLE_BYTES} allowed"
+        )
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, label: str) -> bytes:

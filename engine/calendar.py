@@ -51,7 +51,6 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KNOWN_KEYS: frozenset[str] = frozenset(
     {"timezone", "windows", "days", "holidays", "extra_working_days", "weekly"}
 )
-MINUTES_PER_DAY = 24 * 60
 
 
 class CalendarConfigError(ValueError):

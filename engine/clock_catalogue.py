@@ -23,9 +23,7 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 
-CLOCK_PROPERTY = "clock"
-FIGURE_PROPERTY = "figure"
-STOPS_PROPERTY = "stops_clock"
+from engine.property_names import CLOCK, FIGURE, STOPS_CLOCK
 
 
 @dataclass(frozen=True)
@@ -113,9 +111,9 @@ def build_catalogue(specs: Mapping[str, Any]) -> ClockCatalogue:
             element_id = getattr(task_spec, "bpmn_id", None)
             if element_id is None:
                 continue
-            if STOPS_PROPERTY in properties:
-                stoppers[element_id] = _required(properties, STOPS_PROPERTY, element_id)
-            if CLOCK_PROPERTY not in properties:
+            if STOPS_CLOCK in properties:
+                stoppers[element_id] = _required(properties, STOPS_CLOCK, element_id)
+            if CLOCK not in properties:
                 continue
             if not isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition):
                 raise ValueError(f"element {element_id!r} carries a clock property but is not a timer event")
@@ -131,8 +129,8 @@ def build_catalogue(specs: Mapping[str, Any]) -> ClockCatalogue:
 
 def _timer(process_id: str, task_spec: Any, properties: Mapping[str, str], parents) -> ClockTimer:
     element_id = task_spec.bpmn_id
-    clock = _required(properties, CLOCK_PROPERTY, element_id)
-    figure = properties.get(FIGURE_PROPERTY) or None
+    clock = _required(properties, CLOCK, element_id)
+    figure = properties.get(FIGURE) or None
     attached = _attached_to(task_spec)
     if attached is not None:
         guards, guards_process, kind = attached, process_id, "boundary"

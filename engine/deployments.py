@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -163,12 +162,3 @@ def bundle_config(bundle: Bundle) -> dict[str, Any]:
     data = bundle.config_bytes
     return tomllib.loads(data.decode()) if data else {}
 
-
-def deployment_summary(deployment: Deployment) -> Mapping[str, Any]:
-    return {
-        "version": deployment.version,
-        "content_hash": deployment.content_hash,
-        "main_process": deployment.main_process,
-        "deployed_at": deployment.deployed_at.isoformat(),
-        "deployed_by": deployment.deployed_by,
-    }

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-BPMN_MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMN_DI = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC = "http://www.omg.org/spec/DD/20100524/DC"
-_NS = {"bpmn": BPMN_MODEL, "bpmndi": BPMN_DI, "dc": DC}
+from engine.bpmn_xml import NS
+
 _FAR = float("inf")  # call activities without a shape are listed last
 MAX_CHAINS = 64  # a process reachable many ways: enough to show, bounded against odd bundles
 
@@ -105,7 +103,7 @@ def index_bundle(bpmn_files: Mapping[str, bytes], main_process: str) -> DiagramI
         files[file_name] = data.decode("utf-8")
         drawn_by = _diagrams_drawing(root)
         positions = _positions(root)
-        for process in root.iterfind("bpmn:process", _NS):
+        for process in root.iterfind("bpmn:process", NS):
             process_id = process.get("id")
             if not process_id:
                 raise DiagramIndexError(f"{file_name}: a process has no id")
@@ -120,7 +118,7 @@ def index_bundle(bpmn_files: Mapping[str, bytes], main_process: str) -> DiagramI
             calls = sorted(
                 (
                     CallSite(call.get("id"), process_id, call.get("calledElement"))
-                    for call in process.iterfind(".//bpmn:callActivity", _NS)
+                    for call in process.iterfind(".//bpmn:callActivity", NS)
                     if call.get("id") and call.get("calledElement")
                 ),
                 key=lambda site: positions.get(site.element_id, (_FAR, _FAR, site.element_id)),
@@ -164,15 +162,15 @@ def _map_order(found: Mapping[str, Diagram], main_process: str) -> list[str]:
 def _diagrams_drawing(root) -> dict[str, tuple[str | None, str | None]]:
     """Process id -> (participant name, BPMNDiagram id) for every process a plane draws."""
     participants: dict[str, list[tuple[str, str | None]]] = {}
-    for collaboration in root.iterfind("bpmn:collaboration", _NS):
+    for collaboration in root.iterfind("bpmn:collaboration", NS):
         participants[collaboration.get("id")] = [
             (participant.get("processRef"), participant.get("name"))
-            for participant in collaboration.iterfind("bpmn:participant", _NS)
+            for participant in collaboration.iterfind("bpmn:participant", NS)
             if participant.get("processRef")
         ]
     drawn: dict[str, tuple[str | None, str | None]] = {}
-    for diagram in root.iterfind("bpmndi:BPMNDiagram", _NS):
-        plane = diagram.find("bpmndi:BPMNPlane", _NS)
+    for diagram in root.iterfind("bpmndi:BPMNDiagram", NS):
+        plane = diagram.find("bpmndi:BPMNPlane", NS)
         target = plane.get("bpmnElement") if plane is not None else None
         if target in participants:
             for process_id, name in participants[target]:
@@ -185,8 +183,8 @@ def _diagrams_drawing(root) -> dict[str, tuple[str | None, str | None]]:
 def _positions(root) -> dict[str, tuple[float, float, str]]:
     """Element id -> (x, y, id) of its shape, to list call activities in reading order."""
     positions = {}
-    for shape in root.iterfind(".//bpmndi:BPMNShape", _NS):
-        bounds = shape.find("dc:Bounds", _NS)
+    for shape in root.iterfind(".//bpmndi:BPMNShape", NS):
+        bounds = shape.find("dc:Bounds", NS)
         element_id = shape.get("bpmnElement")
         if bounds is not None and element_id:
             try:

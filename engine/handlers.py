@@ -160,6 +160,21 @@ class HandlerRegistry:
         """Register a helper callable from diagram expressions (conditions, timers, scripts)."""
         return _register(self.functions, name, "function")
 
+    def include(self, other: HandlerRegistry) -> None:
+        """Add everything ``other`` registered (a module's own table); a name taken twice is an error."""
+        for name, validator in other.validators.items():
+            self.validator(name, tuple(other.validator_fields.get(name, ())))(validator)
+        for name, operation in other.operations.items():
+            self.operation(name)(operation)
+        for name, function in other.functions.items():
+            _register(self.functions, name, "function")(function)
+        for hook in other.projections:
+            self.projection(hook)
+        for check in other.config_checks:
+            self.config_check(check)
+        if other.timer_labeller is not None:
+            self.labeller(other.timer_labeller)
+
 
 def _register(table: dict[str, Any], name: str, kind: str) -> Callable[[Any], Any]:
     def decorate(function: Any) -> Any:

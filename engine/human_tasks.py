@@ -14,14 +14,11 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.task import Task
 
 from engine.deployments import Runtime
+from engine.property_names import ASSIGNEE, CANDIDATE_GROUP, FORM, PRIORITY, VALIDATOR
 from engine.spiff import boundary_timers_of, ready_human_tasks, task_properties
 from engine.store import NewTask, Store
 
-FORM_PROPERTY = "formJsonSchemaFilename"
-VALIDATOR_PROPERTY = "validator"
-PRIORITY_PROPERTY = "priority"
-CANDIDATE_GROUP_PROPERTY = "candidateGroup"
-ASSIGNEE_PROPERTY = "assignee"
+VALIDATOR_PROPERTY = VALIDATOR  # the name engine/service.py imports; drop after the perf branch merges
 
 
 @dataclass(frozen=True)
@@ -91,12 +88,12 @@ def _new_task(task: Task, runtime: Runtime) -> NewTask:
         element_id=task.task_spec.bpmn_id,
         name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
         lane=lane,
-        candidate_group=_from_data(task, properties.get(CANDIDATE_GROUP_PROPERTY), runtime)
+        candidate_group=_from_data(task, properties.get(CANDIDATE_GROUP), runtime)
         or runtime.candidate_group(lane),
-        form=properties.get(FORM_PROPERTY),
+        form=properties.get(FORM),
         priority=_priority(task, properties, runtime),
         due_at=min(dues) if dues else None,
-        assignee=_from_data(task, properties.get(ASSIGNEE_PROPERTY), runtime),
+        assignee=_from_data(task, properties.get(ASSIGNEE), runtime),
     )
 
 
@@ -122,6 +119,6 @@ def _from_data(task: Task, expression: str | None, runtime: Runtime) -> str | No
 
 def _priority(task: Task, properties: dict[str, str], runtime: Runtime) -> int:
     """The task's ``priority`` property (an expression), else the instance's ``priority`` data."""
-    expression = properties.get(PRIORITY_PROPERTY)
+    expression = properties.get(PRIORITY)
     value = runtime.script_engine.evaluate(task, expression) if expression else task.data.get("priority", 0)
     return int(value) if isinstance(value, int | float) else 0

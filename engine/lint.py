@@ -36,9 +36,8 @@ from typing import Any
 
 from lxml import etree
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-_NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+from engine.bpmn_xml import NS, element_kind, property_values
+from engine.property_names import CLOCK, FIGURE, FORM, VALIDATOR
 
 RULES: dict[str, str] = {
     "user-task-form": "a user task names its form",
@@ -102,8 +101,8 @@ def _form_fields(
     validator_fields: Mapping[str, frozenset[str]],
 ) -> Iterator[BundleLintProblem]:
     for task in _xpath(root, "//bpmn:userTask"):
-        props = _properties(task)
-        form, validator = props.get("formJsonSchemaFilename"), props.get("validator")
+        props = property_values(task)
+        form, validator = props.get(FORM), props.get(VALIDATOR)
         needed = validator_fields.get(validator or "", frozenset())
         schema = forms.get(form or "")
         if not needed or not isinstance(schema, Mapping):
@@ -137,24 +136,12 @@ def lint_document(root: Any) -> list[LintProblem]:
 
 
 def _xpath(node: Any, path: str) -> list[Any]:
-    return node.xpath(path, namespaces=_NS)
-
-
-def _properties(element: Any) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for prop in _xpath(element, "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property"):
-        found.setdefault(prop.get("name"), (prop.get("value") or "").strip())
-    return found
-
-
-def _kind(element: Any) -> str:
-    local = etree.QName(element).localname
-    return "".join(" " + char.lower() if char.isupper() else char for char in local).strip()
+    return node.xpath(path, namespaces=NS)
 
 
 def _user_task_form(root: Any) -> Iterator[LintProblem]:
     for task in _xpath(root, "//bpmn:userTask"):
-        if not _properties(task).get("formJsonSchemaFilename"):
+        if not property_values(task).get(FORM):
             yield LintProblem("user-task-form", task, FORM_MESSAGE)
 
 
@@ -166,7 +153,7 @@ def _user_task_lane(root: Any) -> Iterator[LintProblem]:
         for task in _xpath(process, ".//bpmn:userTask | .//bpmn:manualTask"):
             enclosing = [task, *task.iterancestors()]
             if not any(element.get("id") in in_lanes for element in enclosing):
-                message = f"{_kind(task)} is in no lane, so nobody would be offered it"
+                message = f"{element_kind(task)} is in no lane, so nobody would be offered it"
                 yield LintProblem("user-task-lane", task, message)
 
 
@@ -177,8 +164,8 @@ def _deadline_timers(root: Any) -> Iterator[LintProblem]:
         " and bpmn:timerEventDefinition]",
     )
     for event in timers:
-        props = _properties(event)
-        clock, figure = props.get("clock"), props.get("figure")
+        props = property_values(event)
+        clock, figure = props.get(CLOCK), props.get(FIGURE)
         if not clock and not figure:
             continue  # not a deadline (a reminder, a wait)
         if clock and not figure:
@@ -205,9 +192,9 @@ def _deadline_timers(root: Any) -> Iterator[LintProblem]:
             yield LintProblem(
                 "deadline-timer-placement",
                 event,
-                f"deadline timer '{clock or figure}' is a {_kind(event)}: a deadline is a boundary timer "
-                "on the task, subprocess or call activity it guards, or the timer start of an event "
-                "subprocess guarding a whole path",
+                f"deadline timer '{clock or figure}' is a {element_kind(event)}: "
+                "a deadline is a boundary timer on the task, subprocess or call activity it guards, "
+                "or the timer start of an event subprocess guarding a whole path",
             )
 
 
@@ -226,6 +213,6 @@ def _gateway_conditions(root: Any) -> Iterator[LintProblem]:
                 yield LintProblem(
                     "gateway-conditions",
                     flow,
-                    f"flow leaves {_kind(gateway)} '{gateway.get('name') or gateway_id}' without a "
+                    f"flow leaves {element_kind(gateway)} '{gateway.get('name') or gateway_id}' without a "
                     "condition: give it one, or make it the gateway's default flow",
                 )

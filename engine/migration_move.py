@@ -93,65 +93,29 @@ def move_workflow(
 ) -> Move:
     """Align, then (unless blocked) re-point every task of ``workflow`` onto the target specs."""
     move = Move(workflow)
+    target = _Target(target_specs, target_version, mapping, comparer)
     top_id = mapped_name(process_id, mapping)
     pairs = [(workflow, target_specs.get(top_id), None)]
     for sub_id, sub in workflow.subprocesses.items():
         pairs.append(
             (sub, target_specs.get(mapped_name(sub.spec.name, mapping)), workflow.get_task_from_id(sub_id))
         )
-    alignment: list[tuple[Any, Any]] = []
-    dropped: list[tuple[Any, Any]] = []
-    reopen: list[Any] = []
+    aligned = _Alignment()
     for wf, new_process, caller in pairs:
         if new_process is None:
-            spec = caller.task_spec if caller is not None else wf.spec
-            state = caller.state if caller is not None else TaskState.STARTED
-            code = "done_missing" if caller is not None and state & DONE else "open_missing"
-            if caller is None:
-                code = "process_missing"
-            move.blockers.append(blocker(code, spec, target_version, wf.spec.name, state))
+            move.blockers.append(_missing_process(wf, caller, target_version))
             continue
         for task in wf.tasks.values():
-            old = task.task_spec
-            new = new_process.task_specs.get(mapped_name(old.name, mapping))
-            if new is None:
-                if not old.bpmn_id:
-                    continue  # a helper (x.BoundaryEventSplit): its element reports it
-                holder = _activity_now_holding(old.bpmn_id, new_process, target_specs)
-                if holder is not None and task.state & (OPEN | DONE):
-                    code, container = holder
-                    move.blockers.append(
-                        blocker(code, old, target_version, wf.spec.name, task.state, detail=container)
-                    )
-                    continue
-                if task.state & OPEN:
-                    move.blockers.append(
-                        blocker("open_missing", old, target_version, wf.spec.name, task.state)
-                    )
-                elif task.state & DONE:
-                    move.blockers.append(
-                        blocker("done_missing", old, target_version, wf.spec.name, task.state)
-                    )
-                elif task.state == TaskState.CANCELLED:
-                    dropped.append((wf, task))
-                continue  # predicted tasks are predicted again below
-            alignment.append((task, new))
-            if task.state == TaskState.READY and comparer.changed(old, new):
-                reopen.append(task)
-            elif task.state == TaskState.WAITING and (due := timer_due(task)) and comparer.changed(old, new):
-                move.notes.append(
-                    f"timer {old.bpmn_id} changed in version {target_version}; it keeps its due "
-                    f"instant {due.isoformat()} (the new definition applies when it is reached again)"
-                )
+            _align_task(task, wf, new_process, target, move, aligned)
     if move.blocked:
         return move
     try:
         for wf, new_process, _caller in pairs:
             wf.spec = new_process
-        for task, new in alignment:
+        for task, new in aligned.tasks:
             task.task_spec = new
-        _drop(dropped)
-        for task in reopen:
+        _drop(aligned.dropped)
+        for task in aligned.reopen:
             task.reset_branch(None)
         workflow.subprocess_specs = {name: spec for name, spec in target_specs.items() if name != top_id}
         _repredict_removed(workflow)
@@ -162,6 +126,75 @@ def move_workflow(
         return move
     _check_result(move, workflow, target_version, script_engine)
     return move
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a workflow moves onto, and how its element ids map there."""
+
+    specs: Mapping[str, Any]
+    version: int
+    mapping: Mapping[str, str]
+    comparer: SpecComparer
+
+
+@dataclass
+class _Alignment:
+    """The work a move does once nothing blocks it."""
+
+    tasks: list[tuple[Any, Any]] = field(default_factory=list)
+    """(task, its new spec)"""
+    dropped: list[tuple[Any, Any]] = field(default_factory=list)
+    """(workflow, cancelled task) on elements the target no longer has"""
+    reopen: list[Any] = field(default_factory=list)
+    """READY tasks whose definition changed: their pre-script runs again"""
+
+
+def _missing_process(wf: Any, caller: Any, target_version: int) -> Blocker:
+    """The blocker for a (sub)process the target does not have."""
+    if caller is None:
+        return blocker("process_missing", wf.spec, target_version, wf.spec.name, TaskState.STARTED)
+    code = "done_missing" if caller.state & DONE else "open_missing"
+    return blocker(code, caller.task_spec, target_version, wf.spec.name, caller.state)
+
+
+def _align_task(
+    task: Any, wf: Any, new_process: Any, target: _Target, move: Move, aligned: _Alignment
+) -> None:
+    """Pair one task with its element in the target, or say why it cannot move."""
+    old = task.task_spec
+    new = new_process.task_specs.get(mapped_name(old.name, target.mapping))
+    if new is None:
+        _unaligned_task(task, wf, new_process, target, move, aligned)
+        return
+    aligned.tasks.append((task, new))
+    if task.state == TaskState.READY and target.comparer.changed(old, new):
+        aligned.reopen.append(task)
+    elif task.state == TaskState.WAITING and (due := timer_due(task)) and target.comparer.changed(old, new):
+        move.notes.append(
+            f"timer {old.bpmn_id} changed in version {target.version}; it keeps its due "
+            f"instant {due.isoformat()} (the new definition applies when it is reached again)"
+        )
+
+
+def _unaligned_task(
+    task: Any, wf: Any, new_process: Any, target: _Target, move: Move, aligned: _Alignment
+) -> None:
+    """A task whose element the target lacks: blocks when open or done; cancelled ones are dropped,
+    predicted ones predicted again after the move."""
+    old = task.task_spec
+    if not old.bpmn_id:
+        return  # a helper (x.BoundaryEventSplit): its element reports it
+    holder = _activity_now_holding(old.bpmn_id, new_process, target.specs)
+    if holder is not None and task.state & (OPEN | DONE):
+        code, container = holder
+        move.blockers.append(blocker(code, old, target.version, wf.spec.name, task.state, detail=container))
+    elif task.state & OPEN:
+        move.blockers.append(blocker("open_missing", old, target.version, wf.spec.name, task.state))
+    elif task.state & DONE:
+        move.blockers.append(blocker("done_missing", old, target.version, wf.spec.name, task.state))
+    elif task.state == TaskState.CANCELLED:
+        aligned.dropped.append((wf, task))
 
 
 def _spec_named(workflow: Any, element_id: str | None) -> Any:

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 
 from engine.errors import NotFound
-from engine.migration import apply_one, checked_mapping, revert, running_ids, versions_of
+from engine.migration_apply import apply_one, checked_mapping, revert, running_ids, versions_of
 from engine.migration_move import SpecComparer
 from engine.migration_report import InstanceReport, MigrationReport
 from engine.models import Instance, MigrationRun
@@ -82,7 +82,7 @@ _ADVANCE = {
     .values({counter: getattr(MigrationRun, counter) + 1, "last_instance_id": bindparam("last")})
     for counter in ("moved", "blocked", "skipped")
 }
-"""One statement per counter, built once (see ``engine.migration._RECORD_MOVE``)."""
+"""One statement per counter, built once (see ``engine.migration_apply._RECORD_MOVE``)."""
 
 
 class _Progress:

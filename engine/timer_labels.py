@@ -19,12 +19,11 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from engine.bpmn_xml import NS, property_values
 from engine.bundle import Bundle, bundle_from_files
 from engine.handlers import TimerLabeller
+from engine.property_names import CLOCK, FIGURE
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-_NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 _TIMER_EVENTS = "self::bpmn:boundaryEvent or self::bpmn:startEvent or self::bpmn:intermediateCatchEvent"
 
 
@@ -48,16 +47,12 @@ def deadline_timers(file: str, data: bytes) -> list[DeadlineTimer]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     root = etree.fromstring(data, parser=parser)
     found = []
-    for event in root.xpath(f"//*[({_TIMER_EVENTS}) and bpmn:timerEventDefinition]", namespaces=_NS):
-        props: dict[str, str] = {}
-        for prop in event.xpath(
-            "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=_NS
-        ):
-            props.setdefault(prop.get("name"), (prop.get("value") or "").strip())
-        if props.get("clock"):
+    for event in root.xpath(f"//*[({_TIMER_EVENTS}) and bpmn:timerEventDefinition]", namespaces=NS):
+        props = property_values(event)
+        if props.get(CLOCK):
             found.append(
                 DeadlineTimer(
-                    file, event.get("id"), event.sourceline, props["clock"], props.get("figure") or None
+                    file, event.get("id"), event.sourceline, props[CLOCK], props.get(FIGURE) or None
                 )
             )
     return found

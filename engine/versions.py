@@ -32,8 +32,8 @@ from engine import audit
 from engine.bundle import bundle_from_zip
 from engine.deployments import bundle_config
 from engine.errors import NotFound
-from engine.human_tasks import ASSIGNEE_PROPERTY, CANDIDATE_GROUP_PROPERTY, FORM_PROPERTY, PRIORITY_PROPERTY
 from engine.models import Deployment
+from engine.property_names import ASSIGNEE, CANDIDATE_GROUP, FORM, PRIORITY
 from engine.store import Store
 
 
@@ -199,7 +199,7 @@ def choose_default(engine, version: int, *, actor: str) -> int | None:
     """Make ``version`` the one new instances start on (a rollback, or back to the newest).
 
     The choice holds until an admin chooses again or a newer version is deployed.
-    Running instances are not touched: moving them is ``engine.migration``'s job.
+    Running instances are not touched: moving them is ``engine.migration_apply``'s job.
     Returns the previous default; audited as ``default_version``.
     """
     now = engine.clock.now()
@@ -272,7 +272,7 @@ _MULTI_INSTANCE_KEYS = {
     "condition": "completion condition",
     "completion_condition": "completion condition",
 }
-_EXPRESSION_PROPERTIES = (PRIORITY_PROPERTY, CANDIDATE_GROUP_PROPERTY, ASSIGNEE_PROPERTY)
+_EXPRESSION_PROPERTIES = (PRIORITY, CANDIDATE_GROUP, ASSIGNEE)
 
 
 def _code_of(task: Mapping[str, Any], bpmn_names: Mapping[str, str]) -> dict[str, str]:
@@ -363,7 +363,7 @@ def _changed_aspects(before, after, old_names, new_names) -> list[str]:
             aspects.append(aspect)
     old_ext, new_ext = before.get("extensions") or {}, after.get("extensions") or {}
     old_props, new_props = dict(old_ext.get("properties") or {}), dict(new_ext.get("properties") or {})
-    if old_props.pop(FORM_PROPERTY, None) != new_props.pop(FORM_PROPERTY, None):
+    if old_props.pop(FORM, None) != new_props.pop(FORM, None):
         aspects.append("form")
     if old_props != new_props:
         aspects.append("properties")

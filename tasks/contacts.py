@@ -43,7 +43,7 @@ class ComplaintContact(Base):
 
 
 def project_contact(projection: Any) -> None:
-    """Keep the instance's contact row in step with its data (registered by tasks.handlers)."""
+    """Keep the instance's contact row in step with its data (registered by tasks.registry.build_registry)."""
     data = projection.data
     phone = data.get("customer_phone")
     phone = records.normalise_phone(phone) if isinstance(phone, str) and phone.strip() else None

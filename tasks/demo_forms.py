@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tasks import records
-    from tasks.demo import Story
+    from tasks.demo_plan import Story
 
 # The department agent of each demo department (`complaints setup --demo-users`): the one who
 # handles and replies, also as a batch's dedicated handler (T4) or a major complaint's replier (R5).

@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from engine.clock_outcomes import MISSED
-from engine.handlers import ServiceCall
+from engine.handlers import HandlerRegistry, ServiceCall
 from tasks import config as cfg
 from tasks import deadlines, records
-from tasks.registry import REGISTRY
+
+HANDLERS = HandlerRegistry()
+"""This module's handlers; ``tasks.registry.build_registry`` gathers them."""
 
 # The outcomes a complaint can end with (the ``outcome`` of ``close_complaint``).
 # ``merged_into``: a T2 call about a complaint still in progress, merged into it (no order).
@@ -32,7 +34,7 @@ def _param(call: ServiceCall, name: str) -> Any:
         raise ValueError(f"{call.element_id}: the service task passes no parameter {name!r}") from None
 
 
-@REGISTRY.operation("register_complaint")
+@HANDLERS.operation("register_complaint")
 def register_complaint(call: ServiceCall) -> dict[str, Any]:
     """C4, C5, H1, A3: number the complaint, stamp its acceptance, classify its urgency.
 
@@ -71,7 +73,7 @@ def register_complaint(call: ServiceCall) -> dict[str, Any]:
     }
 
 
-@REGISTRY.operation("check_repeat")
+@HANDLERS.operation("check_repeat")
 def check_repeat(call: ServiceCall) -> dict[str, Any]:
     """T2, T3: is this call about an earlier complaint (``repeat_of``, checked at intake)?
 
@@ -91,7 +93,7 @@ def check_repeat(call: ServiceCall) -> dict[str, Any]:
     return {"kind": kind, "repeat_of": number, "instance_id": earlier.instance_id}
 
 
-@REGISTRY.operation("set_dispatch_deadline")
+@HANDLERS.operation("set_dispatch_deadline")
 def set_dispatch_deadline(call: ServiceCall) -> str:
     """L2: review and dispatch within 2 h of acceptance (ordinary), 30 min (urgent, H1).
 
@@ -106,7 +108,7 @@ def set_dispatch_deadline(call: ServiceCall) -> str:
     )
 
 
-@REGISTRY.operation("set_handling_deadline")
+@HANDLERS.operation("set_handling_deadline")
 def set_handling_deadline(call: ServiceCall) -> str:
     """L4 (T6, E5): the department's handling deadline, written on the order at dispatch.
 
@@ -127,7 +129,7 @@ def set_handling_deadline(call: ServiceCall) -> str:
     return due
 
 
-@REGISTRY.operation("set_reply_deadline")
+@HANDLERS.operation("set_reply_deadline")
 def set_reply_deadline(call: ServiceCall) -> str:
     """R4 / L5: the customer hears the result within 2 working hours of the valid reply.
 
@@ -138,7 +140,7 @@ def set_reply_deadline(call: ServiceCall) -> str:
     return deadlines.reply_due(call.now, calendar, working_time)
 
 
-@REGISTRY.operation("record_breach")
+@HANDLERS.operation("record_breach")
 def record_breach(call: ServiceCall) -> list[dict[str, Any]]:
     """L7: a deadline timer fired; append ``{clock, due, at, late_by_s}`` to ``breaches``.
 
@@ -161,7 +163,7 @@ def record_breach(call: ServiceCall) -> list[dict[str, Any]]:
     return [*call.task_data.get("breaches", []), record]
 
 
-@REGISTRY.operation("close_complaint")
+@HANDLERS.operation("close_complaint")
 def close_complaint(call: ServiceCall) -> dict[str, Any]:
     """A2, T2, V1, V2, H3, R6, L7: the complaint's final state: outcome, closing instant, on-time summary.
 
@@ -202,7 +204,7 @@ def _missed_clocks(call: ServiceCall) -> set[str]:
     return missed | scripted
 
 
-@REGISTRY.operation("second_dispatch")
+@HANDLERS.operation("second_dispatch")
 def second_dispatch(call: ServiceCall) -> dict[str, Any]:
     """V1, H3, H1, L4: second dispatch (二次派单) after a dissatisfied return visit.
 
@@ -226,7 +228,7 @@ def second_dispatch(call: ServiceCall) -> dict[str, Any]:
     }
 
 
-@REGISTRY.operation("extend_handling_deadline")
+@HANDLERS.operation("extend_handling_deadline")
 def extend_handling_deadline(call: ServiceCall) -> dict[str, Any]:
     """E3, L4, L7: the supervisor approved the department's extension request.
 
@@ -251,7 +253,7 @@ def extend_handling_deadline(call: ServiceCall) -> dict[str, Any]:
     }
 
 
-@REGISTRY.function("deadline_outcome")
+@HANDLERS.function("deadline_outcome")
 def deadline_outcome(deadlines_so_far, clock, due, done_at):
     """L7: the postScript of a task with a deadline measures it when the task is completed.
 
@@ -261,7 +263,7 @@ def deadline_outcome(deadlines_so_far, clock, due, done_at):
     return deadlines.deadline_outcome(deadlines_so_far, clock, due, done_at)
 
 
-@REGISTRY.operation("record_reminder")
+@HANDLERS.operation("record_reminder")
 def record_reminder(call: ServiceCall) -> dict[str, Any]:
     """T2: a reminder (催办) reached the running complaint: count it on the complaint record.
 
@@ -280,7 +282,7 @@ def record_reminder(call: ServiceCall) -> dict[str, Any]:
     }
 
 
-@REGISTRY.operation("check_first_reply")
+@HANDLERS.operation("check_first_reply")
 def check_first_reply(call: ServiceCall) -> dict[str, Any]:
     """L1, L7: when the L1 timer fires: has the customer heard the solution or the progress?
 
@@ -307,7 +309,7 @@ def check_first_reply(call: ServiceCall) -> dict[str, Any]:
     }
 
 
-@REGISTRY.operation("record_progress_reply")
+@HANDLERS.operation("record_progress_reply")
 def record_progress_reply(call: ServiceCall) -> dict[str, Any]:
     """L1: the customer was told the progress: the first reply, if none came earlier."""
     kept = records.record_first_reply(call.connection, call.instance_id, call.now)

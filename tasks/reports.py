@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tasks import warnings
+from tasks import warning_share
 from tasks.clocks import RUNNING, ClockRollup, ComplaintClock, ComplaintVolume, ElementRollup, with_deltas
 from tasks.records import Complaint
 
-DEFAULT_ABOUT_TO_BREACH = warnings.DEFAULT_FRACTION
+DEFAULT_ABOUT_TO_BREACH = warning_share.DEFAULT_FRACTION
 
 # Dimensions a supervisor can break the on-time rate down by ("all" is the total per clock).
 BREAKDOWNS = ("department", "type_flag", "channel", "business_category", "nature_category", "month")

@@ -15,7 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.calendar import parse_duration
-from tasks.registry import REGISTRY
+from engine.handlers import HandlerRegistry
+
+HANDLERS = HandlerRegistry()
+"""This module's handlers; ``tasks.registry.build_registry`` gathers them."""
 
 
 def span_of(config: Mapping[str, Any], key: str) -> str:
@@ -51,7 +54,7 @@ def span_of(config: Mapping[str, Any], key: str) -> str:
     return value
 
 
-@REGISTRY.config_function("deadline_span")
+@HANDLERS.config_function("deadline_span")
 def deadline_span(config: Mapping[str, Any]) -> Callable[[str], str]:
     """Bound per deployed version: the running complaint keeps its version's figures."""
 

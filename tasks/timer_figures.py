@@ -16,7 +16,6 @@ from typing import Any
 
 from engine.calendar import CalendarConfigError, calendar_from_config
 from engine.timer_labels import LabelError
-from tasks.registry import REGISTRY
 
 ON_ORDER = "on_order"  # T7: the outside unit's deadline, written on the work order at receipt
 _DURATION = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
@@ -164,5 +163,3 @@ def _join_zh(parts: list[str]) -> str:
 def _join_en(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
-
-REGISTRY.labeller(figure_words)

@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.handlers import TaskInput
+from engine.handlers import HandlerRegistry, TaskInput
 from engine.messages import N_
 from tasks import config as cfg
 from tasks import records
-from tasks.registry import REGISTRY
+
+HANDLERS = HandlerRegistry()
+"""This module's handlers; ``tasks.registry.build_registry`` gathers them."""
 
 Errors = dict[str, str]
 
@@ -44,7 +46,7 @@ def _check_code(errors: Errors, values: Mapping[str, Any], field: str, allowed: 
 ESCALATION_DESK = "escalation_desk"
 
 
-@REGISTRY.validator("complaint_record")
+@HANDLERS.validator("complaint_record")
 def complaint_record(task: TaskInput) -> Errors | None:
     """C1, C2, C3, C5, A2, A5, T5: the intake record.
 
@@ -190,7 +192,7 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
         )
 
 
-@REGISTRY.validator("dispatch_order", fields=("department",))
+@HANDLERS.validator("dispatch_order", fields=("department",))
 def dispatch_order(task: TaskInput) -> Errors | None:
     """L2, L4, T6, T1, T4, H6, R2, R5: the dispatcher sends the order to a configured handling department.
 
@@ -255,7 +257,7 @@ def _check_serious_impact(errors: Errors, values: Mapping[str, Any]) -> None:
         errors["impact_assessment"] = N_("H6: assess the impact (who is harmed, how widely, how it may grow)")
 
 
-@REGISTRY.validator("plan_approval")
+@HANDLERS.validator("plan_approval")
 def plan_approval(task: TaskInput) -> Errors | None:
     """T1: the supervisor approves a major complaint's plan and reports it on to the next level
     (level by level), or refuses it saying what to change."""
@@ -267,7 +269,7 @@ def plan_approval(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("plan_revision")
+@HANDLERS.validator("plan_revision")
 def plan_revision(task: TaskInput) -> Errors | None:
     """T1: a revised plan must differ from the refused one."""
     before = str(task.task_data.get("handling_plan") or "").strip()
@@ -276,7 +278,7 @@ def plan_revision(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("work_order_reply")
+@HANDLERS.validator("work_order_reply")
 def work_order_reply(task: TaskInput) -> Errors | None:
     """W1-W5, E1, E2, H2, H5, H7, E3, R1: the department's work-order reply, or its extension request.
 
@@ -445,7 +447,7 @@ def _check_tariff(errors: Errors, values: Mapping[str, Any]) -> None:
             errors["cash_reason"] = N_("H5: cash is only a supplement: say why cash")
 
 
-@REGISTRY.validator("extension_decision")
+@HANDLERS.validator("extension_decision")
 def extension_decision(task: TaskInput) -> Errors | None:
     """E3: the supervisor approves or refuses the extension; a refusal states its reason."""
     values = task.submitted
@@ -456,7 +458,7 @@ def extension_decision(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("reply_review")
+@HANDLERS.validator("reply_review")
 def reply_review(task: TaskInput) -> Errors | None:
     """E4, E5: the centre reviews the department's reply; a return states its reason.
 
@@ -471,7 +473,7 @@ def reply_review(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("customer_reply")
+@HANDLERS.validator("customer_reply")
 def customer_reply(task: TaskInput) -> Errors | None:
     """R1, R2, R3, R4, R5, R6: the department replies to the customer, or records it could not reach them.
 
@@ -504,7 +506,7 @@ def customer_reply(task: TaskInput) -> Errors | None:
 WRITTEN_REPLY_METHODS = frozenset({"written", "email"})
 
 
-@REGISTRY.validator("written_reply_review", fields=("review_approved", "review_note"))
+@HANDLERS.validator("written_reply_review", fields=("review_approved", "review_note"))
 def written_reply_review(task: TaskInput) -> Errors | None:
     """R3: the specialist department, the legal adviser and the supervisor each approve the
     written or e-mail reply or return it; a return says why, so the replier can revise it."""
@@ -513,7 +515,7 @@ def written_reply_review(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("written_reply_sent", fields=("sent_reference",))
+@HANDLERS.validator("written_reply_sent", fields=("sent_reference",))
 def written_reply_sent(task: TaskInput) -> Errors | None:
     """R3, R5: the approved reply is sent, with its proof (registered-post number, e-mail id),
     by the dedicated replier if the complaint has one."""
@@ -532,7 +534,7 @@ R6_FURTHER_ATTEMPTS = 3
 R6_SPACING = timedelta(hours=3)
 
 
-@REGISTRY.validator("contact_attempt")
+@HANDLERS.validator("contact_attempt")
 def contact_attempt(task: TaskInput) -> Errors | None:
     """R6, L6: a further attempt to reach a customer who could not be reached.
 
@@ -570,7 +572,7 @@ def contact_attempt(task: TaskInput) -> Errors | None:
     return errors or None
 
 
-@REGISTRY.validator("return_visit")
+@HANDLERS.validator("return_visit")
 def return_visit(task: TaskInput) -> Errors | None:
     """V1, V2, H3, H4: the return visit records the customer's opinion; dissatisfaction its reason.
 
@@ -598,7 +600,7 @@ def return_visit(task: TaskInput) -> Errors | None:
     return errors or None
 
 
-@REGISTRY.validator("dissatisfaction_analysis")
+@HANDLERS.validator("dissatisfaction_analysis")
 def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
     """V1, H3, A4: after a dissatisfied return visit the centre calms the customer and analyses.
 
@@ -618,7 +620,7 @@ def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
     return errors or None
 
 
-@REGISTRY.validator("outside_report", fields=("materials_reviewed",))
+@HANDLERS.validator("outside_report", fields=("materials_reviewed",))
 def outside_report(task: TaskInput) -> Errors | None:
     """T7, E4: the escalation desk submits the reviewed materials to the outside unit.
 
@@ -629,7 +631,7 @@ def outside_report(task: TaskInput) -> Errors | None:
     return None
 
 
-@REGISTRY.validator("impact_reassessment")
+@HANDLERS.validator("impact_reassessment")
 def impact_reassessment(task: TaskInput) -> Errors | None:
     """H6: the supervisor's recurring impact assessment; a growing impact is reported upward again."""
     values = task.submitted

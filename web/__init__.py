@@ -181,24 +181,25 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _start_scheduler(app: Flask) -> None:
-    from engine.scheduler import TimerScheduler
+    """The node's one scheduler: the engine's timers, then the jobs of the layers above."""
+    from engine.scheduler import NodeScheduler, timer_job
     from web.metrics import FiringObserver
-    from web.warning_scheduler import start_scheduler
+    from web.warning_job import warning_job
 
     engine = app.extensions["process_engine"]
-    scheduler = TimerScheduler(engine, after_pass=FiringObserver(engine))
-    scheduler.start()  # returns at once; overdue timers fire in the background
-    app.extensions["timer_scheduler"] = scheduler
-    start_scheduler(app)  # warnings before a breach: every minute and at the next instant
+    scheduler = NodeScheduler()
+    scheduler.register(timer_job(engine, after_pass=FiringObserver(engine)))
+    scheduler.register(warning_job(app))  # warnings before a breach: every minute and at the next instant
+    scheduler.start()  # returns at once; what fell due while down runs in the background
+    app.extensions["node_scheduler"] = scheduler
     atexit.register(stop_scheduler, app)
 
 
 def stop_scheduler(app: Flask) -> None:
-    """Stop this process's schedulers, letting a firing pass finish; twice is harmless."""
-    for name in ("timer_scheduler", "warning_scheduler"):
-        scheduler = app.extensions.pop(name, None)
-        if scheduler is not None:
-            scheduler.shutdown()
+    """Stop this process's scheduler, letting a running pass finish; twice is harmless."""
+    scheduler = app.extensions.pop("node_scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown()
 
 
 # ---------------------------------------------------------------------- database outage

@@ -1,7 +1,7 @@
 """``/admin``: deployed versions, their diff, the default version, and instance migration.
 
 Admins only (role ``admin``); every change is a POST with a CSRF token and is audited
-by the engine. The pages call ``engine.versions`` and ``engine.migration``, never
+by the engine. The pages call ``engine.versions`` and ``engine.migration_apply``, never
 SpiffWorkflow: the same functions ``complaints versions`` and ``complaints
 migrate-instances`` use, so the web and the command line report the same thing.
 """

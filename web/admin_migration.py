@@ -15,7 +15,7 @@ import threading
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from engine import migration, migration_runs, versions
+from engine import migration_apply, migration_runs, versions
 from engine.errors import EngineError, InvalidInput
 from engine.migration_plan import elements
 from web.admin import _engine, _version_arg, bp
@@ -34,8 +34,8 @@ def _mapping_from_form() -> dict[str, str]:
 
 def _plan_view(engine, older: int, newer: int, mapping: dict[str, str] | None):
     """The rows the admin decides (those not matched by id) with the target choices of their kind."""
-    source, target = migration.versions_of(engine, older, newer)
-    rows = migration.plan_rows(engine, older, newer)
+    source, target = migration_apply.versions_of(engine, older, newer)
+    rows = migration_apply.plan_rows(engine, older, newer)
     by_id = sum(1 for row in rows if row.how == "id")
     undecided = [row for row in rows if row.how != "id"]
     targets, sources = elements(target.specs), elements(source.specs)
@@ -43,7 +43,7 @@ def _plan_view(engine, older: int, newer: int, mapping: dict[str, str] | None):
         (element for element in targets.values() if element.element_id not in sources),
         key=lambda element: element.element_id,
     )
-    chosen = mapping if mapping is not None else migration.proposed_mapping(rows)
+    chosen = mapping if mapping is not None else migration_apply.proposed_mapping(rows)
     return {"by_id": by_id, "rows": undecided, "targets": unmatched_targets, "chosen": chosen}
 
 
@@ -59,7 +59,7 @@ def migration_page():
     if older is not None and newer is not None:
         try:
             plan = _plan_view(engine, older, newer, mapping)
-            report = migration.dry_run(engine, older, newer, mapping=plan["chosen"])
+            report = migration_apply.dry_run(engine, older, newer, mapping=plan["chosen"])
         except InvalidInput as refused:
             problems = {
                 name[len(MAP_PREFIX) :]: plan_problem_sentence(code)

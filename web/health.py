@@ -76,7 +76,7 @@ def _database_facts() -> dict[str, object]:
 
 def _scheduler_state() -> str:
     """This process's scheduler (``--dev``, tests), else the node's scheduler process (``web.server``)."""
-    if "timer_scheduler" in current_app.extensions:
+    if "node_scheduler" in current_app.extensions:
         return "running"
     from web.server import scheduler_state
 

@@ -40,7 +40,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from engine import drafts, versions
+from engine import drafts, property_names, versions
 from engine.bundle import (
     BPMN_SUFFIX,
     MAX_FILE_BYTES,
@@ -228,6 +228,7 @@ def bundle_json(draft_id: int):
         problems=problem_dicts(draft.problems),
         validators=sorted(engine.handlers.validators),
         operations=sorted(engine.handlers.operations),
+        property_names=property_names.as_json(),
     )
 
 

@@ -18,6 +18,7 @@ from flask_babel import gettext
 from lxml import etree
 from sqlalchemy import select
 
+from engine.bpmn_xml import NS
 from engine.calendar import CalendarConfigError, calendar_from_config, parse_duration
 from engine.timer_labels import DeadlineTimer, LabelError, deadline_timers, timer_label
 from tasks.settings_form import SettingsError, apply_edits, read_settings
@@ -28,7 +29,6 @@ bp = Blueprint("modeler_settings", __name__, url_prefix="/modeler")
 bp.before_request(editors_only)
 
 CONFIG = "procedure.toml"
-_BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
 
 def _bad(field: str, message: str):
@@ -70,7 +70,7 @@ def _lane_names(diagrams: dict[str, bytes]) -> list[str]:
             root = etree.fromstring(data, parser=parser)
         except etree.XMLSyntaxError:
             continue
-        for lane in root.xpath("//bpmn:lane[@name]", namespaces=_BPMN_NS):
+        for lane in root.xpath("//bpmn:lane[@name]", namespaces=NS):
             if lane.get("name") not in names:
                 names.append(lane.get("name"))
     return names

@@ -1,6 +1,6 @@
 """In-app notifications of clocks about to breach (L7 warnings), and their e-mail copies.
 
-The sweep (:func:`sweep`, a plain function of ``now``) asks ``tasks.warnings`` which clocks
+The sweep (:func:`sweep`, a plain function of ``now``) asks ``tasks.warning_sweep`` which clocks
 have reached their warning instant and, for each, records a ``breach_warnings`` row whose
 key ``(instance, clock, due)`` is unique: when two nodes sweep at once, one insert wins
 and the other does nothing, so each warning goes out once. An E3 extension moves the due
@@ -13,7 +13,7 @@ person has an address (``complaints users email NAME ADDRESS``). A failing SMTP 
 written on the notification (``email_status``) and logged; the in-app notification stays
 and the sweep carries on.
 
-``web.warning_scheduler`` runs the sweep in ``complaints serve``.
+``web.warning_job`` runs the sweep in ``complaints serve`` (a job of the node's scheduler).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.models import UTCDateTime
-from tasks import warnings
+from tasks import warning_sweep
 from web import accounts, mail
 from web.auth import safe_next
 from web.clock_names import clock_name
@@ -98,7 +98,7 @@ class NotificationAddress(Base):
 def sweep(engine: Any, now: datetime, *, smtp: mail.SmtpSettings | None = None) -> int:
     """Send every warning whose instant has come and that was not sent yet; returns how many."""
     sent = 0
-    due = warnings.about_to_breach(engine, now)
+    due = warning_sweep.about_to_breach(engine, now)
     already = _sent_keys(engine, {clock.instance_id for clock in due})
     for clock in due:
         if clock.key in already:  # the common case: read, not another write transaction
@@ -124,7 +124,7 @@ def _sent_keys(engine: Any, instance_ids: set[int]) -> set[tuple[int, str, datet
         return {(row.instance_id, row.clock, row.due_at) for row in rows}
 
 
-def _record(engine: Any, clock: warnings.RunningClock, now: datetime) -> list[tuple[int, str]] | None:
+def _record(engine: Any, clock: warning_sweep.RunningClock, now: datetime) -> list[tuple[int, str]] | None:
     """Store the warning and its notifications in one transaction; None if it was sent before."""
     with engine.writer() as session, session.begin():
         connection = session.connection()
@@ -171,7 +171,7 @@ def _insert_ignoring_duplicates(connection: Any):
     return dialect_insert
 
 
-def recipients(session: Any, clock: warnings.RunningClock) -> list[str]:
+def recipients(session: Any, clock: warning_sweep.RunningClock) -> list[str]:
     """The owner (assignee, else the candidate group's members) and every supervisor."""
     if clock.assignee:
         owners = [clock.assignee]
@@ -188,7 +188,7 @@ def recipients(session: Any, clock: warnings.RunningClock) -> list[str]:
     return list(dict.fromkeys([*owners, *supervisors]))
 
 
-def _email(engine: Any, smtp: mail.SmtpSettings, clock: warnings.RunningClock, created) -> None:
+def _email(engine: Any, smtp: mail.SmtpSettings, clock: warning_sweep.RunningClock, created) -> None:
     with engine.reader() as session:
         addresses = dict(
             session.execute(
@@ -214,7 +214,7 @@ def _email(engine: Any, smtp: mail.SmtpSettings, clock: warnings.RunningClock, c
             )
 
 
-def compose_email(clock: warnings.RunningClock) -> tuple[str, str]:
+def compose_email(clock: warning_sweep.RunningClock) -> tuple[str, str]:
     """Subject and body in Chinese, then English (an e-mail has no browser preference)."""
     subjects, bodies = [], []
     for language in ("zh", "en"):

@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 description of ``/api/v1`` (served at ``/api/v1/openapi.json``)."""
+"""The OpenAPI 3.1 description of ``/api/v1`` (served at ``/api/v1/openapi.json``).
+
+Built from parts: one function per path, the shared parameters and answers once, the
+schemas from small helpers, so an endpoint's change is an edit of its own function.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +12,176 @@ from engine.idempotency import MAX_KEY_LENGTH, TTL
 from engine.inbox import PAGE_SIZE
 from web.bounded_ints import MAX_ID
 
+ERROR = {"$ref": "#/components/schemas/Error"}
+DESCRIPTION = (
+    "Work the customer-complaint procedure from call-centre systems. "
+    "Authenticate with a bearer token issued by `complaints users token USERNAME` or on /admin/users "
+    "(it expires, 90 days by default, and can be revoked); "
+    "the token acts with that user's groups."
+)
+
 
 def openapi_document() -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Error"}
-    responses = {
-        "401": {
-            "description": "No token, or one unknown, expired, revoked or of a disabled user",
-            "content": _json(error),
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Complaints API", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"token": []}],
+        "paths": {
+            "/tasks": {"get": _inbox()},
+            "/tasks/{task_id}": {"get": _task()},
+            "/tasks/{task_id}/claim": {"post": _claim()},
+            "/tasks/{task_id}/complete": {"post": _complete()},
+            "/complaints": {"post": _record_complaint()},
+            "/complaints/{number}": {"get": _complaint()},
         },
-        "403": {"description": "Another group's or person's task", "content": _json(error)},
-        "404": {"description": "No such task", "content": _json(error)},
-        "500": {"description": "The server failed; nothing was changed by it", "content": _json(error)},
+        "components": {
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+        },
     }
-    # {"data": {...}}: the fields of the task's form, for completing a task or recording a complaint
-    data_body = {
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _inbox() -> dict[str, Any]:
+    return {
+        "summary": "The caller's inbox: their claimed tasks and their groups' unclaimed ones, "
+        "urgent first, then by due instant",
+        "parameters": [
+            _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_ID // PAGE_SIZE}),
+            _query("group", {"type": "string"}),
+            _query("overdue", {"type": "string", "enum": ["1", "true"]}),
+            {**_query("q", {"type": "string"}), "description": "start of a complaint number"},
+        ],
+        "responses": {
+            "200": _answer("One page", _ref("Inbox")),
+            "400": _error("Bad page number: `fields` names `page`"),
+            **_common_answers(),
+        },
+    }
+
+
+def _task() -> dict[str, Any]:
+    return {
+        "summary": "A task with its form (a JSON Schema)",
+        "parameters": [_TASK_ID],
+        "responses": {"200": _answer("The task", _ref("TaskWithForm")), **_common_answers()},
+    }
+
+
+def _claim() -> dict[str, Any]:
+    return {
+        "summary": "Claim a task of one of the caller's groups",
+        "description": "Safe to retry: claiming a task the caller holds already answers 200 "
+        "and changes nothing. Whoever loses a race for the task gets 409 naming the winner.",
+        "parameters": [_TASK_ID],
+        "responses": {
+            "200": _answer("Claimed (now or before) by the caller", _ref("Task")),
+            "409": _error("Claimed by someone else (named), or no longer open"),
+            **_common_answers(),
+        },
+    }
+
+
+def _complete() -> dict[str, Any]:
+    return {
+        "summary": "Complete a task with the fields of its form",
+        "parameters": [_TASK_ID, _idempotency_key()],
+        "requestBody": _DATA_BODY,
+        "responses": {
+            "200": _answer("Completed (or the first answer to this Idempotency-Key)", _ref("Completed")),
+            "400": _error("Not a JSON object, or a malformed Idempotency-Key"),
+            "409": _error("Completed by someone else first"),
+            "422": _KEY_REUSED,
+            **_common_answers(),
+        },
+    }
+
+
+def _record_complaint() -> dict[str, Any]:
+    common = _common_answers()
+    return {
+        "summary": "Record a complaint (intake group): start it and complete its intake record "
+        "(task_record_complaint) with `data`, the fields of that task's form",
+        "description": "One transaction: the complaint is started and recorded together, so "
+        "refused input or a failure leaves nothing behind. Send an Idempotency-Key to retry "
+        "safely: the same key answers the same complaint. A repeat call linked to a complaint "
+        "still in progress (T2) is merged into it: no number, status `merged`, and the running "
+        "complaint's department gets a reminder.",
+        "parameters": [_idempotency_key()],
+        "requestBody": _DATA_BODY,
+        "responses": {
+            "201": _answer("Recorded (or merged, T2); or the first answer to the key", _ref("Recorded")),
+            "400": _error("Not a JSON object, or a malformed Idempotency-Key"),
+            "401": common["401"],
+            "403": _error("Not in the intake group"),
+            "409": _error("Conflict with another command (send it again)"),
+            "422": _KEY_REUSED,
+            "500": common["500"],
+            "503": _error("Nothing deployed"),
+        },
+    }
+
+
+def _complaint() -> dict[str, Any]:
+    common = _common_answers()
+    number = {
+        "name": "number",
+        "in": "path",
         "required": True,
-        "content": _json(
-            {"type": "object", "properties": {"data": {"type": "object"}}, "required": ["data"]}
-        ),
+        "description": "e.g. TS-20261127-0001",
+        "schema": {"type": "string"},
     }
-    task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    idempotency_key = {
+    return {
+        "summary": "The complaint record: status, stage, flags, deadlines",
+        "description": "Visible to whoever started, claimed or completed one of its tasks, "
+        "to the groups with one of its tasks open, to the escalation desk if it is escalated, "
+        "and to supervisors, process owners and admins: the same rule as the complaint page.",
+        "parameters": [number],
+        "responses": {
+            "200": _answer("The complaint", _ref("Complaint")),
+            "401": common["401"],
+            "403": _error("Not among those who may see it"),
+            "404": _error("No such complaint"),
+            "500": common["500"],
+        },
+    }
+
+
+# --------------------------------------------------------------------------- shared parts
+
+
+_TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+# {"data": {...}}: the fields of the task's form, for completing a task or recording a complaint
+_DATA_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"data": {"type": "object"}}, "required": ["data"]}
+        }
+    },
+}
+_KEY_REUSED = {
+    "description": "Fields refused, each named; or the Idempotency-Key was used for another "
+    "request (`fields` names `Idempotency-Key`)",
+    "content": {"application/json": {"schema": ERROR}},
+}
+
+
+def _common_answers() -> dict[str, Any]:
+    """What any task endpoint may answer besides its own outcomes."""
+    return {
+        "401": _error("No token, or one unknown, expired, revoked or of a disabled user"),
+        "403": _error("Another group's or person's task"),
+        "404": _error("No such task"),
+        "500": _error("The server failed; nothing was changed by it"),
+    }
+
+
+def _idempotency_key() -> dict[str, Any]:
+    return {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
@@ -40,267 +193,92 @@ def openapi_document() -> dict[str, Any]:
         "can be corrected and sent with the same key.",
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     }
-    key_reused = {
-        "description": "Fields refused, each named; or the Idempotency-Key was used for another "
-        "request (`fields` names `Idempotency-Key`)",
-        "content": _json(error),
-    }
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema}
+
+
+def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _answer(description, ERROR)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def _schemas() -> dict[str, Any]:
+    string, integer, text_or_null = {"type": "string"}, {"type": "integer"}, {"type": ["string", "null"]}
+    instant = {"type": ["string", "null"], "format": "date-time"}
+    strings = {"type": "array", "items": string}
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Complaints API",
-            "version": "1.0.0",
-            "description": "Work the customer-complaint procedure from call-centre systems. "
-            "Authenticate with a bearer token issued by `complaints users token USERNAME` or on /admin/users "
-            "(it expires, 90 days by default, and can be revoked); "
-            "the token acts with that user's groups.",
+        "Error": {
+            **_object(error=string, fields={"type": "object", "additionalProperties": string}),
+            "required": ["error"],
         },
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"token": []}],
-        "paths": {
-            "/tasks": {
-                "get": {
-                    "summary": "The caller's inbox: their claimed tasks and their groups' unclaimed ones, "
-                    "urgent first, then by due instant",
-                    "parameters": [
-                        {
-                            "name": "page",
-                            "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID // PAGE_SIZE},
-                        },
-                        {"name": "group", "in": "query", "schema": {"type": "string"}},
-                        {
-                            "name": "overdue",
-                            "in": "query",
-                            "schema": {"type": "string", "enum": ["1", "true"]},
-                        },
-                        {
-                            "name": "q",
-                            "in": "query",
-                            "description": "start of a complaint number",
-                            "schema": {"type": "string"},
-                        },
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "One page",
-                            "content": _json({"$ref": "#/components/schemas/Inbox"}),
-                        },
-                        "400": {
-                            "description": "Bad page number: `fields` names `page`",
-                            "content": _json(error),
-                        },
-                        **responses,
-                    },
-                }
-            },
-            "/tasks/{task_id}": {
-                "get": {
-                    "summary": "A task with its form (a JSON Schema)",
-                    "parameters": [task_id],
-                    "responses": {
-                        "200": {
-                            "description": "The task",
-                            "content": _json({"$ref": "#/components/schemas/TaskWithForm"}),
-                        },
-                        **responses,
-                    },
-                }
-            },
-            "/tasks/{task_id}/claim": {
-                "post": {
-                    "summary": "Claim a task of one of the caller's groups",
-                    "description": "Safe to retry: claiming a task the caller holds already answers 200 "
-                    "and changes nothing. Whoever loses a race for the task gets 409 naming the winner.",
-                    "parameters": [task_id],
-                    "responses": {
-                        "200": {
-                            "description": "Claimed (now or before) by the caller",
-                            "content": _json({"$ref": "#/components/schemas/Task"}),
-                        },
-                        "409": {
-                            "description": "Claimed by someone else (named), or no longer open",
-                            "content": _json(error),
-                        },
-                        **responses,
-                    },
-                }
-            },
-            "/tasks/{task_id}/complete": {
-                "post": {
-                    "summary": "Complete a task with the fields of its form",
-                    "parameters": [task_id, idempotency_key],
-                    "requestBody": data_body,
-                    "responses": {
-                        "200": {
-                            "description": "Completed (or the first answer to this Idempotency-Key)",
-                            "content": _json({"$ref": "#/components/schemas/Completed"}),
-                        },
-                        "400": {
-                            "description": "Not a JSON object, or a malformed Idempotency-Key",
-                            "content": _json(error),
-                        },
-                        "409": {"description": "Completed by someone else first", "content": _json(error)},
-                        "422": key_reused,
-                        **responses,
-                    },
-                }
-            },
-            "/complaints": {
-                "post": {
-                    "summary": "Record a complaint (intake group): start it and complete its intake record "
-                    "(task_record_complaint) with `data`, the fields of that task's form",
-                    "description": "One transaction: the complaint is started and recorded together, so "
-                    "refused input or a failure leaves nothing behind. Send an Idempotency-Key to retry "
-                    "safely: the same key answers the same complaint. A repeat call linked to a complaint "
-                    "still in progress (T2) is merged into it: no number, status `merged`, and the running "
-                    "complaint's department gets a reminder.",
-                    "parameters": [idempotency_key],
-                    "requestBody": data_body,
-                    "responses": {
-                        "201": {
-                            "description": "Recorded (or merged, T2); or the first answer to the key",
-                            "content": _json({"$ref": "#/components/schemas/Recorded"}),
-                        },
-                        "400": {
-                            "description": "Not a JSON object, or a malformed Idempotency-Key",
-                            "content": _json(error),
-                        },
-                        "401": responses["401"],
-                        "403": {"description": "Not in the intake group", "content": _json(error)},
-                        "409": {
-                            "description": "Conflict with another command (send it again)",
-                            "content": _json(error),
-                        },
-                        "422": key_reused,
-                        "500": responses["500"],
-                        "503": {"description": "Nothing deployed", "content": _json(error)},
-                    },
-                }
-            },
-            "/complaints/{number}": {
-                "get": {
-                    "summary": "The complaint record: status, stage, flags, deadlines",
-                    "description": "Visible to whoever started, claimed or completed one of its tasks, "
-                    "to the groups with one of its tasks open, to the escalation desk if it is escalated, "
-                    "and to supervisors, process owners and admins: the same rule as the complaint page.",
-                    "parameters": [
-                        {
-                            "name": "number",
-                            "in": "path",
-                            "required": True,
-                            "description": "e.g. TS-20261127-0001",
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "The complaint",
-                            "content": _json({"$ref": "#/components/schemas/Complaint"}),
-                        },
-                        "401": responses["401"],
-                        "403": {"description": "Not among those who may see it", "content": _json(error)},
-                        "404": {"description": "No such complaint", "content": _json(error)},
-                        "500": responses["500"],
-                    },
-                }
-            },
+        "Task": _object(
+            id=string,
+            element_id=string,
+            name=string,
+            candidate_group=text_or_null,
+            assignee=text_or_null,
+            status={"type": "string", "enum": ["open", "completed", "cancelled"]},
+            priority=integer,
+            due_at=instant,
+            instance_id=integer,
+            business_key=text_or_null,
+        ),
+        "TaskWithForm": {"allOf": [_ref("Task"), _object(form={"type": ["object", "null"]})]},
+        "Inbox": _object(
+            tasks={"type": "array", "items": _ref("Task")}, page=integer, pages=integer, total=integer
+        ),
+        "Recorded": {
+            **_object(
+                number={"type": ["string", "null"], "description": "null when merged (T2)"},
+                instance_id=integer,
+                status={"type": "string", "enum": ["open", "closed", "merged"]},
+                stage=string,
+                merged_into=text_or_null,
+                opened_task_ids=strings,
+                warning=string,
+            ),
+            "required": ["number", "instance_id", "status"],
         },
-        "components": {
-            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {
-                        "error": {"type": "string"},
-                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
-                    },
-                },
-                "Task": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "element_id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "candidate_group": {"type": ["string", "null"]},
-                        "assignee": {"type": ["string", "null"]},
-                        "status": {"type": "string", "enum": ["open", "completed", "cancelled"]},
-                        "priority": {"type": "integer"},
-                        "due_at": {"type": ["string", "null"], "format": "date-time"},
-                        "instance_id": {"type": "integer"},
-                        "business_key": {"type": ["string", "null"]},
-                    },
-                },
-                "TaskWithForm": {
-                    "allOf": [
-                        {"$ref": "#/components/schemas/Task"},
-                        {"type": "object", "properties": {"form": {"type": ["object", "null"]}}},
-                    ]
-                },
-                "Inbox": {
-                    "type": "object",
-                    "properties": {
-                        "tasks": {"type": "array", "items": {"$ref": "#/components/schemas/Task"}},
-                        "page": {"type": "integer"},
-                        "pages": {"type": "integer"},
-                        "total": {"type": "integer"},
-                    },
-                },
-                "Recorded": {
-                    "type": "object",
-                    "required": ["number", "instance_id", "status"],
-                    "properties": {
-                        "number": {"type": ["string", "null"], "description": "null when merged (T2)"},
-                        "instance_id": {"type": "integer"},
-                        "status": {"type": "string", "enum": ["open", "closed", "merged"]},
-                        "stage": {"type": "string"},
-                        "merged_into": {"type": ["string", "null"]},
-                        "opened_task_ids": {"type": "array", "items": {"type": "string"}},
-                        "warning": {"type": "string"},
-                    },
-                },
-                "Complaint": {
-                    "type": "object",
-                    "properties": {
-                        "number": {"type": "string"},
-                        "instance_id": {"type": "integer"},
-                        "status": {"type": "string", "enum": ["open", "closed", "error"]},
-                        "stage": {"type": "string"},
-                        "outcome": {"type": ["string", "null"]},
-                        "channel": {"type": ["string", "null"]},
-                        "business_category": {"type": ["string", "null"]},
-                        "nature_category": {"type": ["string", "null"]},
-                        "flags": {"type": "array", "items": {"type": "string"}},
-                        "priority": {"type": "string"},
-                        "repeat_of": {"type": ["string", "null"]},
-                        "batch_tag": {"type": ["string", "null"]},
-                        "customer_name": {"type": ["string", "null"]},
-                        "customer_phone": {"type": ["string", "null"]},
-                        "customer_account": {"type": ["string", "null"]},
-                        "accepted_at": {"type": ["string", "null"], "format": "date-time"},
-                        "first_reply_at": {"type": ["string", "null"], "format": "date-time"},
-                        "closed_at": {"type": ["string", "null"], "format": "date-time"},
-                        "reminders": {"type": "integer"},
-                        "deadlines": {
-                            "type": "object",
-                            "description": "per clock (L1, L2, L4, R4, L6, ...): due, done_at, met, "
-                            "late_by_s, breached",
-                        },
-                    },
-                },
-                "Completed": {
-                    "type": "object",
-                    "properties": {
-                        "instance_id": {"type": "integer"},
-                        "status": {"type": "string"},
-                        "opened_task_ids": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
+        "Complaint": _object(
+            number=string,
+            instance_id=integer,
+            status={"type": "string", "enum": ["open", "closed", "error"]},
+            stage=string,
+            outcome=text_or_null,
+            channel=text_or_null,
+            business_category=text_or_null,
+            nature_category=text_or_null,
+            flags=strings,
+            priority=string,
+            repeat_of=text_or_null,
+            batch_tag=text_or_null,
+            customer_name=text_or_null,
+            customer_phone=text_or_null,
+            customer_account=text_or_null,
+            accepted_at=instant,
+            first_reply_at=instant,
+            closed_at=instant,
+            reminders=integer,
+            deadlines={
+                "type": "object",
+                "description": "per clock (L1, L2, L4, R4, L6, ...): due, done_at, met, late_by_s, breached",
             },
-        },
+        ),
+        "Completed": _object(instance_id=integer, status=string, opened_task_ids=strings),
     }
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
+def _object(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties}

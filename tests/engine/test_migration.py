@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import migration
+from engine import migration_apply
 from engine.bundle import load_bundle
 from engine.errors import NotFound
 from engine.models import AuditEvent, InstanceMigration
@@ -94,7 +94,7 @@ def test_dry_run_names_the_element_that_blocks_and_writes_nothing(engine, tmp_pa
     entry, approval = at_entry(engine), at_approval(engine)
     engine.deploy(incompatible_v2(tmp_path), actor="admin")
     before = engine.instance(approval).version
-    report = migration.dry_run(engine, 1, 2)
+    report = migration_apply.dry_run(engine, 1, 2)
     by_id = {item.instance_id: item for item in report.instances}
     assert by_id[entry].outcome == "movable" and by_id[entry].movable
     blocked = by_id[approval]
@@ -121,7 +121,7 @@ def test_apply_keeps_the_timer_due_instant_and_rewrites_the_open_task(engine, cl
     engine.deploy(compatible_v2(tmp_path), actor="admin")
     clock.advance(timedelta(minutes=50))  # a recomputed timer would fall due at 11:50, not 11:00
 
-    report = migration.apply(engine, 1, 2, actor="admin")
+    report = migration_apply.apply(engine, 1, 2, actor="admin")
 
     [item] = report.instances
     assert item.outcome == "migrated", item.lines()
@@ -151,7 +151,7 @@ def test_apply_leaves_blocked_instances_untouched(engine, tmp_path):
     entry, approval = at_entry(engine), at_approval(engine)
     state_before = engine.instance(approval).state
     engine.deploy(incompatible_v2(tmp_path), actor="admin")
-    report = migration.apply(engine, 1, 2, actor="admin")
+    report = migration_apply.apply(engine, 1, 2, actor="admin")
     outcomes = {item.instance_id: item.outcome for item in report.instances}
     assert outcomes == {entry: "migrated", approval: "blocked"}
     blocked = engine.instance(approval)
@@ -169,8 +169,8 @@ def test_revert_restores_version_state_and_task_rows(engine, tmp_path):
     state, next_timer = before.state, before.next_timer_at
     [task_before] = engine.open_tasks(instance_id)
     engine.deploy(compatible_v2(tmp_path), actor="admin")
-    migration.apply(engine, 1, 2, actor="admin")
-    report = migration.revert(engine, 1, 2, actor="admin")
+    migration_apply.apply(engine, 1, 2, actor="admin")
+    report = migration_apply.revert(engine, 1, 2, actor="admin")
     assert [item.outcome for item in report.instances] == ["reverted"]
     after = engine.instance(instance_id)
     assert (after.deployment_id, after.state, after.next_timer_at) == (1, state, next_timer)
@@ -193,10 +193,10 @@ def test_revert_restores_version_state_and_task_rows(engine, tmp_path):
 def test_revert_refuses_an_instance_changed_after_the_migration(engine, tmp_path):
     instance_id = engine.start(actor="alice", version=1).instance_id
     engine.deploy(compatible_v2(tmp_path), actor="admin")
-    migration.apply(engine, 1, 2, actor="admin")
+    migration_apply.apply(engine, 1, 2, actor="admin")
     [task] = engine.open_tasks(instance_id)
     engine.claim(task.id, actor="alice")
-    report = migration.revert(engine, 1, 2, actor="admin")
+    report = migration_apply.revert(engine, 1, 2, actor="admin")
     [item] = report.instances
     assert item.outcome == "refused" and "changed after the migration" in item.reason
     assert engine.runtime(engine.instance(instance_id).deployment_id).version == 2
@@ -206,7 +206,7 @@ def test_revert_refuses_an_instance_changed_after_the_migration(engine, tmp_path
 def test_a_lost_race_is_skipped_not_overwritten(engine, tmp_path, monkeypatch):
     instance_id = at_approval(engine)
     engine.deploy(compatible_v2(tmp_path), actor="admin")
-    real_plan = migration.plan_move
+    real_plan = migration_apply.plan_move
 
     def plan_then_race(engine_, store, instance, *args, **kwargs):
         plan = real_plan(engine_, store, instance, *args, **kwargs)
@@ -216,8 +216,8 @@ def test_a_lost_race_is_skipped_not_overwritten(engine, tmp_path, monkeypatch):
         )
         return plan
 
-    monkeypatch.setattr(migration, "plan_move", plan_then_race)
-    report = migration.apply(engine, 1, 2, actor="admin")
+    monkeypatch.setattr(migration_apply, "plan_move", plan_then_race)
+    report = migration_apply.apply(engine, 1, 2, actor="admin")
     [item] = report.instances
     assert item.outcome == "skipped" and "changed it meanwhile" in item.reason
     assert engine.instance(instance_id).deployment_id == 1
@@ -226,9 +226,9 @@ def test_a_lost_race_is_skipped_not_overwritten(engine, tmp_path, monkeypatch):
 
 def test_unknown_or_equal_versions_are_refused(engine):
     with pytest.raises(NotFound, match="no version 7"):
-        migration.dry_run(engine, 1, 7)
+        migration_apply.dry_run(engine, 1, 7)
     with pytest.raises(NotFound, match="same version"):
-        migration.apply(engine, 1, 1, actor="admin")
+        migration_apply.apply(engine, 1, 1, actor="admin")
 
 
 def test_an_element_not_reached_yet_may_be_renamed_or_replaced(engine, clock, tmp_path):
@@ -236,7 +236,7 @@ def test_an_element_not_reached_yet_may_be_renamed_or_replaced(engine, clock, tm
     due = engine.instance(instance_id).next_timer_at
     renamed = bundle_with(tmp_path, ("main.bpmn", "task_escalate", "task_decide"))
     engine.deploy(renamed, actor="admin")
-    [item] = migration.apply(engine, 1, 2, actor="admin").instances
+    [item] = migration_apply.apply(engine, 1, 2, actor="admin").instances
     assert item.outcome == "migrated", item.lines()
     assert engine.instance(instance_id).next_timer_at == due
     clock.set(due + timedelta(seconds=1))
@@ -249,7 +249,7 @@ def test_a_changed_waiting_timer_keeps_its_instant_and_says_so(engine, clock, tm
     due = engine.instance(instance_id).next_timer_at
     engine.deploy(bundle_with(tmp_path, ("main.bpmn", '"PT2H"', '"PT4H"')), actor="admin")
     clock.advance(timedelta(minutes=10))
-    [item] = migration.apply(engine, 1, 2, actor="admin").instances
+    [item] = migration_apply.apply(engine, 1, 2, actor="admin").instances
     assert item.outcome == "migrated"
     assert engine.instance(instance_id).next_timer_at == due
     [note] = item.notes
@@ -315,7 +315,7 @@ def test_an_instance_waiting_in_a_call_activity_moves_and_keeps_its_timer(waits_
     )
     engine.deploy(bundle_with(tmp_path, *WAIT_IN_ARCHIVE, renamed_end), actor="admin")
     clock.advance(timedelta(minutes=20))
-    [item] = migration.apply(engine, 1, 2, actor="admin").instances
+    [item] = migration_apply.apply(engine, 1, 2, actor="admin").instances
     assert item.outcome == "migrated", item.lines()
     instance = engine.instance(instance_id)
     assert instance.next_timer_at == due
@@ -338,7 +338,7 @@ def test_a_changed_element_already_run_in_a_call_activity_moves_and_keeps_its_da
     engine, instance_id = waits_in_archive
     changed_script = ("archive.bpmn", "archived = True", "archived = 2")
     engine.deploy(bundle_with(tmp_path, *WAIT_IN_ARCHIVE, changed_script), actor="admin")
-    [item] = migration.apply(engine, 1, 2, actor="admin").instances
+    [item] = migration_apply.apply(engine, 1, 2, actor="admin").instances
     assert item.outcome == "migrated", item.lines()
     assert engine.instance_data(instance_id)["amount"] == 50
 
@@ -347,7 +347,7 @@ def test_a_reopened_task_whose_pre_script_fails_blocks_instead_of_moving(engine,
     instance_id = at_approval(engine)
     broken = ("main.bpmn", "approval_requested = True<", "approval_requested = no_such_name<")
     engine.deploy(bundle_with(tmp_path, broken), actor="admin")
-    [item] = migration.apply(engine, 1, 2, actor="admin").instances
+    [item] = migration_apply.apply(engine, 1, 2, actor="admin").instances
     assert item.outcome == "blocked" and [b.code for b in item.blockers] == ["failed"]
     assert "no_such_name" in item.reason
     assert engine.instance(instance_id).deployment_id == 1
@@ -411,7 +411,7 @@ def test_a_task_drawn_into_a_new_subprocess_blocks_and_says_subprocess_not_call(
         ("main.bpmn", "</bpmndi:BPMNPlane>", BOX_DRAWING + "</bpmndi:BPMNPlane>"),
     )
     engine.deploy(boxed, actor="admin")
-    [item] = migration.dry_run(engine, 1, 2).instances
+    [item] = migration_apply.dry_run(engine, 1, 2).instances
     assert item.instance_id == entry and item.outcome == "blocked"
     [blocker] = item.blockers
     assert (blocker.code, blocker.element_id, blocker.detail) == (

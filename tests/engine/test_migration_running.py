@@ -13,7 +13,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from engine import migration, migration_runs
+from engine import migration_apply, migration_runs
 from engine.bundle import load_bundle
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, InstanceMigration
@@ -155,7 +155,7 @@ def test_complaints_parked_at_every_user_task_move_with_a_plan_keep_their_timers
     clock.set(at(28, 12))  # a recomputed timer would fall due later than the kept one
 
     # Without a plan only those at the renamed task are blocked, and the reason names it.
-    report = migration.dry_run(engine, 1, 2)
+    report = migration_apply.dry_run(engine, 1, 2)
     outcomes = {item.instance_id: item for item in report.instances}
     assert {i for i, item in outcomes.items() if item.outcome == "blocked"} == at_renamed
     for instance_id in at_renamed:
@@ -166,15 +166,16 @@ def test_complaints_parked_at_every_user_task_move_with_a_plan_keep_their_timers
         )
 
     # The plan is proposed by id; the renamed task has no proposal (its label changed too).
-    rows = {row.source.element_id: row for row in migration.plan_rows(engine, 1, 2)}
+    rows = {row.source.element_id: row for row in migration_apply.plan_rows(engine, 1, 2)}
     assert rows["task_handle_order"].how == "id" and rows[RENAMED_FROM].target_id is None
     with pytest.raises(InvalidInput) as refused:
-        migration.dry_run(engine, 1, 2, mapping={RENAMED_FROM: "timer_handling_overdue"})
+        migration_apply.dry_run(engine, 1, 2, mapping={RENAMED_FROM: "timer_handling_overdue"})
     assert refused.value.field_errors == {f"map.{RENAMED_FROM}": "kind_mismatch"}
 
     # With the mapping every complaint moves, in a run that crashes half way and resumes.
     plan = {RENAMED_FROM: RENAMED_TO}
-    assert {item.outcome for item in migration.dry_run(engine, 1, 2, mapping=plan).instances} == {"movable"}
+    dry_run = migration_apply.dry_run(engine, 1, 2, mapping=plan)
+    assert {item.outcome for item in dry_run.instances} == {"movable"}
     run_id = migration_runs.start_run(engine, 1, 2, actor="admin", mapping=plan)
     migration_runs.run(engine, run_id, stop_after=4)  # as if the process died after four moves
     assert migration_runs.progress(engine, run_id).done == 4

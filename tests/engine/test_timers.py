@@ -97,7 +97,7 @@ def test_a_commit_with_an_earlier_timer_moves_the_wake_up_forward(engine, clock,
     scheduler.start()
     try:
         assert scheduler.caught_up.wait(timeout=60)
-        assert scheduler._scheduler.get_job("wake") is None  # nothing to wait for yet
+        assert scheduler.next_run("timers:wake") is None  # nothing to wait for yet
         waiting_for_approval(engine, version=1)
         assert wake_time(scheduler) == clock.now() + timedelta(hours=2, milliseconds=1)
         waiting_for_approval(engine, version=2)
@@ -109,7 +109,7 @@ def test_a_commit_with_an_earlier_timer_moves_the_wake_up_forward(engine, clock,
 
 
 def wake_time(scheduler: TimerScheduler) -> datetime:
-    return scheduler._scheduler.get_job("wake").next_run_time
+    return scheduler.next_run("timers:wake")
 
 
 def test_two_nodes_fire_each_timer_exactly_once(make_engine, engine, clock):

@@ -1,6 +1,6 @@
 """Validation of diagrams drawn elsewhere: unsupported elements and lanes missing from [lanes].
 
-Both are engine checks (engine/validation.py), so the CLI, the modeler and uploads report
+Both are engine checks (engine/validation/), so the CLI, the modeler and uploads report
 them the same way, naming the element and saying what to do instead.
 """
 

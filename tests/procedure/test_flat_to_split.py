@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import migration
+from engine import migration_apply
 from engine.bundle import load_bundle
 from tasks.registry import REGISTRY
 from tests.procedure import support
@@ -53,7 +53,7 @@ def test_the_migration_plan_says_why_a_flat_complaint_cannot_move_naming_the_ele
     running = engine.start(actor="agent").instance_id
     complete(engine, running, "task_record_complaint", support.record())
     engine.deploy(support.bundle(), actor="process_owner")
-    report = migration.dry_run(engine, 1, 2)
+    report = migration_apply.dry_run(engine, 1, 2)
     [instance] = [row for row in report.instances if row.instance_id == running]
     assert instance.outcome == "blocked"
     moved = {

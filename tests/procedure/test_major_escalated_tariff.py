@@ -432,13 +432,13 @@ def test_t7_guards_the_whole_escalation_path_and_breaches_while_the_complaint_wa
     back: the outside unit's deadline (Saturday 12:00) passing while the complaint still waits at
     the return visit records the T7 breach there, once, and the visit stays open; the report made
     later is measured late on the same clock."""
-    from tasks import warnings
+    from tasks import warning_sweep
 
     instance_id = escalated_at_reply(engine, clock)
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())
     visit = open_task(engine, instance_id, "task_return_visit")
     assert visit.due_at == at(28, 12), "the path's T7 due is the due of each task on it"
-    [t7] = [c for c in warnings.running_clocks(engine, at(28, 11)) if c.clock == "T7"]
+    [t7] = [c for c in warning_sweep.running_clocks(engine, at(28, 11)) if c.clock == "T7"]
     assert (t7.due_at, t7.task_id) == (at(28, 12), visit.id)
 
     clock.set(at(28, 12))

@@ -16,7 +16,7 @@ from datetime import date, datetime
 import pytest
 
 from engine.bundle import load_bundle
-from tasks import reports, warnings
+from tasks import reports, warning_sweep
 from tests.procedure import support
 from tests.procedure.support import BUNDLE, at, complete, iso, open_task
 from web import accounts, create_app
@@ -81,8 +81,8 @@ def page_clock(app, instance_id, clock_id) -> dict:
     return {"state": state, "warn_at": datetime.fromisoformat(warn_at), "due": datetime.fromisoformat(due)}
 
 
-def swept(engine, now, clock_id) -> list[warnings.RunningClock]:
-    return [c for c in warnings.running_clocks(engine, now) if c.clock == clock_id]
+def swept(engine, now, clock_id) -> list[warning_sweep.RunningClock]:
+    return [c for c in warning_sweep.running_clocks(engine, now) if c.clock == clock_id]
 
 
 def at_risk(engine, now, clock_id) -> list[reports.AtRisk]:
@@ -105,7 +105,7 @@ def assert_one_clock(app, instance_id, clock_id, task_id, owner, *, now, warn_at
     assert (shown["warn_at"], shown["due"], shown["state"]) == (warn_at, due, state)
     [running] = swept(engine, now, clock_id)
     assert (running.warn_at, running.due_at) == (warn_at, due)
-    about = [c for c in warnings.about_to_breach(engine, now) if c.clock == clock_id]
+    about = [c for c in warning_sweep.about_to_breach(engine, now) if c.clock == clock_id]
     listed = at_risk(engine, now, clock_id)
     if state == "soon":
         assert [c.key for c in about] == [running.key]

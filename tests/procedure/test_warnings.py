@@ -12,13 +12,13 @@ import pytest
 
 from engine.bundle import load_bundle
 from engine.validation import BundleInvalid
-from tasks import warnings
+from tasks import warning_share, warning_sweep
 from tests.procedure import support
 from tests.procedure.support import BUNDLE, at, complete, iso
 
 
-def clocks(engine, now, name: str) -> list[warnings.RunningClock]:
-    return [clock for clock in warnings.about_to_breach(engine, now) if clock.clock == name]
+def clocks(engine, now, name: str) -> list[warning_sweep.RunningClock]:
+    return [clock for clock in warning_sweep.about_to_breach(engine, now) if clock.clock == name]
 
 
 def recorded(engine) -> int:
@@ -31,7 +31,7 @@ def test_l2_warns_exactly_at_75_percent_not_a_second_before(engine, clock):
     """L2 ordinary: accepted 09:00, due 11:00; 75 % of the span is 10:30:00."""
     instance_id = recorded(engine)
     assert clocks(engine, at(27, 10, 29, 59), "L2") == []
-    assert warnings.next_warning_at(engine, at(27, 10, 29, 59)) == at(27, 10, 30)
+    assert warning_sweep.next_warning_at(engine, at(27, 10, 29, 59)) == at(27, 10, 30)
 
     [l2] = clocks(engine, at(27, 10, 30), "L2")
     assert (l2.instance_id, l2.start, l2.due_at) == (instance_id, at(27, 9), at(27, 11))
@@ -150,10 +150,10 @@ def test_warnings_config_overrides_per_clock_and_is_checked_at_deploy(engine, cl
 
 
 def test_default_fraction_when_the_table_is_absent():
-    assert warnings.fraction({}, "L4") == 0.75
-    assert warnings.fraction({"warnings": {"default": 0.8}}, "L4") == 0.8
-    assert warnings.fraction({"warnings": {"default": 0.8, "L4": 0.9}}, "L4") == 0.9
-    assert warnings.config_problems({"warnings": {"default": 0}}) != []
-    assert warnings.config_problems({"warnings": {"default": True}}) != []
-    assert warnings.config_problems({"warnings": {"no such!": 0.5}}) != []
-    assert warnings.config_problems({"warnings": {"default": 0.5, "L2": 0.9}}) == []
+    assert warning_share.fraction({}, "L4") == 0.75
+    assert warning_share.fraction({"warnings": {"default": 0.8}}, "L4") == 0.8
+    assert warning_share.fraction({"warnings": {"default": 0.8, "L4": 0.9}}, "L4") == 0.9
+    assert warning_sweep.config_problems({"warnings": {"default": 0}}) != []
+    assert warning_sweep.config_problems({"warnings": {"default": True}}) != []
+    assert warning_sweep.config_problems({"warnings": {"no such!": 0.5}}) != []
+    assert warning_sweep.config_problems({"warnings": {"default": 0.5, "L2": 0.9}}) == []

@@ -41,7 +41,7 @@ def make_app(db, database_url):
 
     yield build
     for app in apps:
-        scheduler = app.extensions.pop("timer_scheduler", None)
+        scheduler = app.extensions.pop("node_scheduler", None)
         if scheduler is not None:
             scheduler.shutdown()
         app.extensions["process_engine"].writer.kw["bind"].dispose()

@@ -82,7 +82,8 @@ def test_the_scheduler_runs_only_when_asked_and_fires_overdue_timers(make_app, e
     clock.advance(timedelta(hours=3))
     app = make_app(SCHEDULER=True, CLOCK=clock)
     assert app.test_client().get("/health").json["scheduler"] == "running"
-    assert app.extensions["timer_scheduler"].caught_up.wait(timeout=60)  # fired in the background
+    timers = app.extensions["node_scheduler"].jobs["timers"]
+    assert timers.caught_up.wait(timeout=60)  # fired in the background
     assert [t.element_id for t in engine.open_tasks(instance_id)] == ["task_escalate"]
 
 

@@ -97,13 +97,13 @@ def test_overdue_timers_and_their_firing_are_measured(make_app, engine, clock):
     assert value(before, "complaints_timers_overdue_oldest_seconds") == 3600
 
     scheduled = make_app(METRICS_TOKEN=TOKEN, CLOCK=clock, SCHEDULER=True)
-    assert scheduled.extensions["timer_scheduler"].caught_up.wait(timeout=60)
+    assert scheduled.extensions["node_scheduler"].jobs["timers"].caught_up.wait(timeout=60)
     after = samples(reader)
     assert value(after, "complaints_timers_overdue") == 0
     assert value(after, "complaints_timers_fired_total") - value(before, "complaints_timers_fired_total") == 2
     lateness = "complaints_timer_lateness_seconds_sum"
     assert value(after, lateness) - value(before, lateness) == pytest.approx(2 * 3600)
-    scheduled.extensions["warning_scheduler"].shutdown()
+    scheduled.extensions.pop("node_scheduler").shutdown()
 
 
 def test_database_errors_are_counted(make_app, tmp_path):

@@ -137,6 +137,19 @@ def test_save_without_the_csrf_token_is_refused(app):
     assert 'ordinary = "PT2H"' in files_of(owner, draft_id)["files"]["procedure.toml"]
 
 
+def test_the_editor_gets_the_property_names_from_the_server(app):
+    """modeler.js spells no property name: it reads engine/property_names.py through bundle.json."""
+    owner = person(app, "owner")
+    names = files_of(owner, new_draft(owner))["property_names"]
+    assert (names["FORM"], names["CLOCK"], names["FIGURE"], names["STOPS_CLOCK"]) == (
+        "formJsonSchemaFilename",
+        "clock",
+        "figure",
+        "stops_clock",
+    )
+    assert names["MODELER_EDITED"] == ["formJsonSchemaFilename", "validator", "clock", "figure"]
+
+
 # --------------------------------------------------------------------------- saving
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.procedure import support
 from tests.procedure.support import at
 from tests.web.support import client_of, csrf_token
-from web import accounts, mail, notifications, warning_scheduler
+from web import accounts, mail, notifications, warning_job
 from web.notifications import BreachWarning, Notification
 
 
@@ -236,7 +236,7 @@ def test_inbox_highlight_reads_the_configured_share(procedure_app, clock, tmp_pa
 
 def test_the_scheduler_wakes_at_the_next_warning_instant_and_sweeps(procedure_app, clock):
     """Not only the minute sweep: the wake-up is the earliest warning instant ahead (L2 at 10:30)."""
-    scheduler = warning_scheduler.WarningScheduler(procedure_app)
+    scheduler = warning_job.warning_job(procedure_app)
     engine = procedure_app.extensions["process_engine"]
     scheduler.reschedule()
     assert scheduler.wake_at is None  # nothing runs yet
@@ -249,20 +249,18 @@ def test_the_scheduler_wakes_at_the_next_warning_instant_and_sweeps(procedure_ap
 
 
 def test_complaints_serve_sweeps_on_start_and_knows_the_next_instant(procedure_app, make_app, clock):
-    """SCHEDULER on (as `complaints serve` runs): a warning due while no node ran is sent at start."""
-    import time
-
+    """SCHEDULER on (as `complaints serve` runs): a warning due while no node ran is sent at start,
+    by a job of the node's one scheduler (beside the engine's timers, on the same thread)."""
     engine = procedure_app.extensions["process_engine"]
     recorded(engine)
     clock.set(at(27, 10, 31))
     served = make_app(SCHEDULER=True, CLOCK=clock)
-    warner = served.extensions["warning_scheduler"]
+    node = served.extensions["node_scheduler"]
+    warner = node.jobs["warnings"]
     try:
-        waited = 0.0
-        while warner.wake_at is None and waited < 10:  # the start-up sweep runs on the scheduler's thread
-            time.sleep(0.05)
-            waited += 0.05
+        assert set(node.jobs) == {"timers", "warnings"}
+        assert warner.caught_up.wait(timeout=60)  # the start-up sweep runs on the scheduler's thread
         assert [row.username for row in rows(served)] == ["dora", "sue"]
         assert warner.wake_at == at(28, 3)  # the L1 warning is the next instant ahead
     finally:
-        served.extensions.pop("warning_scheduler").shutdown()
+        served.extensions.pop("node_scheduler").shutdown()

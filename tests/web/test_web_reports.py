@@ -26,7 +26,7 @@ import pytest
 from openpyxl import load_workbook
 
 from engine.running_clocks import CANCELLED, FIRED, ClockReading
-from tasks import clocks, records, reports, warnings
+from tasks import clocks, records, reports, warning_share
 from tests.procedure import support as procedure
 from tests.procedure.support import SHANGHAI, at
 from tests.web.support import client_of
@@ -287,7 +287,7 @@ def test_l7_open_clocks_overdue_or_about_to_breach(reports_app, clock):
     config = {"warnings": {"default": 0.5, "L2": 0.9}}
     with engine.reader() as session:
         listed = reports.at_risk(
-            session.connection(), clock.now(), lambda name: warnings.fraction(config, name)
+            session.connection(), clock.now(), lambda name: warning_share.fraction(config, name)
         )
     assert [row.number for row in listed] == [number_b]
 

@@ -20,6 +20,8 @@
     if (!root || typeof BpmnJS === "undefined") { return; }
     var state = { files: {}, diagram: null, revision: null, dirty: false, problems: [], editable: false,
                   current: null, filling: false, validators: [], operations: [], clocks: [], figureKeys: [] };
+    // The property names, from engine/property_names.py (the bundle JSON): defined once, in Python.
+    var names = { MODELER_EDITED: [] };
     var modeler = new BpmnJS({ container: el("canvas") });
     var moddle = modeler.get("moddle");
     var modeling = modeler.get("modeling");
@@ -281,14 +283,13 @@
       el("config").value = config;
     }
 
-    var KNOWN_PROPERTIES = ["formJsonSchemaFilename", "validator", "clock", "figure"];
 
     function showOtherProperties(bo) {
       var box = el("prop-others");
       box.textContent = "";
       var props = extension(bo, "properties", false);
       ((props && props.$children) || []).forEach(function (child) {
-        if (KNOWN_PROPERTIES.indexOf(child.name) >= 0) { return; }
+        if (names.MODELER_EDITED.indexOf(child.name) >= 0) { return; }
         var label = document.createElement("label");
         label.className = "property";
         label.textContent = child.name + " ";
@@ -335,8 +336,8 @@
         node.hidden = kinds.indexOf(node.dataset.for) < 0;
       });
       if (kinds.indexOf("user") >= 0) {
-        fillSelect(el("prop-form"), formNames(), propertyOf(bo, "formJsonSchemaFilename"), true);
-        fillSelect(el("prop-validator"), state.validators, propertyOf(bo, "validator"), true);
+        fillSelect(el("prop-form"), formNames(), propertyOf(bo, names.FORM), true);
+        fillSelect(el("prop-validator"), state.validators, propertyOf(bo, names.VALIDATOR), true);
       }
       if (kinds.indexOf("service") >= 0) {
         var operator = extension(bo, "serviceTaskOperator", false);
@@ -348,9 +349,9 @@
         var kind = TIMER_KINDS.filter(function (k) { return timer[k]; })[0] || "timeDuration";
         el("prop-timer-kind").value = kind;
         el("prop-timer").value = (timer[kind] && timer[kind].body) || "";
-        var clock = propertyOf(bo, "clock");
+        var clock = propertyOf(bo, names.CLOCK);
         fillSelect(el("prop-clock"), state.clocks, clock, true);
-        fillSelect(el("prop-figure"), state.figureKeys, propertyOf(bo, "figure"), true);
+        fillSelect(el("prop-figure"), state.figureKeys, propertyOf(bo, names.FIGURE), true);
         // A deadline's duration comes from its figure: the Python expression is for the advanced switch.
         Array.prototype.forEach.call(fields.querySelectorAll(".timer-expression"), function (node) {
           node.hidden = !!clock && !el("advanced").checked;
@@ -378,10 +379,10 @@
     onField("prop-doc", function (bo, value) {
       bo.documentation = value ? [moddle.create("bpmn:Documentation", { text: value })] : [];
     });
-    onField("prop-form", function (bo, value) { setProperty(bo, "formJsonSchemaFilename", value); });
-    onField("prop-validator", function (bo, value) { setProperty(bo, "validator", value.trim()); });
-    onField("prop-clock", function (bo, value) { setProperty(bo, "clock", value); });
-    onField("prop-figure", function (bo, value) { setProperty(bo, "figure", value); });
+    onField("prop-form", function (bo, value) { setProperty(bo, names.FORM, value); });
+    onField("prop-validator", function (bo, value) { setProperty(bo, names.VALIDATOR, value.trim()); });
+    onField("prop-clock", function (bo, value) { setProperty(bo, names.CLOCK, value); });
+    onField("prop-figure", function (bo, value) { setProperty(bo, names.FIGURE, value); });
     onField("prop-operation", function (bo, value) { extension(bo, "serviceTaskOperator", true).id = value.trim(); });
     onField("prop-result", function (bo, value) {
       extension(bo, "serviceTaskOperator", true).resultVariable = value.trim() || undefined;
@@ -726,6 +727,7 @@
         root.dataset.revision = String(bundle.revision);
         state.validators = bundle.validators;
         state.operations = bundle.operations;
+        names = bundle.property_names;
         el("config").value = state.files["procedure.toml"] || "";
         var forms = formNames();
         fillSelect(el("form-file"), forms, forms[0], false);

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from engine.models import HumanTask, Instance
 from tasks import records
 from tasks.clocks import RUNNING, ComplaintClock
-from tasks.warning_share import CONFIG_TABLE, DEFAULT_FRACTION, fraction  # noqa: F401 - re-exported
+from tasks.warning_share import CONFIG_TABLE, fraction
 
 # Names a [warnings] override may use: a clock id (the rule id on a timer's `clock` property),
 # also of a clock a later version adds.
