@@ -25,6 +25,7 @@ from flask_login import current_user
 from engine.errors import NotFound
 from engine.models import Instance
 from tasks import records
+from web.engine_access import current_engine
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
@@ -36,10 +37,6 @@ EXCERPT = 120
 MIN_DIGITS = 5
 
 
-def _engine():
-    return current_app.extensions["process_engine"]
-
-
 @bp.get("/lookup")
 def lookup():
     if INTAKE_GROUP not in current_user.groups:
@@ -47,7 +44,7 @@ def lookup():
     phone = (request.args.get("phone") or "").strip()[:40]
     if len(records.normalise_phone(phone).lstrip("+")) < MIN_DIGITS:
         return jsonify({"phone": phone, "open": [], "recent": []})
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         found = records.find_by_phone(session, phone, now=engine.clock.now(), recent=RECENT)
     open_rows = [row for row in found if row.status != "closed"][:MAX_ROWS]
@@ -97,7 +94,7 @@ def _excerpt(engine, instance_id: int) -> str:
 
 def _intake_element_of(instance_id: int) -> str | None:
     """A5: the record task of the instance's version (its ``stage`` property is ``intake``)."""
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         instance = session.get(Instance, instance_id)
     if instance is None:

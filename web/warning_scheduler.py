@@ -17,6 +17,7 @@ from flask import Flask
 from engine.database_outage import OutageLog, is_unavailable
 from tasks import warnings
 from web import mail
+from web.engine_access import engine_of
 from web.metrics import DATABASE_ERRORS, WARNINGS_SENT
 from web.notifications import sweep
 
@@ -32,7 +33,7 @@ class WarningScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self._app = app
-        self._engine = app.extensions["process_engine"]
+        self._engine = engine_of(app)
         self._sweep_seconds = sweep_seconds
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._lock = threading.Lock()

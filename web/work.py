@@ -28,6 +28,7 @@ from tasks.warning_share import DEFAULT_FRACTION
 from web import access, accounts, intake, people, task_extras, value_labels
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
+from web.engine_access import current_engine
 from web.form_conditions import applicable_values, conditions_of, context_names, hidden_fields
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
 from web.i18n import said
@@ -38,13 +39,9 @@ bp = Blueprint("work", __name__)
 INTAKE_GROUP = "intake"
 
 
-def _engine():
-    return current_app.extensions["process_engine"]
-
-
 @bp.route("/inbox")
 def inbox_page():
-    engine = _engine()
+    engine = current_engine()
     groups = current_user.groups
     group = request.args.get("group") or None
     if group is not None and group not in groups:
@@ -138,7 +135,7 @@ def unclaim(task_id: str):
 
 
 def _act(task_id: str, action, done: Callable[[str], str]):
-    engine = _engine()
+    engine = current_engine()
     try:
         row = engine.task(task_id)
         action(engine)
@@ -154,7 +151,7 @@ def _act(task_id: str, action, done: Callable[[str], str]):
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 def task_page(task_id: str):
-    engine = _engine()
+    engine = current_engine()
     row = _visible_task(task_id)
     instance = engine.instance(row.instance_id)
     schema = engine.runtime(instance.deployment_id).forms.get(row.form or "", {"properties": {}})
@@ -291,7 +288,7 @@ def _evidence_choices(evidence: list[task_extras.EvidenceFile]) -> tuple[Choice,
 @bp.post("/tasks/<task_id>/evidence")
 def upload_evidence(task_id: str):
     """H4: keep a file proving the handling or the customer's agreement, with its SHA-256."""
-    engine = _engine()
+    engine = current_engine()
     row = _visible_task(task_id)
     upload = request.files.get("evidence")
     if upload is None or not upload.filename:
@@ -322,7 +319,7 @@ def upload_evidence(task_id: str):
 
 @bp.get("/evidence/<int:evidence_id>")
 def download_evidence(evidence_id: int):
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         evidence = session.get(task_extras.EvidenceFile, evidence_id)
         if evidence is None:
@@ -343,7 +340,7 @@ def assign(task_id: str):
     if not current_user.has_role("supervisor"):
         abort(403)
     assignee = (request.form.get("assignee") or "").strip()
-    engine = _engine()
+    engine = current_engine()
     row = engine.task(task_id)
     with engine.reader() as session:
         members = {user.username for user in accounts.users_in_group(session, row.candidate_group or "")}
@@ -375,7 +372,7 @@ def follow_up(engine, result, actor: str) -> str | None:
 
 
 def _visible_task(task_id: str):
-    engine = _engine()
+    engine = current_engine()
     try:
         row = engine.task(task_id)
     except NotFound:
@@ -410,7 +407,7 @@ def new_complaint():
         data = {"received_by": validators.ESCALATION_DESK}
     else:
         abort(403)
-    result = _engine().start(actor=current_user.username, data=data)
+    result = current_engine().start(actor=current_user.username, data=data)
     if result.opened_task_ids:
         return redirect(url_for("work.task_page", task_id=result.opened_task_ids[0]))
     return redirect(url_for("work.inbox_page"))
