@@ -105,6 +105,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     from web import (
+        access,
         admin,
         admin_users,
         api,
@@ -132,6 +133,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     i18n.init_app(app)
+    access.init_app(app)  # ``may`` in templates: the access policy's answers for links and buttons
     app.register_blueprint(auth.bp)
     error_pages.init_app(app)  # 403/404/500 in the layout, translated, with a way back
     app.register_blueprint(health.bp)

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from engine import versions
 from engine.errors import EngineError
+from web import access
 from web.bounded_ints import query_int
 from web.engine_access import current_engine
 
@@ -24,7 +25,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def admins_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not current_user.has_role("admin"):
+    if not access.may_administer(current_user):
         abort(403)
     return None
 

@@ -18,7 +18,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 from flask_login import current_user
 
-from web import account_changes, accounts, api_tokens
+from web import access, account_changes, accounts, api_tokens
 from web.accounts import AccountError
 from web.engine_access import current_engine
 
@@ -32,7 +32,7 @@ _GROUP_SEPARATORS = re.compile(r"[\s,]+")
 def admins_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not current_user.has_role("admin"):
+    if not access.may_administer(current_user):
         abort(403)
     return None
 

@@ -101,7 +101,7 @@ def openapi():
 def list_tasks():
     user: SessionUser = g.api_user
     group = request.args.get("group") or None
-    if group is not None and group not in user.groups:
+    if not access.may_list_group(user, group):
         raise ApiError(403, f"group: you are not in group {group!r}", {"group": "not one of your groups"})
     wanted = InboxFilter(
         user=user.username,
@@ -144,7 +144,7 @@ def claim_task(task_id: str):
     The engine decides on the newest state, refusing another group's task (403).
     """
     user: SessionUser = g.api_user
-    _run(lambda engine: engine.claim(task_id, actor=user.username, actor_groups=user.groups))
+    _run(lambda engine: engine.claim(task_id, actor=user.username, actor_groups=access.acting_groups(user)))
     row = current_engine().task(task_id)
     return jsonify(_task_json(row, None))
 
@@ -175,15 +175,12 @@ def complete_task(task_id: str):
     result = _keyed_run(
         keyed,
         lambda engine: engine.complete_task(
-            task_id, actor=user.username, data=data, actor_groups=user.groups, record=record
+            task_id, actor=user.username, data=data, actor_groups=access.acting_groups(user), record=record
         ),
     )
     if isinstance(result, Response):
         return result
     return _answer_with_follow_up(keyed, answered[0], result, user.username)
-
-
-INTAKE_GROUP = "intake"
 
 
 def _intake_element(engine) -> str:
@@ -211,8 +208,8 @@ def create_complaint():
     open complaint) ends merged into that complaint, which gets its reminder here too.
     """
     user: SessionUser = g.api_user
-    if INTAKE_GROUP not in user.groups:
-        raise ApiError(403, f"only the {INTAKE_GROUP!r} group records complaints")
+    if not access.may_record_in_one_call(user):
+        raise ApiError(403, f"only the {access.INTAKE_GROUP!r} group records complaints")
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ApiError(400, 'send a JSON object: {"data": {"field": value, ...}}', {"data": "an object"})
@@ -229,7 +226,7 @@ def create_complaint():
         keyed,
         lambda engine: engine.start(
             actor=user.username,
-            first_task=FirstTask(_intake_element(engine), data, user.groups),
+            first_task=FirstTask(_intake_element(engine), data, access.acting_groups(user)),
             record=record,
         ),
         nothing_deployed=True,

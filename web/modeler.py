@@ -53,25 +53,25 @@ from engine.errors import Conflict, EngineError, NotFound
 from engine.models import Deployment
 from engine.timer_labels import deadline_timers
 from engine.validation import BundleInvalid, Problem, parse_bpmn_safely
+from web import access
 from web.bounded_ints import query_int
 from web.editor_words import editor_words
 from web.engine_access import current_engine
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
-EDITORS = ("process_owner", "admin")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def _is_admin() -> bool:
-    return current_user.has_role("admin")
+    return access.may_administer(current_user)
 
 
 @bp.before_request
 def editors_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not any(current_user.has_role(role) for role in EDITORS):
+    if not access.may_edit_procedure(current_user):
         abort(403)
     return None
 

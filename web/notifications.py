@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.db import Base
 from engine.models import UTCDateTime
 from tasks import warnings
-from web import accounts, mail
+from web import access, accounts, mail
 from web.auth import safe_next
 from web.clock_names import clock_name
 from web.engine_access import current_engine
@@ -300,7 +300,7 @@ def mark_read(notification_id: int):
         row = session.get(Notification, notification_id)
         if row is None:
             abort(404)
-        if row.username != current_user.username:
+        if not access.may_mark_notification(current_user, row.username):
             abort(403)
         if row.read_at is None:
             row.read_at = engine.clock.now()

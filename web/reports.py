@@ -24,14 +24,13 @@ from flask_login import current_user
 from engine.diagram_index import DiagramIndex
 from tasks import config as cfg
 from tasks import reports
-from web import engine_access
+from web import access, engine_access
 from web.clock_names import clock_name, clock_order
 from web.diagrams import version_diagrams
 from web.engine_access import current_engine
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-READERS = ("supervisor", "admin")
 
 BREAKDOWN_NAMES = {
     "department": lazy_gettext("Department"),
@@ -59,7 +58,7 @@ class Table:
 def readers_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not current_user.has_role(*READERS):
+    if not access.may_read_reports(current_user):
         abort(403)
     return None
 

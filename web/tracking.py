@@ -11,12 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
-from tasks import records, validators
+from tasks import records
+from web import access
 from web.engine_access import current_engine
 
 bp = Blueprint("tracking", __name__)
-
-DESK_OVERSEERS = ("supervisor", "admin")  # may look at the desk's board too
 
 
 @bp.route("/complaints/mine")
@@ -32,7 +31,7 @@ def my_complaints():
 @bp.route("/complaints/escalated")
 def escalated_complaints():
     """T6: every open escalated complaint, the nearest outside deadline first."""
-    if validators.ESCALATION_DESK not in current_user.groups and not current_user.has_role(*DESK_OVERSEERS):
+    if not access.may_track_escalations(current_user):
         abort(403)
     engine = current_engine()
     with engine.reader() as session:

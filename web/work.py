@@ -36,15 +36,13 @@ from web.task_context import context_rows
 
 bp = Blueprint("work", __name__)
 
-INTAKE_GROUP = "intake"
-
 
 @bp.route("/inbox")
 def inbox_page():
     engine = current_engine()
     groups = current_user.groups
     group = request.args.get("group") or None
-    if group is not None and group not in groups:
+    if not access.may_list_group(current_user, group):
         abort(403)
     text = (request.args.get("q") or "").strip()
     kind = request.args.get("type") or None
@@ -89,7 +87,7 @@ def inbox_page():
         now=now,
         urgency=lambda row: task_urgency(engine, versions.get(row.instance_id), clocks, row, now),
         time_left=lambda row: time_left(row.due_at, now),
-        may_start=INTAKE_GROUP in groups or validators.ESCALATION_DESK in groups,
+        may_start=access.may_start_complaint(current_user),
         kind=kind,
         types=records.URGENT_TYPES,
     )
@@ -120,7 +118,9 @@ def _looks_like_phone(text: str) -> bool:
 def claim(task_id: str):
     return _act(
         task_id,
-        lambda engine: engine.claim(task_id, actor=current_user.username, actor_groups=current_user.groups),
+        lambda engine: engine.claim(
+            task_id, actor=current_user.username, actor_groups=access.acting_groups(current_user)
+        ),
         lambda task: gettext("%(task)s: claimed.", task=task),
     )
 
@@ -178,7 +178,10 @@ def task_page(task_id: str):
         if not errors:
             try:
                 result = engine.complete_task(
-                    task_id, actor=current_user.username, data=values, actor_groups=current_user.groups
+                    task_id,
+                    actor=current_user.username,
+                    data=values,
+                    actor_groups=access.acting_groups(current_user),
                 )
                 with engine.writer() as session, session.begin():
                     task_extras.drop_drafts(session, task_id)
@@ -217,7 +220,7 @@ def task_page(task_id: str):
         evidence = task_extras.evidence_of(session, row.instance_id)
         members = (
             accounts.users_in_group(session, row.candidate_group)
-            if current_user.has_role("supervisor") and row.candidate_group
+            if access.may_assign(current_user) and row.candidate_group
             else []
         )
         colleagues = [(user.username, user.display_name) for user in members]  # shown by name, sent by id
@@ -324,7 +327,7 @@ def download_evidence(evidence_id: int):
         evidence = session.get(task_extras.EvidenceFile, evidence_id)
         if evidence is None:
             abort(404)
-        if not access.may_see_complaint(session, current_user, evidence.instance_id):
+        if not access.may_see_file(session, current_user, evidence.instance_id):
             abort(403)
         content, name, kind = evidence.content, evidence.filename, evidence.content_type
     return Response(
@@ -337,7 +340,7 @@ def download_evidence(evidence_id: int):
 @bp.post("/tasks/<task_id>/assign")
 def assign(task_id: str):
     """Supervisors hand a task to someone of its group."""
-    if not current_user.has_role("supervisor"):
+    if not access.may_assign(current_user):
         abort(403)
     assignee = (request.form.get("assignee") or "").strip()
     engine = current_engine()
@@ -401,12 +404,9 @@ def new_complaint():
     T5: the escalation desk receives transfers from outside units at its own entry: for a
     member of the desk (not of intake) the record task is offered to the desk.
     """
-    if INTAKE_GROUP in current_user.groups:
-        data = {}
-    elif validators.ESCALATION_DESK in current_user.groups:
-        data = {"received_by": validators.ESCALATION_DESK}
-    else:
+    if not access.may_start_complaint(current_user):
         abort(403)
+    data = {"received_by": validators.ESCALATION_DESK} if access.starts_at_the_desk(current_user) else {}
     result = current_engine().start(actor=current_user.username, data=data)
     if result.opened_task_ids:
         return redirect(url_for("work.task_page", task_id=result.opened_task_ids[0]))
