@@ -230,7 +230,7 @@ _TEMPLATE_CHECKS = {
     "read_reports": may_read_reports,
     "track_escalations": may_track_escalations,
     "look_up_callers": may_look_up_callers,
-    "start_complaint": may_start_complaint,
+    "start_a_complaint": may_start_complaint,
     "assign": may_assign,
 }
 
