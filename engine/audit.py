@@ -86,6 +86,14 @@ def append(
     return event
 
 
+def record(
+    session: Session, *, at: datetime, actor: str, command: str, detail: Mapping[str, Any]
+) -> AuditEvent:
+    """Append an event of no instance (a login, an account change) in the session's transaction."""
+    store = Store(session.connection())
+    return append(store, at=at, actor=actor, command=command, instance_id=None, detail=detail)
+
+
 def anchor(store: Store, *, at: datetime, actor: str) -> int:
     """Record in the global chain the tip of every instance chain grown since it was last anchored.
 

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import sessionmaker, undefer
 
 from engine import audit, audit_key
@@ -49,7 +49,7 @@ from engine.spiff import (
     waiting_timers,
 )
 from engine.spiff_state import dump_state
-from engine.store import InstanceRow, StaleInstance, Store, TaskRow
+from engine.store import DeploymentRow, InstanceRow, StaleInstance, Store, TaskRow
 from engine.timer_labels import label_bundle
 from engine.validation import CompiledBundle, compile_bundle
 
@@ -201,6 +201,16 @@ class ProcessEngine:
         self._anchored_at = self.clock.now()  # this node's last anchor; the first comes a period later
         # Commands run on plain connections (see engine.store); sessions serve reads and deploys.
         self._db = self.writer.kw["bind"]
+
+    @property
+    def database(self) -> Engine:
+        """The database the sessions use: for schema upgrades and closing connections before a fork."""
+        return self._db
+
+    def default_deployment(self) -> DeploymentRow | None:
+        """The version ``start`` uses when given none (see ``Store.deployment``); None: nothing deployed."""
+        with self.reader() as session:
+            return Store(session.connection()).deployment(None)
 
     # ------------------------------------------------------------------ deployments
 

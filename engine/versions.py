@@ -190,8 +190,7 @@ def list_versions(engine) -> list[VersionInfo]:
 
 def default_version(engine) -> int | None:
     """The version ``start`` uses when given none (see ``Store.deployment``); None: nothing deployed."""
-    with engine.reader.kw["bind"].connect() as connection:
-        row = Store(connection).deployment(None)
+    row = engine.default_deployment()
     return row.version if row is not None else None
 
 

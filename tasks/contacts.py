@@ -7,7 +7,10 @@ searches need more, without loading a workflow:
   the phone the customer gave, and fills its row (customer, phone, channel) although
   it has no number or record yet;
 * the search across all complaints filters by the handling department chosen at
-  dispatch (``department``), which the record does not keep.
+  dispatch (``department``), which the record does not keep;
+* the intake lookup (T2/T3) shows an excerpt of each complaint's description
+  (``description_excerpt``) for every row it lists, on every keystroke: lists never
+  load workflows (docs/engine.md), so the excerpt is kept here.
 
 ``complaint_contacts`` holds one row per instance whose data names a customer (phone,
 name or account), kept by :func:`project_contact` after every command in its
@@ -26,6 +29,8 @@ from engine.db import Base
 from engine.models import Instance, UTCDateTime
 from tasks import records
 
+EXCERPT = 120  # characters of the description the intake lookup shows
+
 
 class ComplaintContact(Base):
     """The customer and the department of one instance (see the module docstring)."""
@@ -38,6 +43,7 @@ class ComplaintContact(Base):
     customer_account: Mapped[str | None] = mapped_column(String(60))
     channel: Mapped[str | None] = mapped_column(String(40))
     department: Mapped[str | None] = mapped_column(String(60), index=True)
+    description_excerpt: Mapped[str | None] = mapped_column(String(EXCERPT))
     numbered: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -53,6 +59,7 @@ def project_contact(projection: Any) -> None:
         "customer_account": (str(data.get("customer_account") or "").strip() or None),
         "channel": data.get("channel") or None,
         "department": data.get("department") or None,
+        "description_excerpt": excerpt(data.get("description")),
         "numbered": bool(data.get("complaint_no")),
         "updated_at": projection.now,
     }
@@ -63,6 +70,14 @@ def project_contact(projection: Any) -> None:
     changed = connection.execute(update(ComplaintContact).where(mine).values(**values)).rowcount
     if not changed:
         connection.execute(insert(ComplaintContact).values(instance_id=projection.instance_id, **values))
+
+
+def excerpt(text: Any) -> str | None:
+    """The description on one line, cut to ``EXCERPT`` characters with an ellipsis."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
 
 def instances_by_phone(phone: str):

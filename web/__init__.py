@@ -55,7 +55,9 @@ from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.database_outage import UNAVAILABLE, OutageLog
+from web import engine_access
 from web.bounded_ints import BadNumber, BoundedIntConverter
+from web.engine_access import engine_of
 from web.system import build_engine, database_url
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -95,7 +97,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter  # before any route: ids beyond 64 bits are 404
 
     process_engine = build_engine(app.config["DATABASE_URL"], clock=settings.get("CLOCK"))
-    app.extensions["process_engine"] = process_engine
+    engine_access.install(app, process_engine)
     from web import metrics  # after web.server set PROMETHEUS_MULTIPROC_DIR, if it runs us
 
     metrics.init_app(app)  # first, so that its timing starts before any other hook answers
@@ -103,6 +105,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     from web import (
+        access,
         admin,
         admin_users,
         api,
@@ -130,6 +133,7 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     i18n.init_app(app)
+    access.init_app(app)  # ``may`` in templates: the access policy's answers for links and buttons
     app.register_blueprint(auth.bp)
     error_pages.init_app(app)  # 403/404/500 in the layout, translated, with a way back
     app.register_blueprint(health.bp)
@@ -186,7 +190,7 @@ def _start_scheduler(app: Flask) -> None:
     from web.metrics import FiringObserver
     from web.warning_job import warning_job
 
-    engine = app.extensions["process_engine"]
+    engine = engine_of(app)
     scheduler = NodeScheduler()
     scheduler.register(timer_job(engine, after_pass=FiringObserver(engine)))
     scheduler.register(warning_job(app))  # warnings before a breach: every minute and at the next instant
@@ -209,7 +213,7 @@ def _answer_database_outages(app: Flask) -> None:
     """While the database is away: 503 with Retry-After, and one log line as it goes and comes back."""
     outage = OutageLog(log, "web requests")
     app.extensions["database_outage"] = outage
-    engine = app.extensions["process_engine"]
+    engine = engine_of(app)
 
     def unavailable(error: Exception):
         from web.metrics import DATABASE_ERRORS

@@ -8,26 +8,24 @@ migrate-instances`` use, so the web and the command line report the same thing.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
 from engine import versions
 from engine.errors import EngineError
+from web import access
 from web.bounded_ints import query_int
+from web.engine_access import current_engine
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _engine():
-    return current_app.extensions["process_engine"]
 
 
 @bp.before_request
 def admins_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not current_user.has_role("admin"):
+    if not access.may_administer(current_user):
         abort(403)
     return None
 
@@ -40,7 +38,7 @@ def _version_arg(name: str) -> int | None:
 
 @bp.get("/versions")
 def versions_page():
-    engine = _engine()
+    engine = current_engine()
     listed = versions.list_versions(engine)
     older, newer = _version_arg("from"), _version_arg("to")
     if older is None and newer is None and len(listed) >= 2:
@@ -63,7 +61,7 @@ def choose_default():
     if version is None:
         abort(400)
     try:
-        previous = versions.choose_default(_engine(), version, actor=current_user.username)
+        previous = versions.choose_default(current_engine(), version, actor=current_user.username)
     except EngineError as failure:
         flash(str(failure), "error")
     else:

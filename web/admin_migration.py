@@ -18,7 +18,8 @@ from flask_login import current_user
 from engine import migration_apply, migration_runs, versions
 from engine.errors import EngineError, InvalidInput
 from engine.migration_plan import elements
-from web.admin import _engine, _version_arg, bp
+from web.admin import _version_arg, bp
+from web.engine_access import current_engine
 from web.migration_words import blocker_sentence, kind_word, plan_problem_sentence, reason_sentence
 
 MAP_PREFIX = "map."
@@ -49,7 +50,7 @@ def _plan_view(engine, older: int, newer: int, mapping: dict[str, str] | None):
 
 @bp.route("/migration", methods=["GET", "POST"])
 def migration_page():
-    engine = _engine()
+    engine = current_engine()
     older, newer = _version_arg("from"), _version_arg("to")
     report, error, problems, plan, mapping = None, None, {}, None, None
     if request.method == "POST":
@@ -85,7 +86,7 @@ def migration_page():
 
 @bp.post("/migration/runs")
 def migration_start():
-    engine = _engine()
+    engine = current_engine()
     older, newer = _version_arg("from"), _version_arg("to")
     if older is None or newer is None:
         abort(400)
@@ -135,7 +136,7 @@ def migration_resume(run_id: int):
 @bp.post("/migration/runs/<int:run_id>/revert")
 def migration_revert(run_id: int):
     _progress_or_404(run_id)
-    report = migration_runs.revert_run(_engine(), run_id, actor=current_user.username)
+    report = migration_runs.revert_run(current_engine(), run_id, actor=current_user.username)
     return render_template(
         "admin/migration_run.html",
         run=_progress_or_404(run_id),
@@ -147,7 +148,7 @@ def migration_revert(run_id: int):
 
 def _progress_or_404(run_id: int):
     try:
-        return migration_runs.progress(_engine(), run_id)
+        return migration_runs.progress(current_engine(), run_id)
     except EngineError:
         abort(404)
 
@@ -163,7 +164,7 @@ def _alive(run_id: int) -> bool:
 
 def _in_background(run_id: int) -> None:
     """Run the batch in a thread of this process; its progress lives in the database."""
-    engine = _engine()
+    engine = current_engine()
     thread = threading.Thread(
         target=migration_runs.run, args=(engine, run_id), name=f"migration-run-{run_id}", daemon=True
     )

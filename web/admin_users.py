@@ -14,12 +14,13 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from web import account_changes, accounts, api_tokens
+from web import access, account_changes, accounts, api_tokens
 from web.accounts import AccountError
+from web.engine_access import current_engine
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
@@ -31,7 +32,7 @@ _GROUP_SEPARATORS = re.compile(r"[\s,]+")
 def admins_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not current_user.has_role("admin"):
+    if not access.may_administer(current_user):
         abort(403)
     return None
 
@@ -47,7 +48,7 @@ def create_user():
     errors = _password_errors(form)
     if not errors:
         try:
-            with _engine().writer() as session, session.begin():
+            with current_engine().writer() as session, session.begin():
                 user = account_changes.create_user(
                     session,
                     **_who(),
@@ -75,7 +76,7 @@ def user_page(username: str):
 def change_access(username: str):
     """Roles and groups, in one transaction: both change or neither does."""
     try:
-        with _engine().writer() as session, session.begin():
+        with current_engine().writer() as session, session.begin():
             who = _who()
             account_changes.change_roles(
                 session, **who, username=username, roles=request.form.getlist("roles")
@@ -93,7 +94,7 @@ def change_password(username: str):
     errors = _password_errors(request.form)
     if not errors:
         try:
-            with _engine().writer() as session, session.begin():
+            with current_engine().writer() as session, session.begin():
                 account_changes.change_password(
                     session, **_who(), username=username, password=request.form.get("password", "")
                 )
@@ -114,7 +115,7 @@ def change_active(username: str):
     if wanted not in ("0", "1"):
         abort(400)
     try:
-        with _engine().writer() as session, session.begin():
+        with current_engine().writer() as session, session.begin():
             account_changes.set_active(session, **_who(), username=username, active=wanted == "1")
     except AccountError as error:
         return _render_user(username, errors=_field_error(error), status=400)
@@ -140,7 +141,7 @@ def issue_token(username: str):
             lifetime = timedelta(days=int(days))
     if not errors:
         try:
-            with _engine().writer() as session, session.begin():
+            with current_engine().writer() as session, session.begin():
                 issued = account_changes.issue_token(
                     session, **_who(), username=username, label=form.get("label", ""), lifetime=lifetime
                 )
@@ -154,7 +155,7 @@ def issue_token(username: str):
 
 @bp.post("/<username>/tokens/<int:token_id>/revoke")
 def revoke_token(username: str, token_id: int):
-    engine = _engine()
+    engine = current_engine()
     with engine.writer() as session, session.begin():
         row = api_tokens.find_token(session, token_id)
         if row is None or api_tokens.owner_of(session, row) != username:
@@ -167,12 +168,8 @@ def revoke_token(username: str, token_id: int):
 # ---------------------------------------------------------------------- helpers
 
 
-def _engine():
-    return current_app.extensions["process_engine"]
-
-
 def _who() -> dict[str, Any]:
-    return {"actor": current_user.username, "now": _engine().clock.now()}
+    return {"actor": current_user.username, "now": current_engine().clock.now()}
 
 
 def _groups(text: str) -> list[str]:
@@ -193,7 +190,7 @@ def _field_error(error: AccountError) -> dict[str, str]:
 
 
 def _render_list(*, errors: dict[str, str] | None = None, values=None):
-    with _engine().reader() as session:
+    with current_engine().reader() as session:
         users = accounts.list_users(session)
         rows = [_summary(user) for user in users]
     return render_template(
@@ -210,7 +207,7 @@ def _render_user(
     issued_id: int | None = None,
     status: int = 200,
 ):
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         user = accounts.find_user(session, username)
         if user is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from engine import idempotency
@@ -29,6 +29,7 @@ from tasks import records
 from web import access, api_tokens
 from web.auth import SessionUser, public
 from web.bounded_ints import MAX_ID, BadNumber, query_int
+from web.engine_access import current_engine
 from web.i18n import said
 from web.openapi import openapi_document
 from web.work import follow_up
@@ -68,7 +69,7 @@ def _authenticate():
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "send 'Authorization: Bearer <token>' (complaints users token NAME)")
-    engine = _engine()
+    engine = current_engine()
     now = engine.clock.now()
     with engine.reader() as session:
         found = api_tokens.check_token(session, token.strip(), now=now)
@@ -100,7 +101,7 @@ def openapi():
 def list_tasks():
     user: SessionUser = g.api_user
     group = request.args.get("group") or None
-    if group is not None and group not in user.groups:
+    if not access.may_list_group(user, group):
         raise ApiError(403, f"group: you are not in group {group!r}", {"group": "not one of your groups"})
     wanted = InboxFilter(
         user=user.username,
@@ -110,7 +111,7 @@ def list_tasks():
         search=request.args.get("q") or None,
     )
     page_number = query_int(request.args, "page", 1, maximum=MAX_ID // PAGE_SIZE)
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         page = inbox(session, wanted, now=engine.clock.now(), page=page_number)
     return jsonify(
@@ -126,7 +127,7 @@ def list_tasks():
 @bp.get("/tasks/<task_id>")
 @public
 def get_task(task_id: str):
-    engine = _engine()
+    engine = current_engine()
     row = _visible_task(task_id)
     instance = engine.instance(row.instance_id)
     schema = engine.runtime(instance.deployment_id).forms.get(row.form or "")
@@ -143,8 +144,8 @@ def claim_task(task_id: str):
     The engine decides on the newest state, refusing another group's task (403).
     """
     user: SessionUser = g.api_user
-    _run(lambda engine: engine.claim(task_id, actor=user.username, actor_groups=user.groups))
-    row = _engine().task(task_id)
+    _run(lambda engine: engine.claim(task_id, actor=user.username, actor_groups=access.acting_groups(user)))
+    row = current_engine().task(task_id)
     return jsonify(_task_json(row, None))
 
 
@@ -174,15 +175,12 @@ def complete_task(task_id: str):
     result = _keyed_run(
         keyed,
         lambda engine: engine.complete_task(
-            task_id, actor=user.username, data=data, actor_groups=user.groups, record=record
+            task_id, actor=user.username, data=data, actor_groups=access.acting_groups(user), record=record
         ),
     )
     if isinstance(result, Response):
         return result
     return _answer_with_follow_up(keyed, answered[0], result, user.username)
-
-
-INTAKE_GROUP = "intake"
 
 
 def _intake_element(engine) -> str:
@@ -210,8 +208,8 @@ def create_complaint():
     open complaint) ends merged into that complaint, which gets its reminder here too.
     """
     user: SessionUser = g.api_user
-    if INTAKE_GROUP not in user.groups:
-        raise ApiError(403, f"only the {INTAKE_GROUP!r} group records complaints")
+    if not access.may_record_in_one_call(user):
+        raise ApiError(403, f"only the {access.INTAKE_GROUP!r} group records complaints")
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ApiError(400, 'send a JSON object: {"data": {"field": value, ...}}', {"data": "an object"})
@@ -228,7 +226,7 @@ def create_complaint():
         keyed,
         lambda engine: engine.start(
             actor=user.username,
-            first_task=FirstTask(_intake_element(engine), data, user.groups),
+            first_task=FirstTask(_intake_element(engine), data, access.acting_groups(user)),
             record=record,
         ),
         nothing_deployed=True,
@@ -273,7 +271,7 @@ def _replayed(keyed: KeyedRequest | None) -> Response | None:
     """The remembered answer to this key, replayed; 422 if the key came with another request."""
     if keyed is None:
         return None
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         try:
             answer = idempotency.find(session.connection(), keyed, now=engine.clock.now())
@@ -294,7 +292,7 @@ def _remember(outcome: Outcome, keyed: KeyedRequest | None, answer: Answer, answ
     answered.clear()  # a command retried after a lost race answers anew
     answered.append(answer)
     if keyed is not None:
-        idempotency.remember(outcome.connection, keyed, answer, now=_engine().clock.now())
+        idempotency.remember(outcome.connection, keyed, answer, now=current_engine().clock.now())
 
 
 def _keyed_run(keyed: KeyedRequest | None, action, *, nothing_deployed: bool = False):
@@ -310,11 +308,11 @@ def _keyed_run(keyed: KeyedRequest | None, action, *, nothing_deployed: bool = F
 
 def _answer_with_follow_up(keyed: KeyedRequest | None, answer: Answer, result, actor: str):
     """Deliver what the procedure asks after the commit (T2 reminder); a failure becomes a warning."""
-    problem = follow_up(_engine(), result, actor)
+    problem = follow_up(current_engine(), result, actor)
     if problem:
         answer = Answer(answer.status, {**answer.body, "warning": problem})
         if keyed is not None:  # the replay tells the same
-            with _engine().writer() as session, session.begin():
+            with current_engine().writer() as session, session.begin():
                 idempotency.amend(session.connection(), keyed, answer)
     return jsonify(answer.body), answer.status
 
@@ -324,7 +322,7 @@ def _answer_with_follow_up(keyed: KeyedRequest | None, answer: Answer, result, a
 def get_complaint(number: str):
     """The complaint record (status, stage, flags, deadlines), for whom web.access shows it."""
     user: SessionUser = g.api_user
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         complaint = records.find_by_number(session, number)
         if complaint is None:
@@ -364,7 +362,7 @@ def _complaint_json(complaint) -> dict[str, Any]:
 
 def _run(action, *, nothing_deployed: bool = False):
     try:
-        return action(_engine())
+        return action(current_engine())
     except KeyInUse:
         raise
     except NotFound as missing:
@@ -383,7 +381,7 @@ def _run(action, *, nothing_deployed: bool = False):
 
 def _visible_task(task_id: str):
     user: SessionUser = g.api_user
-    engine = _engine()
+    engine = current_engine()
     try:
         row = engine.task(task_id)
     except NotFound:
@@ -422,7 +420,3 @@ def _task_json(row, business_key: str | None) -> dict[str, Any]:
         "instance_id": row.instance_id,
         "business_key": business_key,
     }
-
-
-def _engine():
-    return current_app.extensions["process_engine"]

@@ -43,6 +43,7 @@ from wtforms.validators import DataRequired, Length
 
 from web import login_limits, security_audit
 from web.accounts import User, authenticate, get_user
+from web.engine_access import current_engine
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -113,7 +114,7 @@ def load_user(session_id: str) -> SessionUser | None:
     user_id, _, generation = session_id.partition(":")
     if not (user_id.isdigit() and generation.isdigit() and len(user_id) < 19 and len(generation) < 19):
         return None
-    with current_app.extensions["process_engine"].reader() as db:
+    with current_engine().reader() as db:
         user = get_user(db, int(user_id))
         if user is None or not user.active or user.session_generation != int(generation):
             return None
@@ -140,7 +141,7 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        engine = current_app.extensions["process_engine"]
+        engine = current_engine()
         # The real client behind TRUSTED_PROXIES (ProxyFix in the app factory).
         now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
         name = form.username.data
@@ -199,7 +200,7 @@ def logout():
 
 def _end_sessions_of(user_id: int) -> None:
     """Raise the user's session generation: every cookie issued before stops working."""
-    with current_app.extensions["process_engine"].writer() as db, db.begin():
+    with current_engine().writer() as db, db.begin():
         db.execute(
             update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1)
         )

@@ -281,7 +281,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None, dev: b
         checked = build_engine()
         with database_errors():
             refusal = demo_users_refusal(checked)
-        checked.writer.kw["bind"].dispose()  # the forked web server must inherit no connection
+        checked.database.dispose()  # the forked web server must inherit no connection
         if refusal:
             fail(refusal)
     if dev:

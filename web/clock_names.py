@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import current_app, g, has_app_context
+from flask import g, has_app_context
 
 from engine.clock_catalogue import ClockCatalogue
 from engine.deployments import latest_deployment
+from web.engine_access import installed_engine
 from web.value_labels import in_language
 
 TITLE_PROPERTY = "title"
@@ -25,7 +26,7 @@ def _catalogue() -> ClockCatalogue | None:
     if not has_app_context():
         return None
     if "clock_catalogue" not in g:
-        engine = current_app.extensions.get("process_engine")
+        engine = installed_engine()
         catalogue = None
         if engine is not None:
             with engine.reader() as session:

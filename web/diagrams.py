@@ -17,12 +17,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 
 from engine.bundle import bundle_from_zip
 from engine.diagram_index import DiagramIndex, index_bundle
 from engine.models import Deployment
+from web.engine_access import current_engine
 
 bp = Blueprint("diagrams", __name__)
 
@@ -99,7 +100,7 @@ def _document(version: int, index: DiagramIndex) -> bytes:
 
 @bp.route("/versions/<int:version>/diagrams.json")
 def diagrams_json(version: int):
-    found = version_diagrams(current_app.extensions["process_engine"], version=version)
+    found = version_diagrams(current_engine(), version=version)
     if found is None:
         abort(404)
     headers = {"ETag": f'"{found.etag}"', "Cache-Control": IMMUTABLE}

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from engine.database_outage import UNAVAILABLE
 from engine.models import Deployment, Instance
 from web.auth import public
+from web.engine_access import current_engine
 
 bp = Blueprint("health", __name__)
 
@@ -47,7 +48,7 @@ def health():
 @public
 def ready():
     try:
-        with current_app.extensions["process_engine"].reader() as session:
+        with current_engine().reader() as session:
             session.scalar(select(func.max(Deployment.version)))
     except UNAVAILABLE as error:
         _database_failed(error)
@@ -59,7 +60,7 @@ def ready():
 
 
 def _database_facts() -> dict[str, object]:
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     running = Instance.status == "running"
     with engine.reader() as session:
         version = session.scalar(select(func.max(Deployment.version)))

@@ -19,6 +19,7 @@ from engine.models import HumanTask, Instance
 from tasks import case_file, clock_marks, discard, records
 from web import access, people, task_extras
 from web.diagrams import version_diagrams
+from web.engine_access import current_engine
 
 bp = Blueprint("instances", __name__)
 
@@ -28,7 +29,7 @@ PROGRESS_MESSAGE = "progress_reply"  # the procedure's L1 event subprocess liste
 
 @bp.route("/instances/<int:instance_id>")
 def instance_page(instance_id: int):
-    engine = _engine()
+    engine = current_engine()
     instance = _viewable(instance_id)
     now = engine.clock.now()
     language = str(get_locale() or "en")
@@ -110,7 +111,7 @@ def discard_complaint(instance_id: int):
     reason = (request.form.get("reason") or "").strip()
     try:
         discard.discard(
-            _engine(), instance_id, actor=current_user.username, reason=reason, has_draft=has_draft
+            current_engine(), instance_id, actor=current_user.username, reason=reason, has_draft=has_draft
         )
     except Conflict as refused:
         current_app.logger.info("discard of %s refused: %s", instance_id, refused)
@@ -140,7 +141,7 @@ def progress_told(instance_id: int):
         flash(gettext("Say what the customer was told."), "error")
     else:
         try:
-            _engine().send_message(
+            current_engine().send_message(
                 instance.id,
                 PROGRESS_MESSAGE,
                 actor=current_user.username,
@@ -209,14 +210,14 @@ def appeal_feedback(instance_id: int):
     report back (T7), so nobody copies it by hand. Fields not recorded yet show as empty.
     """
     instance = _viewable(instance_id)
-    data = _engine().instance_data(instance_id)
+    data = current_engine().instance_data(instance_id)
     if data.get("channel") != MIIT_CHANNEL:
         abort(404)
     return render_template("appeal_feedback.html", instance=instance, data=data)
 
 
 def _viewable(instance_id: int) -> Instance:
-    engine = _engine()
+    engine = current_engine()
     try:
         instance = engine.instance(instance_id)
     except NotFound:
@@ -225,7 +226,3 @@ def _viewable(instance_id: int) -> Instance:
         if not access.may_see_complaint(session, current_user, instance_id):
             abort(403)
     return instance
-
-
-def _engine():
-    return current_app.extensions["process_engine"]

@@ -3,8 +3,9 @@
 ``GET /intake/lookup?phone=...`` (intake group only) answers
 ``{"open": [...], "recent": [...]}`` from ``tasks.records.find_by_phone``: the customer's
 complaints still open, and those closed within the last 90 days, newest first, each with
-its number, status, stage, acceptance instant and an excerpt of its description (read from
-the complaint's data: the record has no text column). ``web/static/intake.js`` calls it on
+its number, status, stage, acceptance instant and an excerpt of its description (kept in
+``complaint_contacts`` by ``tasks.contacts``: the lookup runs per keystroke and lists never
+load workflows). ``web/static/intake.js`` calls it on
 the intake task's page as the phone is typed and offers to link a complaint as T2 (still in
 progress), T3 (dissatisfied with the result) or to confirm a separate matter. It only fills
 in fields: the intake validator stays the authority, and a T2 merge's reminder is delivered
@@ -22,46 +23,43 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
 
-from engine.errors import NotFound
 from engine.models import Instance
-from tasks import records
+from tasks import contacts, records
+from web import access
+from web.engine_access import current_engine
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
 
-INTAKE_GROUP = "intake"
 INTAKE_FORM = "record_complaint.json"
 RECENT = timedelta(days=90)
 MAX_ROWS = 10  # per list: a customer with more is better looked up on the complaint pages
-EXCERPT = 120
 MIN_DIGITS = 5
-
-
-def _engine():
-    return current_app.extensions["process_engine"]
 
 
 @bp.get("/lookup")
 def lookup():
-    if INTAKE_GROUP not in current_user.groups:
+    if not access.may_look_up_callers(current_user):
         abort(403)
     phone = (request.args.get("phone") or "").strip()[:40]
     if len(records.normalise_phone(phone).lstrip("+")) < MIN_DIGITS:
         return jsonify({"phone": phone, "open": [], "recent": []})
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         found = records.find_by_phone(session, phone, now=engine.clock.now(), recent=RECENT)
-    open_rows = [row for row in found if row.status != "closed"][:MAX_ROWS]
-    recent_rows = [row for row in found if row.status == "closed"][:MAX_ROWS]
+        open_rows = [row for row in found if row.status != "closed"][:MAX_ROWS]
+        recent_rows = [row for row in found if row.status == "closed"][:MAX_ROWS]
+        shown = contacts.contacts_of(session, [row.instance_id for row in open_rows + recent_rows])
+    excerpts = {instance_id: contact.description_excerpt or "" for instance_id, contact in shown.items()}
     return jsonify(
         {
             "phone": records.normalise_phone(phone),
-            "open": [_complaint_json(engine, row) for row in open_rows],
-            "recent": [_complaint_json(engine, row) for row in recent_rows],
+            "open": [_complaint_json(row, excerpts) for row in open_rows],
+            "recent": [_complaint_json(row, excerpts) for row in recent_rows],
         }
     )
 
 
-def _complaint_json(engine, row) -> dict[str, Any]:
+def _complaint_json(row, excerpts: dict[int, str]) -> dict[str, Any]:
     return {
         "number": row.number,
         "status": row.status,
@@ -71,7 +69,7 @@ def _complaint_json(engine, row) -> dict[str, Any]:
         "closed_at": row.closed_at.isoformat() if row.closed_at else None,
         "outcome": row.outcome,
         "flags": row.flags,
-        "description": _excerpt(engine, row.instance_id),
+        "description": excerpts.get(row.instance_id, ""),
     }
 
 
@@ -84,20 +82,9 @@ def _shown(instant) -> str | None:
     return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
 
 
-def _excerpt(engine, instance_id: int) -> str:
-    try:
-        text = engine.instance_data(instance_id).get("description")
-    except NotFound:
-        return ""
-    if not isinstance(text, str):
-        return ""
-    text = " ".join(text.split())
-    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
-
-
 def _intake_element_of(instance_id: int) -> str | None:
     """A5: the record task of the instance's version (its ``stage`` property is ``intake``)."""
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         instance = session.get(Instance, instance_id)
     if instance is None:

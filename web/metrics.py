@@ -50,6 +50,7 @@ from engine import errors
 from engine.database_outage import is_unavailable
 from engine.models import Instance, TimerFiring
 from web.auth import public
+from web.engine_access import current_engine, engine_of
 
 REQUEST_SECONDS = Histogram(
     "complaints_http_request_duration_seconds",
@@ -93,7 +94,7 @@ def init_app(app: Flask) -> None:
     """Time every request and count the app engine's commands; serve ``/metrics``."""
     app.before_request(_start_timing)
     app.after_request(_observe_request)
-    count_commands(app.extensions["process_engine"])
+    count_commands(engine_of(app))
     app.register_blueprint(bp)
 
 
@@ -202,7 +203,7 @@ def metrics():
     if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
         return Response("a bearer token is required\n", 401, {"WWW-Authenticate": "Bearer"})
     database = CollectorRegistry(auto_describe=False)
-    database.register(TimersInDatabase(current_app.extensions["process_engine"]))
+    database.register(TimersInDatabase(current_engine()))
     body = generate_latest(_process_registry()) + generate_latest(database)
     return Response(body, 200, {"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
 

@@ -53,35 +53,32 @@ from engine.errors import Conflict, EngineError, NotFound
 from engine.models import Deployment
 from engine.timer_labels import deadline_timers
 from engine.validation import BundleInvalid, Problem, parse_bpmn_safely
+from web import access
 from web.bounded_ints import query_int
 from web.editor_words import editor_words
+from web.engine_access import current_engine
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
-EDITORS = ("process_owner", "admin")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _engine():
-    return current_app.extensions["process_engine"]
-
-
 def _is_admin() -> bool:
-    return current_user.has_role("admin")
+    return access.may_administer(current_user)
 
 
 @bp.before_request
 def editors_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not any(current_user.has_role(role) for role in EDITORS):
+    if not access.may_edit_procedure(current_user):
         abort(403)
     return None
 
 
 def _draft_or_404(draft_id: int) -> drafts.DraftView:
     try:
-        return drafts.get_draft(_engine(), draft_id)
+        return drafts.get_draft(current_engine(), draft_id)
     except NotFound:
         abort(404)
 
@@ -102,7 +99,7 @@ def index():
 
 
 def _index_page(upload_problems=None, upload_error=None, status=200):
-    engine = _engine()
+    engine = current_engine()
     return (
         render_template(
             "modeler.html",
@@ -121,7 +118,7 @@ def create():
     version = request.form.get("base_version", "").strip()
     try:
         draft = drafts.create_draft(
-            _engine(),
+            current_engine(),
             actor=current_user.username,
             title=request.form.get("title", ""),
             base_version=query_int(request.form, "base_version", 1) if version.isdigit() else None,
@@ -135,7 +132,7 @@ def create():
 @bp.post("/upload")
 def upload():
     """A .zip bundle or one .bpmn file: a new draft when valid; every problem and nothing stored when not."""
-    engine = _engine()
+    engine = current_engine()
     title = request.form.get("title", "").strip()
     file = request.files.get("file")
     try:
@@ -179,7 +176,7 @@ def _uploaded_bundle(file) -> tuple[Any, int | None]:
             gettext("%(name)s is larger than %(limit)s bytes", name=name, limit=MAX_FILE_BYTES),
         )
     stem = _SAFE_NAME.sub("_", name.rsplit(".", 1)[0]).strip("._") or "diagram"
-    engine = _engine()
+    engine = current_engine()
     base_version = versions.default_version(engine)
     files: dict[str, bytes] = {}
     if base_version is not None:
@@ -217,7 +214,7 @@ def editor(draft_id: int):
 def bundle_json(draft_id: int):
     """Everything the editor page needs: the files as text, the last problems, the names it offers."""
     draft = _draft_or_404(draft_id)
-    engine = _engine()
+    engine = current_engine()
     files = {path: data.decode("utf-8", "replace") for path, data in draft.bundle.files.items()}
     return jsonify(
         id=draft.id,
@@ -245,7 +242,7 @@ def save(draft_id: int):
     revision = payload.get("revision")
     try:
         draft = drafts.save_draft(
-            _engine(),
+            current_engine(),
             draft_id,
             {path: text.encode("utf-8") for path, text in files.items()},
             actor=current_user.username,
@@ -295,7 +292,7 @@ def download(draft_id: int):
 def submit(draft_id: int):
     _draft_or_404(draft_id)
     try:
-        drafts.submit_draft(_engine(), draft_id, actor=current_user.username)
+        drafts.submit_draft(current_engine(), draft_id, actor=current_user.username)
     except BundleInvalid as invalid:
         count = len(invalid.problems)
         flash(gettext("Not submitted: %(count)s problem(s), shown on the diagram.", count=count), "error")
@@ -311,7 +308,7 @@ def discard(draft_id: int):
     """Throw a draft away (not a deployed one: it records where its version came from)."""
     draft = _draft_or_404(draft_id)
     try:
-        drafts.discard_draft(_engine(), draft_id, actor=current_user.username)
+        drafts.discard_draft(current_engine(), draft_id, actor=current_user.username)
     except EngineError as error:
         flash(str(error), "error")
         return redirect(url_for("modeler.editor", draft_id=draft_id))
@@ -322,17 +319,27 @@ def discard(draft_id: int):
 @bp.post("/drafts/<int:draft_id>/forms/rename")
 def rename_form(draft_id: int):
     """JSON ``{"revision", "name", "new_name"}``; answers like a save, plus the draft's files."""
-    return _form_change(draft_id, lambda payload, **kwargs: drafts.rename_form(
-        _engine(), draft_id, str(payload.get("name", "")), str(payload.get("new_name", "")), **kwargs
-    ))
+    return _form_change(
+        draft_id,
+        lambda payload, **kwargs: drafts.rename_form(
+            current_engine(),
+            draft_id,
+            str(payload.get("name", "")),
+            str(payload.get("new_name", "")),
+            **kwargs,
+        ),
+    )
 
 
 @bp.post("/drafts/<int:draft_id>/forms/delete")
 def delete_form(draft_id: int):
     """JSON ``{"revision", "name"}``; answers like a save, plus the draft's files."""
-    return _form_change(draft_id, lambda payload, **kwargs: drafts.delete_form(
-        _engine(), draft_id, str(payload.get("name", "")), **kwargs
-    ))
+    return _form_change(
+        draft_id,
+        lambda payload, **kwargs: drafts.delete_form(
+            current_engine(), draft_id, str(payload.get("name", "")), **kwargs
+        ),
+    )
 
 
 def _form_change(draft_id: int, change):
@@ -360,7 +367,7 @@ def deploy(draft_id: int):
         abort(403)
     draft = _draft_or_404(draft_id)
     try:
-        outcome = drafts.deploy_draft(_engine(), draft_id, actor=current_user.username)
+        outcome = drafts.deploy_draft(current_engine(), draft_id, actor=current_user.username)
     except BundleInvalid as invalid:
         flash(gettext("Not deployed: %(count)s problem(s).", count=len(invalid.problems)), "error")
         return redirect(url_for("modeler.editor", draft_id=draft_id))

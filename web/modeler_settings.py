@@ -13,7 +13,7 @@ import tomllib
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext
 from lxml import etree
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from engine.calendar import CalendarConfigError, calendar_from_config, parse_dur
 from engine.timer_labels import DeadlineTimer, LabelError, deadline_timers, timer_label
 from tasks.settings_form import SettingsError, apply_edits, read_settings
 from web.accounts import User, UserGroup
+from web.engine_access import current_engine
 from web.modeler import editors_only
 
 bp = Blueprint("modeler_settings", __name__, url_prefix="/modeler")
@@ -78,7 +79,7 @@ def _lane_names(diagrams: dict[str, bytes]) -> list[str]:
 
 def timer_labels(timers: list[DeadlineTimer], config: dict[str, Any]) -> list[dict[str, str]]:
     """Every deadline timer's label under ``config`` (a figure that cannot be shown is left out)."""
-    labeller = current_app.extensions["process_engine"].handlers.timer_labeller
+    labeller = current_engine().handlers.timer_labeller
     labels = []
     for timer in timers:
         if labeller is None:
@@ -124,7 +125,7 @@ def settings(draft_id: int):
 
 def _members() -> dict[str, list[str]]:
     """The active people of each group (accounts are edited on the admin's users page)."""
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         rows = session.execute(
             select(UserGroup.name, User.username).join(User).where(User.active).order_by(User.username)

@@ -22,7 +22,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
 from flask_login import current_user
 from sqlalchemy import (
@@ -40,9 +40,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.db import Base
 from engine.models import UTCDateTime
 from tasks import warning_sweep
-from web import accounts, mail
+from web import access, accounts, mail
 from web.auth import safe_next
 from web.clock_names import clock_name
+from web.engine_access import current_engine
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def init_app(app: Flask) -> None:
 def _unread_count() -> dict[str, Any]:
     if not current_user.is_authenticated:
         return {}
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         count = session.scalar(
             select(func.count(Notification.id)).where(
@@ -276,7 +277,7 @@ def _unread_count() -> dict[str, Any]:
 
 @bp.get("/notifications")
 def notifications_page():
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         rows = list(
             session.scalars(
@@ -294,12 +295,12 @@ def notifications_page():
 
 @bp.post("/notifications/<int:notification_id>/read")
 def mark_read(notification_id: int):
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.writer() as session, session.begin():
         row = session.get(Notification, notification_id)
         if row is None:
             abort(404)
-        if row.username != current_user.username:
+        if not access.may_mark_notification(current_user, row.username):
             abort(403)
         if row.read_at is None:
             row.read_at = engine.clock.now()
@@ -308,7 +309,7 @@ def mark_read(notification_id: int):
 
 @bp.post("/notifications/read-all")
 def mark_all_read():
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.writer() as session, session.begin():
         session.execute(
             update(Notification)

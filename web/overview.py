@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models import Deployment, HumanTask, Instance
 from web import access
+from web.engine_access import current_engine
 
 bp = Blueprint("overview", __name__)
 
@@ -36,7 +37,7 @@ class Listing:
 
 @bp.route("/")
 def index():
-    with current_app.extensions["process_engine"].reader() as session:
+    with current_engine().reader() as session:
         deployments = _deployments(session)
         instances = _instances(session, access.visible_instances(current_user))
         tasks = _open_tasks(session, access.actionable_tasks(current_user))

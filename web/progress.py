@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale, gettext
 from sqlalchemy import Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +25,7 @@ from tasks import case_file, records
 from tasks.contacts import ComplaintContact
 from web import public as website
 from web.auth import public
+from web.engine_access import current_engine
 
 bp = Blueprint("progress", __name__)
 
@@ -71,7 +72,7 @@ def progress_page():
 
 def _counted() -> bool:
     """Count this lookup; False when the address is over the limit (nothing is counted then)."""
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
     with engine.writer() as session, session.begin():
         recent = session.scalar(
@@ -87,7 +88,7 @@ def _counted() -> bool:
 
 
 def _progress(number: str, reference: str) -> dict | None:
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     language = str(get_locale() or "en")
     with engine.reader() as session:
         instance = session.scalar(select(Instance).where(Instance.business_key == number.upper()))

@@ -46,10 +46,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.db import Base
 from engine.errors import EngineError
 from engine.models import Deployment, UTCDateTime
-from engine.store import Store
 from tasks import config as cfg
 from tasks import records
 from web.auth import public
+from web.engine_access import current_engine
 
 bp = Blueprint("public", __name__)
 
@@ -91,15 +91,10 @@ def submissions_from(session, address: str, now: datetime) -> int:
     )
 
 
-def _engine():
-    return current_app.extensions["process_engine"]
-
-
 def _categories() -> tuple[int | None, dict[str, str]]:
     """The version new complaints start on, and its C2 business categories (code -> label)."""
-    engine = _engine()
-    with engine.reader.kw["bind"].connect() as connection:
-        deployment = Store(connection).deployment(None)
+    engine = current_engine()
+    deployment = engine.default_deployment()
     if deployment is None:
         return None, {}
     config = engine.runtime(deployment.id).config
@@ -185,7 +180,7 @@ def _submit(values: dict[str, str], version: int) -> tuple[str, str] | str | Non
     customer leaves with the number the complaint will keep. A submission that turns
     out to repeat a complaint still in progress (T2) gives its number up.
     """
-    engine = _engine()
+    engine = current_engine()
     now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
     receipt = new_receipt()
     with engine.writer() as session, session.begin():

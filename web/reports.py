@@ -16,21 +16,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from engine.diagram_index import DiagramIndex
-from engine.store import Store
 from tasks import config as cfg
 from tasks import reports
+from web import access, engine_access
 from web.clock_names import clock_name, clock_order
 from web.diagrams import version_diagrams
+from web.engine_access import current_engine
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-READERS = ("supervisor", "admin")
 
 BREAKDOWN_NAMES = {
     "department": lazy_gettext("Department"),
@@ -58,20 +58,13 @@ class Table:
 def readers_only():
     if not current_user.is_authenticated:
         return None  # the app-wide login check answers first
-    if not current_user.has_role(*READERS):
+    if not access.may_read_reports(current_user):
         abort(403)
     return None
 
 
-def _engine():
-    return current_app.extensions["process_engine"]
-
-
 def _config() -> Mapping[str, Any]:
-    engine = _engine()
-    with engine.reader.kw["bind"].connect() as connection:
-        deployment = Store(connection).deployment(None)
-    return engine.runtime(deployment.id).config if deployment is not None else {}
+    return engine_access.default_config()
 
 
 class BadRequest(ValueError):
@@ -229,7 +222,7 @@ def build_tables(
 
 
 def _gather():
-    engine = _engine()
+    engine = current_engine()
     config = _config()
     now = engine.clock.now()
     today = now.astimezone(cfg.branch_zone(config)).date()
@@ -287,10 +280,8 @@ def _default_version():
     The rollups are per element id and ids are unique across a version's files, so each
     diagram shows the badges of its own elements; any diagram is opened by the picker.
     """
-    engine = _engine()
-    with engine.reader.kw["bind"].connect() as connection:
-        found = Store(connection).deployment(None)
-    return None if found is None else version_diagrams(engine, deployment_id=found.id)
+    found = engine_access.default_deployment()
+    return None if found is None else version_diagrams(current_engine(), deployment_id=found.id)
 
 
 def _month_series(rows: list[list[Any]]) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
-from engine.store import Store
 from tasks import case_file, words
 from tasks import search as finder
 from web import access
 from web.bounded_ints import MAX_ID, query_int
+from web.engine_access import current_engine
 
 bp = Blueprint("search", __name__)
 
@@ -27,7 +27,7 @@ STATUSES = ("open", "closed", "error")
 
 @bp.route("/complaints/search")
 def search_page():
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     language = str(get_locale() or "en")
     config = _config(engine)
     choices = {
@@ -76,8 +76,7 @@ def search_page():
 
 def _config(engine) -> dict[str, Any]:
     """The config of the version new complaints start on (its labels name the filters' choices)."""
-    with engine.reader.kw["bind"].connect() as connection:
-        deployment = Store(connection).deployment(None)
+    deployment = engine.default_deployment()
     return {} if deployment is None else engine.runtime(deployment.id).config
 
 

@@ -13,11 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.store import Store
 
 
 def record(session: Session, *, at: datetime, actor: str, command: str, detail: Mapping[str, Any]) -> None:
     """Append ``command`` (e.g. ``login``, ``login_failed``, ``token_issued``) by ``actor``."""
-    audit.append(
-        Store(session.connection()), at=at, actor=actor, command=command, instance_id=None, detail=detail
-    )
+    audit.record(session, at=at, actor=actor, command=command, detail=detail)

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from web.engine_access import engine_of
+
 log = logging.getLogger("complaints.server")
 
 RUNTIME_DIR_SETTING = "COMPLAINTS_RUNTIME_DIR"
@@ -263,7 +265,7 @@ class WebServer(BaseApplication):
         from web import create_app
 
         app = create_app({"SCHEDULER": False})
-        restore_default_version(app.extensions["process_engine"])
+        restore_default_version(engine_of(app))
         settle_heap()  # in the master, before the workers are forked
         return app
 
@@ -275,18 +277,14 @@ def restore_default_version(engine) -> None:
     the first callers after every (re)start wait through. The connection used is closed
     again before the workers are forked, so none of them inherits it.
     """
-    from engine.store import Store
-
-    bind = engine.reader.kw["bind"]
     try:
-        with bind.connect() as connection:
-            deployment = Store(connection).deployment(None)
+        deployment = engine.default_deployment()
         if deployment is not None:
             engine.runtime(deployment.id)
     except Exception as error:  # no database yet, or not deployed: workers restore it when asked
         log.warning("the default version was not restored before forking: %s", error)
     finally:
-        bind.pool.dispose()
+        engine.database.pool.dispose()
 
 
 def _child_exit(_server, worker) -> None:

@@ -95,4 +95,4 @@ def _sqlite_file(url: str) -> Path | None:
 
 def upgrade_schema(process_engine: ProcessEngine) -> None:
     """Bring every table (the engine's and the web layer's) to the newest revision."""
-    schema.upgrade(process_engine.writer.kw["bind"], MIGRATION_FOLDERS)
+    schema.upgrade(process_engine.database, MIGRATION_FOLDERS)

@@ -8,20 +8,20 @@ complaint record (tasks.records), never a workflow.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
-from tasks import records, validators
+from tasks import records
+from web import access
+from web.engine_access import current_engine
 
 bp = Blueprint("tracking", __name__)
-
-DESK_OVERSEERS = ("supervisor", "admin")  # may look at the desk's board too
 
 
 @bp.route("/complaints/mine")
 def my_complaints():
     """A1: the open complaints the signed-in person took at first contact."""
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         owned = records.owned_by(session.connection(), current_user.username)
         holders = records.current_holders(session.connection(), [row.instance_id for row in owned], engine)
@@ -31,9 +31,9 @@ def my_complaints():
 @bp.route("/complaints/escalated")
 def escalated_complaints():
     """T6: every open escalated complaint, the nearest outside deadline first."""
-    if validators.ESCALATION_DESK not in current_user.groups and not current_user.has_role(*DESK_OVERSEERS):
+    if not access.may_track_escalations(current_user):
         abort(403)
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     with engine.reader() as session:
         escalated = records.open_escalated(session.connection())
         listed = [row.instance_id for row in escalated]

@@ -26,6 +26,7 @@ from flask_babel import get_locale, gettext, lazy_gettext
 
 from engine.deployments import latest_deployment
 from tasks import words
+from web.engine_access import current_engine
 
 STAGES = {
     "intake": lazy_gettext("Intake"),
@@ -95,7 +96,7 @@ def in_language(label: str) -> str:
 def _config() -> Mapping[str, Any]:
     """The newest deployed procedure.toml, read once per request."""
     if "procedure_config" not in g:
-        engine = current_app.extensions["process_engine"]
+        engine = current_engine()
         with engine.reader() as session:
             deployment = latest_deployment(session)
         g.procedure_config = engine.runtime(deployment.id).config if deployment is not None else {}

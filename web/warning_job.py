@@ -16,6 +16,7 @@ from flask import Flask
 from engine.scheduler import WakingJob
 from tasks import warning_sweep
 from web import mail
+from web.engine_access import engine_of
 from web.metrics import DATABASE_ERRORS, WARNINGS_SENT
 from web.notifications import sweep
 
@@ -25,7 +26,7 @@ RESCHEDULE_DELAY = timedelta(seconds=2)  # at most one pending look per two seco
 
 def warning_job(app: Flask, *, sweep_seconds: float = 60.0) -> WakingJob:
     """The sweep of ``app``'s engine, waking at the next warning instant."""
-    engine = app.extensions["process_engine"]
+    engine = engine_of(app)
 
     def work() -> int:
         with app.app_context():

@@ -9,13 +9,14 @@ anything else a 400 naming the field.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 
 from engine import drafts
 from engine.errors import NotFound
 from tasks import whatif
 from web.bounded_ints import query_int
+from web.engine_access import current_engine
 from web.modeler import editors_only
 
 bp = Blueprint("whatif", __name__, url_prefix="/modeler")
@@ -24,7 +25,7 @@ bp.before_request(editors_only)
 
 @bp.get("/drafts/<int:draft_id>/whatif")
 def page(draft_id: int):
-    engine = current_app.extensions["process_engine"]
+    engine = current_engine()
     days = query_int(request.args, "days", whatif.DEFAULT_DAYS, minimum=1, maximum=whatif.MAX_DAYS)
     try:
         draft = drafts.get_draft(engine, draft_id)

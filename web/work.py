@@ -28,6 +28,7 @@ from tasks.warning_share import DEFAULT_FRACTION
 from web import access, accounts, intake, people, task_extras, value_labels
 from web.auth import safe_next
 from web.bounded_ints import MAX_ID, query_int
+from web.engine_access import current_engine
 from web.form_conditions import applicable_values, conditions_of, context_names, hidden_fields
 from web.form_fields import Choice, display_values, fields_of, parse_submission, with_open_choices
 from web.i18n import said
@@ -35,19 +36,13 @@ from web.task_context import context_rows
 
 bp = Blueprint("work", __name__)
 
-INTAKE_GROUP = "intake"
-
-
-def _engine():
-    return current_app.extensions["process_engine"]
-
 
 @bp.route("/inbox")
 def inbox_page():
-    engine = _engine()
+    engine = current_engine()
     groups = current_user.groups
     group = request.args.get("group") or None
-    if group is not None and group not in groups:
+    if not access.may_list_group(current_user, group):
         abort(403)
     text = (request.args.get("q") or "").strip()
     kind = request.args.get("type") or None
@@ -92,7 +87,7 @@ def inbox_page():
         now=now,
         urgency=lambda row: task_urgency(engine, versions.get(row.instance_id), clocks, row, now),
         time_left=lambda row: time_left(row.due_at, now),
-        may_start=INTAKE_GROUP in groups or validators.ESCALATION_DESK in groups,
+        may_start=access.may_start_complaint(current_user),
         kind=kind,
         types=records.URGENT_TYPES,
     )
@@ -123,7 +118,9 @@ def _looks_like_phone(text: str) -> bool:
 def claim(task_id: str):
     return _act(
         task_id,
-        lambda engine: engine.claim(task_id, actor=current_user.username, actor_groups=current_user.groups),
+        lambda engine: engine.claim(
+            task_id, actor=current_user.username, actor_groups=access.acting_groups(current_user)
+        ),
         lambda task: gettext("%(task)s: claimed.", task=task),
     )
 
@@ -138,7 +135,7 @@ def unclaim(task_id: str):
 
 
 def _act(task_id: str, action, done: Callable[[str], str]):
-    engine = _engine()
+    engine = current_engine()
     try:
         row = engine.task(task_id)
         action(engine)
@@ -154,7 +151,7 @@ def _act(task_id: str, action, done: Callable[[str], str]):
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 def task_page(task_id: str):
-    engine = _engine()
+    engine = current_engine()
     row = _visible_task(task_id)
     instance = engine.instance(row.instance_id)
     schema = engine.runtime(instance.deployment_id).forms.get(row.form or "", {"properties": {}})
@@ -181,7 +178,10 @@ def task_page(task_id: str):
         if not errors:
             try:
                 result = engine.complete_task(
-                    task_id, actor=current_user.username, data=values, actor_groups=current_user.groups
+                    task_id,
+                    actor=current_user.username,
+                    data=values,
+                    actor_groups=access.acting_groups(current_user),
                 )
                 with engine.writer() as session, session.begin():
                     task_extras.drop_drafts(session, task_id)
@@ -220,7 +220,7 @@ def task_page(task_id: str):
         evidence = task_extras.evidence_of(session, row.instance_id)
         members = (
             accounts.users_in_group(session, row.candidate_group)
-            if current_user.has_role("supervisor") and row.candidate_group
+            if access.may_assign(current_user) and row.candidate_group
             else []
         )
         # Shown by name, sent by id.
@@ -292,7 +292,7 @@ def _evidence_choices(evidence: list[task_extras.EvidenceFile]) -> tuple[Choice,
 @bp.post("/tasks/<task_id>/evidence")
 def upload_evidence(task_id: str):
     """H4: keep a file proving the handling or the customer's agreement, with its SHA-256."""
-    engine = _engine()
+    engine = current_engine()
     row = _visible_task(task_id)
     upload = request.files.get("evidence")
     if upload is None or not upload.filename:
@@ -323,12 +323,12 @@ def upload_evidence(task_id: str):
 
 @bp.get("/evidence/<int:evidence_id>")
 def download_evidence(evidence_id: int):
-    engine = _engine()
+    engine = current_engine()
     with engine.reader() as session:
         evidence = session.get(task_extras.EvidenceFile, evidence_id)
         if evidence is None:
             abort(404)
-        if not access.may_see_complaint(session, current_user, evidence.instance_id):
+        if not access.may_see_file(session, current_user, evidence.instance_id):
             abort(403)
         content, name, kind = evidence.content, evidence.filename, evidence.content_type
     return Response(
@@ -341,10 +341,10 @@ def download_evidence(evidence_id: int):
 @bp.post("/tasks/<task_id>/assign")
 def assign(task_id: str):
     """Supervisors hand a task to someone of its group."""
-    if not current_user.has_role("supervisor"):
+    if not access.may_assign(current_user):
         abort(403)
     assignee = (request.form.get("assignee") or "").strip()
-    engine = _engine()
+    engine = current_engine()
     row = engine.task(task_id)
     with engine.reader() as session:
         members = {user.username for user in accounts.users_in_group(session, row.candidate_group or "")}
@@ -376,7 +376,7 @@ def follow_up(engine, result, actor: str) -> str | None:
 
 
 def _visible_task(task_id: str):
-    engine = _engine()
+    engine = current_engine()
     try:
         row = engine.task(task_id)
     except NotFound:
@@ -405,13 +405,10 @@ def new_complaint():
     T5: the escalation desk receives transfers from outside units at its own entry: for a
     member of the desk (not of intake) the record task is offered to the desk.
     """
-    if INTAKE_GROUP in current_user.groups:
-        data = {}
-    elif validators.ESCALATION_DESK in current_user.groups:
-        data = {"received_by": validators.ESCALATION_DESK}
-    else:
+    if not access.may_start_complaint(current_user):
         abort(403)
-    result = _engine().start(actor=current_user.username, data=data)
+    data = {"received_by": validators.ESCALATION_DESK} if access.starts_at_the_desk(current_user) else {}
+    result = current_engine().start(actor=current_user.username, data=data)
     if result.opened_task_ids:
         return redirect(url_for("work.task_page", task_id=result.opened_task_ids[0]))
     return redirect(url_for("work.inbox_page"))

@@ -117,3 +117,27 @@ def test_a_link_chosen_from_the_lookup_is_still_checked_by_the_validator(app, en
     form.pop("first_contact_resolved")
     refused = ivy.post(f"/tasks/{intake}", data=form)
     assert refused.status_code == 422 and 'id="error-repeat_reason"' in refused.get_data(as_text=True)
+
+
+def test_lookup_loads_no_workflow(app, engine, monkeypatch):
+    """Issue 15: the lookup runs per keystroke over up to 20 rows; lists never load workflows
+    (docs/engine.md), so the excerpt comes from complaint_contacts, not the instance's data."""
+    for day in range(3):
+        running_complaint(engine, separate_matter=True, description=f"No signal, day {day}")
+    closed_complaint(engine, separate_matter=True, description="Bill too high")
+    from engine import deployments
+
+    loaded = []
+    real = deployments.load_state
+
+    def counted(*args, **kwargs):
+        loaded.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deployments, "load_state", counted)
+    body = client_of(app, "ivy").get(f"/intake/lookup?phone={PHONE}").json
+    assert loaded == []
+    assert sorted(row["description"] for row in body["open"]) == [f"No signal, day {day}" for day in range(3)]
+    assert [row["description"] for row in body["recent"]] == ["Bill too high"]
+    engine.instance_data(engine.start(actor="ivy").instance_id)
+    assert len(loaded) == 1  # the spy sees a real deserialisation
