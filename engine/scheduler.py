@@ -57,6 +57,18 @@ class TimerScheduler:
             max_instances=1,
             coalesce=True,
         )
+        # Follow-ups left pending (a process died after its commit, a delivery failed): now, then
+        # periodically.
+        self._scheduler.add_job(
+            deliver_outbox,
+            "interval",
+            args=[self._engine],
+            seconds=self._sweep_seconds,
+            id="outbox",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
 
     def _catch_up(self) -> None:
         try:
@@ -128,3 +140,13 @@ class TimerScheduler:
             return
         if due is not None:
             self.notice(due)
+
+
+def deliver_outbox(engine: ProcessEngine) -> int:
+    """The outbox's periodic job (engine.outbox): deliver what is pending; survive an outage."""
+    try:
+        return engine.outbox.deliver_pending()
+    except Exception as error:  # the scheduler thread must survive a database outage
+        if not is_unavailable(error):
+            log.exception("delivering the outbox failed; the next pass retries")
+        return 0
