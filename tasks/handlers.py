@@ -15,10 +15,11 @@ Importing this module (``tasks.registry`` does) registers them all on ``REGISTRY
   numbered or not (``complaint_contacts``)
 
 The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately tested);
-``tasks.repeats`` delivers T2 reminders for the web layer.
+``tasks.repeats`` writes the T2 reminder in the intake's transaction (operation
+``tell_dispatching_side``) and delivers it through the engine's outbox (kind ``t2_reminder``).
 """
 
-from tasks import contacts, operations, records, spans, timer_figures, validators, warnings  # noqa: F401
+from tasks import contacts, operations, records, repeats, spans, timer_figures, validators, warnings  # noqa: F401
 from tasks.registry import REGISTRY
 
 if records.project_complaint not in REGISTRY.projections:
