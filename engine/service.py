@@ -260,12 +260,16 @@ class ProcessEngine:
         version: int | None = None,
         first_task: FirstTask | None = None,
         record: Record | None = None,
+        prepare: Callable[[Connection], Mapping[str, Any]] | None = None,
     ) -> CommandResult:
         """Start an instance on the given version (default: the newest) and run it to its first wait.
 
         ``first_task``: then complete that open human task with its data, in the same
         transaction, so a refused or failing completion leaves no started instance
         behind. ``record`` runs last, on the same transaction (see ``Outcome``).
+        ``prepare(connection)`` runs first on it; what it returns joins the start data
+        (e.g. a number reserved there, so a start that fails takes none; ``business_key``
+        in it names the instance).
         """
         data = dict(data or {})
         _refuse_reserved_keys(data, self._expression_names())
@@ -278,6 +282,10 @@ class ProcessEngine:
             runtime = self.runtime(deployment.id)
             process_id = process_id or deployment.main_process
             runtime.spec(process_id)  # an unknown process is refused before anything is written
+            if prepare is not None:
+                data.update(prepare(connection))
+                _refuse_reserved_keys(data, self._expression_names())
+                business_key = business_key or data.get(BUSINESS_KEY)
             instance = store.insert_instance(
                 deployment_id=deployment.id,
                 process_id=process_id,
