@@ -167,8 +167,13 @@ class Outbox:
 
     def __init__(self, engine: Any, deliveries: Mapping[str, Delivery]) -> None:
         self._engine = engine
-        self._deliveries = deliveries
+        self._deliveries = dict(deliveries)
         self._db = engine.writer.kw["bind"]
+
+    def register(self, kind: str, delivery: Delivery) -> None:
+        """How this engine delivers ``kind`` (a layer above the domain registry, e.g. web's
+        e-mail, whose delivery holds the node's settings); registering again replaces it."""
+        self._deliveries[kind] = delivery
 
     def after_commit(self, ids: list[int]) -> None:
         """A command committed having written ``ids``: deliver them now. A failure stays pending
