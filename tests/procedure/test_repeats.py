@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine import views
 from engine.errors import InvalidInput
 from tasks import repeats
 from tests.procedure import support
@@ -269,3 +270,53 @@ def test_r1_a_repeat_complaints_reply_contradicting_the_earlier_one_needs_a_just
     complete(engine, agreeing, "task_review_dispatch", support.dispatch())
     complete(engine, agreeing, "task_handle_order", support.work_order_reply(company_responsible=True))
     assert open_elements(engine, agreeing) == ["task_review_reply"]
+
+
+def test_t2_the_agent_informs_the_dispatching_side_which_reminds_the_department(engine, clock):
+    """T2 (issue 11 item 5, original: 将信息反馈至派单部门,由其向相关处理部门发工单催办提醒): the intake
+    ends merged and, in the same command, tells the dispatching side (svc_tell_dispatching, an
+    outbox row); delivered after the commit, the reminder reaches the running complaint as the
+    dispatching side's message: counted on the record, a reminder task for the handling
+    department (nobody else), the call left with no task of its own."""
+    running, number = running_complaint(engine)
+    clock.advance(timedelta(hours=2))
+    call = engine.start(actor="ivy").instance_id
+    description = "客户再次来电催问 The customer calls again"
+    complete(
+        engine, call, "task_record_complaint", support.record(repeat_of=number, description=description), "ivy"
+    )
+
+    # The call: merged, nothing left open, the step that told the dispatching side recorded.
+    assert engine.instance(call).status == "completed" and engine.open_tasks(call) == []
+    [row] = engine.outbox.rows_of(call)
+    assert engine.instance_data(call)["reminder_sent"] == {"reminder_to": running, "outbox_id": row.id}
+    assert (row.kind, row.status, row.attempts) == ("t2_reminder", "delivered", 0)
+    assert row.delivered_at == clock.now()
+    [intake] = [entry for entry in views.history(engine, call) if entry.command == "complete"]
+    assert intake.actor == "ivy"
+
+    # The running complaint: the dispatching side's reminder, for the department it dispatched to.
+    [message] = [entry for entry in views.history(engine, running) if entry.command == "message"]
+    assert (message.actor, message.detail["message"]) == ("dispatching_side", "reminder")
+    assert message.at == clock.now()
+    assert message.detail["payload"] == {
+        "from_instance": call,
+        "note": description,
+        "customer_phone": support.record()["customer_phone"],
+        "merged_into": number,
+        "department_group": DEPARTMENT,
+    }
+    [reminder] = [task for task in engine.open_tasks(running) if task.element_id == "task_handle_reminder"]
+    assert (reminder.candidate_group, reminder.assignee) == (DEPARTMENT, None)
+    assert open_elements(engine, running) == ["task_handle_order", "task_handle_reminder"]
+    recorded = engine.instance_data(running)["reminder_record"]
+    assert recorded == {
+        "received_at": clock.now().astimezone(support.SHANGHAI).isoformat(),
+        "from_instance": call,
+        "note": description,
+        "customer_phone": support.record()["customer_phone"],
+        "department_group": DEPARTMENT,
+    }
+    row = complaint_row(engine, running)
+    assert (row.reminders, row.stage, row.status) == (1, "handling", "open")
+    assert complaint_row(engine, call) is None, "T2: no new work order, no number"
