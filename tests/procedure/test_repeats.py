@@ -282,9 +282,8 @@ def test_t2_the_agent_informs_the_dispatching_side_which_reminds_the_department(
     clock.advance(timedelta(hours=2))
     call = engine.start(actor="ivy").instance_id
     description = "客户再次来电催问 The customer calls again"
-    complete(
-        engine, call, "task_record_complaint", support.record(repeat_of=number, description=description), "ivy"
-    )
+    data = support.record(repeat_of=number, description=description)
+    complete(engine, call, "task_record_complaint", data, actor="ivy")
 
     # The call: merged, nothing left open, the step that told the dispatching side recorded.
     assert engine.instance(call).status == "completed" and engine.open_tasks(call) == []
