@@ -6,9 +6,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from engine import outbox
+from engine.db import Base
 from engine.errors import InvalidInput
 from engine.models import Instance
 from engine.outbox import OutboxItem, OutboxRow, Undeliverable
@@ -183,3 +186,9 @@ def test_a_delivery_marked_in_its_own_command_commits_with_it(make_engine, handl
     assert row.status == "delivered"
     with engine.reader() as session:
         assert session.scalar(select(func.count()).select_from(Instance)) == 2
+
+
+def test_the_migration_matches_the_model(db):
+    with db.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert [diff for diff in differences if "outbox" in repr(diff)] == []
