@@ -268,8 +268,8 @@ class ProcessEngine:
         transaction, so a refused or failing completion leaves no started instance
         behind. ``record`` runs last, on the same transaction (see ``Outcome``).
         ``prepare(connection)`` runs first on it; what it returns joins the start data
-        (e.g. a number reserved there, so a start that fails takes none; ``business_key``
-        in it names the instance).
+        (e.g. a number reserved there, so a start that fails takes none), but for
+        ``business_key``, which names the instance instead.
         """
         data = dict(data or {})
         _refuse_reserved_keys(data, self._expression_names())
@@ -283,9 +283,10 @@ class ProcessEngine:
             process_id = process_id or deployment.main_process
             runtime.spec(process_id)  # an unknown process is refused before anything is written
             if prepare is not None:
-                data.update(prepare(connection))
-                _refuse_reserved_keys(data, self._expression_names())
-                business_key = business_key or data.get(BUSINESS_KEY)
+                prepared = dict(prepare(connection))
+                business_key = business_key or prepared.pop(BUSINESS_KEY, None)
+                _refuse_reserved_keys(prepared, self._expression_names())
+                data.update(prepared)
             instance = store.insert_instance(
                 deployment_id=deployment.id,
                 process_id=process_id,
