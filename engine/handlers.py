@@ -91,6 +91,9 @@ ConfigCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
 # Deploy-time words of a deadline timer's figure: (config, clock id, figure key) -> words,
 # raising engine.timer_labels.LabelError when the figure cannot be shown.
 TimerLabeller = Callable[[Mapping[str, Any], str, str], str]
+# Delivers one outbox row of its kind after the command that wrote it committed
+# (``engine.outbox.OutboxItem`` in; raising retries it, ``Undeliverable`` gives it up).
+Delivery = Callable[[Any], None]
 
 
 @dataclass
@@ -103,6 +106,8 @@ class HandlerRegistry:
     timer_labeller: TimerLabeller | None = None
     validator_fields: dict[str, frozenset[str]] = field(default_factory=dict)
     """The form fields each validator reads: validation refuses a form that lost one (issue 17)."""
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    """Outbox kinds and the functions delivering them (``engine.outbox``)."""
 
     def validator(self, name: str, fields: tuple[str, ...] = ()) -> Callable[[Validator], Validator]:
         """Register a user-task validator: it returns ``{field: message}`` or nothing.
@@ -117,6 +122,11 @@ class HandlerRegistry:
     def operation(self, name: str) -> Callable[[Operation], Operation]:
         """Register a service-task operation: its return value becomes the task's result."""
         return _register(self.operations, name, "operation")
+
+    def delivery(self, kind: str) -> Callable[[Delivery], Delivery]:
+        """Register how follow-ups of ``kind`` are delivered after their command commits
+        (``engine.outbox``): an operation or a ``record`` hook writes them with ``outbox.add``."""
+        return _register(self.deliveries, kind, "delivery")
 
     def config_function(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a helper that reads the deployed version's config: ``factory(config) -> helper``.
@@ -168,6 +178,8 @@ class HandlerRegistry:
             self.operation(name)(operation)
         for name, function in other.functions.items():
             _register(self.functions, name, "function")(function)
+        for kind, delivery in other.deliveries.items():
+            self.delivery(kind)(delivery)
         for hook in other.projections:
             self.projection(hook)
         for check in other.config_checks:

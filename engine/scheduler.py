@@ -221,6 +221,12 @@ def timer_job(
     return job
 
 
+def outbox_job(engine: ProcessEngine, *, sweep_seconds: float = 5.0) -> WakingJob:
+    """The outbox (engine.outbox): deliver the follow-ups left pending (a process died after its
+    commit, a delivery failed and waits for its retry), at start and then every sweep."""
+    return WakingJob("outbox", engine.outbox.deliver_pending, lambda: None, sweep_seconds=sweep_seconds)
+
+
 class TimerScheduler(NodeScheduler):
     """A node scheduler with the engine's timer job registered: all an engine-only node needs."""
 
@@ -233,6 +239,7 @@ class TimerScheduler(NodeScheduler):
     ) -> None:
         super().__init__()
         self.timers = self.register(timer_job(engine, sweep_seconds=sweep_seconds, after_pass=after_pass))
+        self.register(outbox_job(engine, sweep_seconds=sweep_seconds))
         self.caught_up = self.timers.caught_up
 
     def run_due(self, *, wait: bool = True) -> int:

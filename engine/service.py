@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import sessionmaker, undefer
 
-from engine import audit, audit_key
+from engine import audit, audit_key, outbox
 from engine.audit_key import AuditKey
 from engine.bundle import Bundle
 from engine.clock import Clock, SystemClock
@@ -37,6 +37,7 @@ from engine.expressions import ENGINE_FUNCTION_NAMES
 from engine.handlers import HandlerRegistry, Projection, TaskInput
 from engine.human_tasks import VALIDATOR_PROPERTY, open_task_ids, sync_human_tasks
 from engine.models import HumanTask, Instance
+from engine.outbox import Outbox
 from engine.running_clocks import read_clocks
 from engine.spiff import (
     clock_in_use,
@@ -201,6 +202,8 @@ class ProcessEngine:
         self._anchored_at = self.clock.now()  # this node's last anchor; the first comes a period later
         # Commands run on plain connections (see engine.store); sessions serve reads and deploys.
         self._db = self.writer.kw["bind"]
+        # Follow-ups commands write in their transaction, delivered after the commit (engine.outbox).
+        self.outbox = Outbox(self, handlers.deliveries)
 
     @property
     def database(self) -> Engine:
@@ -267,17 +270,21 @@ class ProcessEngine:
         version: int | None = None,
         first_task: FirstTask | None = None,
         record: Record | None = None,
+        prepare: Callable[[Connection], Mapping[str, Any]] | None = None,
     ) -> CommandResult:
         """Start an instance on the given version (default: the newest) and run it to its first wait.
 
         ``first_task``: then complete that open human task with its data, in the same
         transaction, so a refused or failing completion leaves no started instance
         behind. ``record`` runs last, on the same transaction (see ``Outcome``).
+        ``prepare(connection)`` runs first on it; what it returns joins the start data
+        (e.g. a number reserved there, so a start that fails takes none), but for
+        ``business_key``, which names the instance instead.
         """
         data = dict(data or {})
         _refuse_reserved_keys(data, self._expression_names())
         now = self.clock.now()
-        with self._db.connect() as connection, connection.begin():
+        with outbox.collecting() as written, self._db.connect() as connection, connection.begin():
             store = Store(connection)
             deployment = store.deployment(version)
             if deployment is None:
@@ -285,6 +292,11 @@ class ProcessEngine:
             runtime = self.runtime(deployment.id)
             process_id = process_id or deployment.main_process
             runtime.spec(process_id)  # an unknown process is refused before anything is written
+            if prepare is not None:
+                prepared = dict(prepare(connection))
+                business_key = business_key or prepared.pop(BUSINESS_KEY, None)
+                _refuse_reserved_keys(prepared, self._expression_names())
+                data.update(prepared)
             instance = store.insert_instance(
                 deployment_id=deployment.id,
                 process_id=process_id,
@@ -313,7 +325,7 @@ class ProcessEngine:
                 saved = self._complete_first(store, saved.instance, workflow, runtime, first_task, actor, now)
             if record is not None:
                 record(Outcome(connection, _result_of(saved), workflow))
-        return self._after_commit(saved, workflow)
+        return self._after_commit(saved, workflow, written)
 
     def _complete_first(self, store, instance, workflow, runtime, first: FirstTask, actor, now) -> _Saved:
         before = open_task_ids(workflow)
@@ -427,7 +439,9 @@ class ProcessEngine:
 
         return self._task_command(task_id, "assign", actor, apply, steps=False)
 
-    def send_message(self, instance_id: int, name: str, *, actor: str, payload: Any = None) -> CommandResult:
+    def send_message(
+        self, instance_id: int, name: str, *, actor: str, payload: Any = None, record: Record | None = None
+    ) -> CommandResult:
         def apply(command: _Command) -> dict[str, Any]:
             event = BpmnEvent(MessageEventDefinition(name), payload=payload)
             try:
@@ -437,7 +451,7 @@ class ProcessEngine:
             command.workflow.do_engine_steps()
             return {"message": name, "payload": payload}
 
-        return self._instance_command(lambda store: instance_id, "message", actor, apply)
+        return self._instance_command(lambda store: instance_id, "message", actor, apply, record=record)
 
     # ------------------------------------------------------------------ timers
 
@@ -488,7 +502,7 @@ class ProcessEngine:
         now = self.clock.now()
         claimed: InstanceRow | None = None
         try:
-            with self._db.connect() as connection, connection.begin():
+            with outbox.collecting() as written, self._db.connect() as connection, connection.begin():
                 store = Store(connection)
                 found = store.claim_due_instance(now)
                 if found is None:
@@ -511,7 +525,7 @@ class ProcessEngine:
                 raise
             self._park_apart(claimed, now, error)
             return 0
-        self._after_commit(saved, workflow)
+        self._after_commit(saved, workflow, written)
         return 1
 
     def _park_apart(self, instance: InstanceRow, now: datetime, error: Exception) -> None:
@@ -675,7 +689,7 @@ class ProcessEngine:
         self, locate, command_name, actor, apply, *, steps, completed_task_id, check_running, record=None
     ) -> CommandResult:
         now = self.clock.now()
-        with self._db.connect() as connection, connection.begin():
+        with outbox.collecting() as written, self._db.connect() as connection, connection.begin():
             store = Store(connection)
             instance_id = locate(store)
             instance = store.instance(instance_id)
@@ -713,7 +727,7 @@ class ProcessEngine:
             )
             if record is not None:
                 record(Outcome(connection, _result_of(saved), workflow))
-        return self._after_commit(saved, workflow)
+        return self._after_commit(saved, workflow, written)
 
     def _load(self, store: Store, instance: InstanceRow, runtime: Runtime, state: str | None = None):
         """The instance's workflow: cached at its version, else restored (from ``state`` if read already)."""
@@ -778,12 +792,13 @@ class ProcessEngine:
                 hook(projection)
         return _Saved(saved, next_timer_at, changes.as_detail())
 
-    def _after_commit(self, saved: _Saved, workflow) -> CommandResult:
+    def _after_commit(self, saved: _Saved, workflow, written: Iterable[int] = ()) -> CommandResult:
         instance = saved.instance
         if instance.status == "running":  # an ended instance takes no more commands
             self._workflows.put(instance.id, instance.version, workflow)
         if saved.next_timer_at not in (None, _UNCHANGED):
             self.announce_timer(saved.next_timer_at)
+        self.outbox.after_commit(list(written))  # the follow-ups the command wrote (engine.outbox)
         return _result_of(saved)
 
     def _validate_input(self, store, runtime, row, task, submitted, actor, now) -> None:

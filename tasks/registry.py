@@ -17,17 +17,18 @@ changes the registry (no import cycle, no import order to get right):
   numbered or not (``complaint_contacts``)
 
 The deadline arithmetic itself lives in ``tasks.deadlines`` (plain, separately tested);
-``tasks.repeats`` delivers T2 reminders for the web layer.
+``tasks.repeats`` writes the T2 reminder in the intake's transaction (operation
+``tell_dispatching_side``) and delivers it through the engine's outbox (kind ``t2_reminder``).
 """
 
 from engine.handlers import HandlerRegistry
-from tasks import contacts, operations, records, spans, timer_figures, validators, warning_sweep
+from tasks import contacts, operations, records, repeats, spans, timer_figures, validators, warning_sweep
 
 
 def build_registry() -> HandlerRegistry:
     """Every handler of the complaint procedure, in a new registry."""
     registry = HandlerRegistry()
-    for handlers in (validators.HANDLERS, operations.HANDLERS, spans.HANDLERS):
+    for handlers in (validators.HANDLERS, operations.HANDLERS, spans.HANDLERS, repeats.HANDLERS):
         registry.include(handlers)
     registry.labeller(timer_figures.figure_words)
     registry.projection(records.project_complaint)

@@ -186,13 +186,14 @@ def create_app(settings: Mapping[str, Any] | None = None) -> Flask:
 
 def _start_scheduler(app: Flask) -> None:
     """The node's one scheduler: the engine's timers, then the jobs of the layers above."""
-    from engine.scheduler import NodeScheduler, timer_job
+    from engine.scheduler import NodeScheduler, outbox_job, timer_job
     from web.metrics import FiringObserver
     from web.warning_job import warning_job
 
     engine = engine_of(app)
     scheduler = NodeScheduler()
     scheduler.register(timer_job(engine, after_pass=FiringObserver(engine)))
+    scheduler.register(outbox_job(engine))  # follow-ups a crash or a failure left pending
     scheduler.register(warning_job(app))  # warnings before a breach: every minute and at the next instant
     scheduler.start()  # returns at once; what fell due while down runs in the background
     app.extensions["node_scheduler"] = scheduler

@@ -205,7 +205,8 @@ def create_complaint():
     One engine command: the start, the intake record (the form's schema, then its
     validator), the complaint's row and the idempotency key commit together, so refused
     input or a failure on the way leaves nothing behind. A T2 call (``repeat_of`` an
-    open complaint) ends merged into that complaint, which gets its reminder here too.
+    open complaint) ends merged into that complaint, whose reminder is written in the same
+    command and delivered after its commit (tasks.repeats, the engine's outbox).
     """
     user: SessionUser = g.api_user
     if not access.may_record_in_one_call(user):
@@ -307,7 +308,7 @@ def _keyed_run(keyed: KeyedRequest | None, action, *, nothing_deployed: bool = F
 
 
 def _answer_with_follow_up(keyed: KeyedRequest | None, answer: Answer, result, actor: str):
-    """Deliver what the procedure asks after the commit (T2 reminder); a failure becomes a warning."""
+    """What became of the command's follow-ups (a T2 reminder that cannot arrive) becomes a warning."""
     problem = follow_up(current_engine(), result, actor)
     if problem:
         answer = Answer(answer.status, {**answer.body, "warning": problem})

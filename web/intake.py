@@ -8,8 +8,8 @@ its number, status, stage, acceptance instant and an excerpt of its description 
 load workflows). ``web/static/intake.js`` calls it on
 the intake task's page as the phone is typed and offers to link a complaint as T2 (still in
 progress), T3 (dissatisfied with the result) or to confirm a separate matter. It only fills
-in fields: the intake validator stays the authority, and a T2 merge's reminder is delivered
-by ``web.work.follow_up`` as for any intake.
+in fields: the intake validator stays the authority, and a T2 merge's reminder goes in the
+intake's own command (``tasks.repeats``, through the engine's outbox).
 
 ``prefilled`` gives the intake form what the complaint was started with (a website
 submission, ``web.public``), so the agent verifies rather than retypes it (A5).

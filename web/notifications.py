@@ -8,10 +8,12 @@ instant, which is a new key and so a new warning. The same transaction writes on
 ``notifications`` row per recipient: the task's assignee (unclaimed: every member of its
 candidate group; L1: whoever recorded the complaint) and every supervisor.
 
-E-mail copies go out after the commit, only when SMTP is configured (``web.mail``) and the
-person has an address (``complaints users email NAME ADDRESS``). A failing SMTP server is
-written on the notification (``email_status``) and logged; the in-app notification stays
-and the sweep carries on.
+E-mail copies, only when SMTP is configured (``web.mail``) and the person has an address
+(``complaints users email NAME ADDRESS``), are written as engine outbox rows (kind
+``warning_email``, ``engine.outbox``) in the warning's own transaction and sent after its
+commit, so a crash in between loses none. A failing SMTP server is written on the
+notification (``email_status``) and logged; the in-app notification stays, the sweep
+carries on, and the copy is retried with backoff until the server takes it.
 
 ``web.warning_job`` runs the sweep in ``complaints serve`` (a job of the node's scheduler).
 """
@@ -37,16 +39,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine import outbox
 from engine.db import Base
 from engine.models import UTCDateTime
 from tasks import warning_sweep
 from web import access, accounts, mail
 from web.auth import safe_next
 from web.clock_names import clock_name
-from web.engine_access import current_engine
+from web.engine_access import current_engine, engine_of
 
 log = logging.getLogger(__name__)
 
+WARNING_EMAIL = "warning_email"  # the outbox kind of an e-mail copy
 SUPERVISOR_ROLE = "supervisor"
 PAGE_SIZE = 50
 
@@ -101,16 +105,22 @@ def sweep(engine: Any, now: datetime, *, smtp: mail.SmtpSettings | None = None) 
     sent = 0
     due = warning_sweep.about_to_breach(engine, now)
     already = _sent_keys(engine, {clock.instance_id for clock in due})
+    if smtp is not None:  # the settings this node sends with, also for the copies retried later
+        register_email(engine, smtp)
     for clock in due:
         if clock.key in already:  # the common case: read, not another write transaction
             continue
-        created = _record(engine, clock, now)
-        if created is None:
+        copies = _record(engine, clock, now, email=smtp is not None)
+        if copies is None:
             continue
         sent += 1
-        if smtp is not None:
-            _email(engine, smtp, clock, created)
+        engine.outbox.after_commit(copies)
     return sent
+
+
+def register_email(engine: Any, smtp: mail.SmtpSettings) -> None:
+    """Send this engine's ``warning_email`` outbox rows through ``smtp``."""
+    engine.outbox.register(WARNING_EMAIL, lambda item: _send_copy(engine, smtp, item))
 
 
 def _sent_keys(engine: Any, instance_ids: set[int]) -> set[tuple[int, str, datetime]]:
@@ -125,8 +135,12 @@ def _sent_keys(engine: Any, instance_ids: set[int]) -> set[tuple[int, str, datet
         return {(row.instance_id, row.clock, row.due_at) for row in rows}
 
 
-def _record(engine: Any, clock: warning_sweep.RunningClock, now: datetime) -> list[tuple[int, str]] | None:
-    """Store the warning and its notifications in one transaction; None if it was sent before."""
+def _record(
+    engine: Any, clock: warning_sweep.RunningClock, now: datetime, *, email: bool
+) -> list[int] | None:
+    """Store the warning, its notifications and their e-mail copies (outbox rows) in one
+    transaction; returns the outbox ids, None if the warning was sent before."""
+    subject, body = compose_email(clock) if email else ("", "")
     with engine.writer() as session, session.begin():
         connection = session.connection()
         warning_id = connection.execute(
@@ -161,7 +175,18 @@ def _record(engine: Any, clock: warning_sweep.RunningClock, now: datetime) -> li
                 .returning(Notification.id)
             ).scalar_one()
             created.append((notification_id, username))
-    return created
+        if not email:
+            return []
+        return [
+            outbox.add(
+                connection,
+                WARNING_EMAIL,
+                {"notification": notification_id, "to": address, "subject": subject, "body": body},
+                now=now,
+                instance_id=clock.instance_id,
+            )
+            for notification_id, address in _addresses(session, created).items()
+        ]
 
 
 def _insert_ignoring_duplicates(connection: Any):
@@ -189,30 +214,37 @@ def recipients(session: Any, clock: warning_sweep.RunningClock) -> list[str]:
     return list(dict.fromkeys([*owners, *supervisors]))
 
 
-def _email(engine: Any, smtp: mail.SmtpSettings, clock: warning_sweep.RunningClock, created) -> None:
-    with engine.reader() as session:
-        addresses = dict(
-            session.execute(
-                select(NotificationAddress.username, NotificationAddress.email).where(
-                    NotificationAddress.username.in_([username for _, username in created])
-                )
-            ).all()
-        )
-    subject, body = compose_email(clock)
-    for notification_id, username in created:
-        address = addresses.get(username)
-        if not address:
-            continue
-        try:
-            mail.send(smtp, address, subject, body)
-            status = f"sent to {address}"
-        except mail.MailError as error:
-            log.warning("warning e-mail to %s failed: %s", address, error)
-            status = f"failed: {error}"[:300]
-        with engine.writer() as session, session.begin():
-            session.execute(
-                update(Notification).where(Notification.id == notification_id).values(email_status=status)
+def _addresses(session: Any, created: list[tuple[int, str]]) -> dict[int, str]:
+    """The e-mail address of each new notification whose person has one."""
+    addresses = dict(
+        session.execute(
+            select(NotificationAddress.username, NotificationAddress.email).where(
+                NotificationAddress.username.in_([username for _, username in created])
             )
+        ).all()
+    )
+    return {notification_id: addresses[name] for notification_id, name in created if addresses.get(name)}
+
+
+def _send_copy(engine: Any, smtp: mail.SmtpSettings, item: outbox.OutboxItem) -> None:
+    """Deliver one e-mail copy (an outbox row); a failure is written on the notification and retried."""
+    address = item.payload["to"]
+    try:
+        mail.send(smtp, address, item.payload["subject"], item.payload["body"])
+        status = f"sent to {address}"
+    except mail.MailError as error:
+        log.warning("warning e-mail to %s failed: %s", address, error)
+        status = f"failed: {error}"[:300]
+        _email_status(engine, item.payload["notification"], status)
+        raise
+    _email_status(engine, item.payload["notification"], status)
+
+
+def _email_status(engine: Any, notification_id: int, status: str) -> None:
+    with engine.writer() as session, session.begin():
+        session.execute(
+            update(Notification).where(Notification.id == notification_id).values(email_status=status)
+        )
 
 
 def compose_email(clock: warning_sweep.RunningClock) -> tuple[str, str]:
@@ -260,6 +292,9 @@ def set_address(session: Any, username: str, email: str | None) -> None:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.context_processor(_unread_count)
+    smtp = mail.settings_from()
+    if smtp is not None:  # copies left pending (a restart, a failed server) go out with these
+        register_email(engine_of(app), smtp)
 
 
 def _unread_count() -> dict[str, Any]:

@@ -40,12 +40,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, select, update
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base
 from engine.errors import EngineError
 from engine.models import Deployment, UTCDateTime
+from engine.service import BUSINESS_KEY, Outcome
 from tasks import config as cfg
 from tasks import records
 from web.auth import public
@@ -172,49 +173,58 @@ def _unavailable():
     return render_template("public_unavailable.html", message=message), 503
 
 
+class _OverLimit(Exception):
+    """Too many submissions from one address: the start is rolled back before it writes anything."""
+
+
 def _submit(values: dict[str, str], version: int) -> tuple[str, str] | str | None:
     """Start the complaint: ``(receipt, complaint number)``; None over the limit, "" on failure.
 
-    The number is reserved now (tasks.records.next_number) and handed to the process,
-    which registers the complaint under it after the A5 verification call, so the
-    customer leaves with the number the complaint will keep. A submission that turns
-    out to repeat a complaint still in progress (T2) gives its number up.
+    One engine command (issue 15): the rate-limit count, the submission row, the reserved
+    number (tasks.records.next_number) and the started instance commit together, so a start
+    that fails takes no number (C4: gap-free) and leaves no submission behind. The process
+    registers the complaint under that number after the A5 verification call, so the
+    customer leaves with the number the complaint will keep. A submission that turns out to
+    repeat a complaint still in progress (T2) gives its number up.
     """
     engine = current_engine()
     now, address = engine.clock.now(), (request.remote_addr or "unknown")[:64]
     receipt = new_receipt()
-    with engine.writer() as session, session.begin():
-        if submissions_from(session, address, now) >= PER_ADDRESS:
-            return None
-        submission = WebsiteSubmission(receipt=receipt, address=address, submitted_at=now)
-        session.add(submission)
-        session.flush()
-        submission_id = submission.id
+    with engine.reader() as session:
         config = engine.runtime(_deployment_id(session, version)).config
-        number = records.next_number(
-            session.connection(), cfg.number_prefix(config), now.astimezone(cfg.branch_zone(config))
+    reserved: dict[str, str] = {}
+
+    def prepare(connection) -> dict[str, str]:
+        if submissions_from(connection, address, now) >= PER_ADDRESS:
+            raise _OverLimit
+        submission = {"receipt": receipt, "address": address, "submitted_at": now}
+        connection.execute(insert(WebsiteSubmission).values(**submission))
+        accepted = now.astimezone(cfg.branch_zone(config))
+        number = records.next_number(connection, cfg.number_prefix(config), accepted)
+        reserved["number"] = number
+        return {"reserved_complaint_no": number, BUSINESS_KEY: number}
+
+    def record(outcome: Outcome) -> None:
+        outcome.connection.execute(
+            update(WebsiteSubmission)
+            .where(WebsiteSubmission.receipt == receipt)
+            .values(instance_id=outcome.result.instance_id)
         )
+
     data = {
         "channel": CHANNEL,
         "submitted_via": SUBMITTED_VIA,
         "website_receipt": receipt,
-        "reserved_complaint_no": number,
         **{name: value for name, value in values.items() if value},
     }
     try:
-        result = engine.start(actor=SUBMITTED_VIA, data=data, version=version, business_key=number)
+        engine.start(actor=SUBMITTED_VIA, data=data, version=version, prepare=prepare, record=record)
+    except _OverLimit:
+        return None
     except EngineError:
         current_app.logger.exception("website complaint: the procedure could not start")
-        with engine.writer() as session, session.begin():
-            session.execute(delete(WebsiteSubmission).where(WebsiteSubmission.id == submission_id))
         return ""
-    with engine.writer() as session, session.begin():
-        session.execute(
-            update(WebsiteSubmission)
-            .where(WebsiteSubmission.id == submission_id)
-            .values(instance_id=result.instance_id)
-        )
-    return receipt, number
+    return receipt, reserved["number"]
 
 
 def _deployment_id(session, version: int) -> int:

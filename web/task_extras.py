@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, delete, select
+from sqlalchemy import Connection, ForeignKey, Integer, LargeBinary, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
@@ -62,7 +62,9 @@ def load_draft(session: Session, task_id: str, username: str) -> tuple[dict[str,
     return (json.loads(draft.values), draft.saved_at) if draft is not None else None
 
 
-def drop_drafts(session: Session, task_id: str) -> None:
+def drop_drafts(session: Session | Connection, task_id: str) -> None:
+    """A completed task's drafts go: called in the completing command's transaction (its
+    ``record`` hook), so a draft never outlives the completion nor vanishes without it."""
     session.execute(delete(TaskDraft).where(TaskDraft.task_id == task_id))
 
 

@@ -182,9 +182,8 @@ def task_page(task_id: str):
                     actor=current_user.username,
                     data=values,
                     actor_groups=access.acting_groups(current_user),
+                    record=lambda outcome: task_extras.drop_drafts(outcome.connection, task_id),
                 )
-                with engine.writer() as session, session.begin():
-                    task_extras.drop_drafts(session, task_id)
                 flash(gettext("%(task)s: done.", task=value_labels.in_language(row.name)), "info")
                 problem = follow_up(engine, result, current_user.username)
                 if problem:
@@ -360,19 +359,26 @@ def assign(task_id: str):
 
 
 def follow_up(engine, result, actor: str) -> str | None:
-    """What the procedure asks of the caller after a command: deliver a T2 reminder.
+    """What the person must hear of a command's follow-ups: a T2 reminder that cannot arrive.
 
-    A repeat call merged into a running complaint ends its own instance at once; its
-    reminder (催办) to the running complaint is a command of its own (tasks.repeats).
+    A repeat call merged into a running complaint writes its reminder (催办) in the intake's
+    own transaction and the engine delivers it after the commit (tasks.repeats, engine.outbox);
+    this only reads what became of it. Versions deployed before that step get it sent here.
     Returns a message for the person when it could not be delivered.
     """
     if result.status != "completed":
         return None
     try:
-        repeats.deliver_reminder(engine, result.instance_id, actor=actor)
+        repeats.deliver_legacy_reminder(engine, result.instance_id, actor=actor)
     except Conflict:
-        return gettext("The complaint this call was linked to has closed meanwhile: record a new one (T3).")
+        return _closed_meanwhile()
+    if repeats.reminder_state(engine, result.instance_id) == "failed":
+        return _closed_meanwhile()
     return None
+
+
+def _closed_meanwhile() -> str:
+    return gettext("The complaint this call was linked to has closed meanwhile: record a new one (T3).")
 
 
 def _visible_task(task_id: str):

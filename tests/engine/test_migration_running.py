@@ -18,7 +18,6 @@ from engine.bundle import load_bundle
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, InstanceMigration
 from engine.spiff import waiting_timers
-from tasks import repeats
 from tasks.registry import REGISTRY
 from tests.procedure import support
 from tests.procedure.support import at, complaint_row, complete, iso, open_elements
@@ -109,8 +108,7 @@ def park_everywhere(engine, clock) -> list[int]:
     complete(engine, extended, "task_handle_order", support.extension_request(until=iso(30, 18)))
     chased = dispatched(engine)
     chased_row = complaint_row(engine, chased)
-    call = recorded(engine, repeat_of=chased_row.number, customer_phone=chased_row.customer_phone)
-    repeats.deliver_reminder(engine, call, actor="agent")
+    recorded(engine, repeat_of=chased_row.number, customer_phone=chased_row.customer_phone)  # T2: reminds it
     clock.set(at(27, 10))
     serious = dispatched(engine, **SERIOUS)
     parked += [replied, reviewed, answered, major, extended, chased, serious]

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 
 from engine.errors import Forbidden
-from tasks import repeats
 from tests.procedure import support
 from tests.procedure.support import DEPARTMENT, at, complaint_row, complete, open_elements, open_task
 
@@ -43,7 +42,6 @@ def test_l4_t6_the_chosen_departments_group_gets_the_handling_reply_and_reminder
     call = engine.start(actor="agent").instance_id
     number = complaint_row(engine, instance_id).number
     complete(engine, call, "task_record_complaint", support.record(repeat_of=number))
-    repeats.deliver_reminder(engine, call, actor="agent")
     assert open_task(engine, instance_id, "task_handle_reminder").candidate_group == BILLING
 
     complete(engine, instance_id, "task_handle_order", support.work_order_reply(), actor="bill")
@@ -92,5 +90,4 @@ def test_t2_a_reminder_before_dispatch_goes_to_the_dispatching_centre(engine, cl
         "task_record_complaint",
         support.record(repeat_of=complaint_row(engine, instance_id).number),
     )
-    repeats.deliver_reminder(engine, call, actor="agent")
     assert open_task(engine, instance_id, "task_handle_reminder").candidate_group == "cs_center"

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine import views
 from engine.errors import InvalidInput
 from tasks import repeats
 from tests.procedure import support
@@ -70,7 +71,8 @@ def test_t2_repeat_in_progress_opens_no_order_and_each_call_reminds_the_departme
             running,
         )
         assert complaint_row(engine, call) is None, "T2: no new work order, no number"
-        assert repeats.deliver_reminder(engine, call, actor="agent") == running
+        assert engine.instance_data(call)["reminder_sent"]["reminder_to"] == running
+        assert repeats.reminder_state(engine, call) == "delivered", "in the intake's command, via the outbox"
 
     reminders = [row for row in engine.open_tasks(running) if row.element_id == "task_handle_reminder"]
     assert len(reminders) == 2
@@ -90,10 +92,11 @@ def test_t2_repeat_in_progress_opens_no_order_and_each_call_reminds_the_departme
     assert len([r for r in engine.open_tasks(running) if r.element_id == "task_handle_reminder"]) == 1
 
 
-def test_t2_deliver_reminder_does_nothing_for_an_ordinary_intake(engine):
+def test_t2_an_ordinary_intake_sends_no_reminder(engine):
     instance_id = engine.start(actor="agent").instance_id
     complete(engine, instance_id, "task_record_complaint", support.record())
-    assert repeats.deliver_reminder(engine, instance_id, actor="agent") is None
+    assert repeats.reminder_state(engine, instance_id) is None
+    assert engine.outbox.rows_of(instance_id) == []
 
 
 def test_t3_repeat_of_a_closed_complaint_is_a_new_linked_urgent_order_with_the_reason(engine, clock):
@@ -186,19 +189,25 @@ def test_a3_a_customer_likely_to_escalate_is_reported_and_dispatched_urgently(en
 
 
 def test_t2_a_reminder_to_a_complaint_that_closed_meanwhile_is_refused(engine, clock):
-    """T2: the running complaint closed between the merged intake and the delivery: the engine
-    refuses the message, so the web layer tells the agent to record a T3 complaint instead."""
-    from engine.errors import Conflict
-
+    """T2: the running complaint closed between the merged intake's commit and the delivery (the
+    process died in between): the engine refuses the message, the outbox row ends failed with
+    the reason, and the web layer tells the agent to record a T3 complaint instead."""
     running, number = running_complaint(engine)
     call = engine.start(actor="agent").instance_id
+    deliver_after_commit = engine.outbox.after_commit
+    engine.outbox.after_commit = lambda ids: None  # the process dies right after the commit
     complete(engine, call, "task_record_complaint", support.record(repeat_of=number))
+    engine.outbox.after_commit = deliver_after_commit
+    assert repeats.reminder_state(engine, call) == "pending"
     complete(engine, running, "task_handle_order", support.work_order_reply())
     complete(engine, running, "task_review_reply", support.review())
     complete(engine, running, "task_reply_customer", support.customer_reply())
     complete(engine, running, "task_return_visit", support.return_visit())
-    with pytest.raises(Conflict):
-        repeats.deliver_reminder(engine, call, actor="agent")
+    assert engine.outbox.deliver_pending() == 0
+    assert repeats.reminder_state(engine, call) == "failed"
+    [row] = engine.outbox.rows_of(call)
+    assert row.last_error.startswith("T2: instance") and "completed" in row.last_error
+    assert complaint_row(engine, running).reminders == 0
 
 
 def closed_complaint_with_reply(engine, **reply) -> str:
@@ -261,3 +270,52 @@ def test_r1_a_repeat_complaints_reply_contradicting_the_earlier_one_needs_a_just
     complete(engine, agreeing, "task_review_dispatch", support.dispatch())
     complete(engine, agreeing, "task_handle_order", support.work_order_reply(company_responsible=True))
     assert open_elements(engine, agreeing) == ["task_review_reply"]
+
+
+def test_t2_the_agent_informs_the_dispatching_side_which_reminds_the_department(engine, clock):
+    """T2 (issue 11 item 5, original: 将信息反馈至派单部门,由其向相关处理部门发工单催办提醒): the intake
+    ends merged and, in the same command, tells the dispatching side (svc_tell_dispatching, an
+    outbox row); delivered after the commit, the reminder reaches the running complaint as the
+    dispatching side's message: counted on the record, a reminder task for the handling
+    department (nobody else), the call left with no task of its own."""
+    running, number = running_complaint(engine)
+    clock.advance(timedelta(hours=2))
+    call = engine.start(actor="ivy").instance_id
+    description = "客户再次来电催问 The customer calls again"
+    data = support.record(repeat_of=number, description=description)
+    complete(engine, call, "task_record_complaint", data, actor="ivy")
+
+    # The call: merged, nothing left open, the step that told the dispatching side recorded.
+    assert engine.instance(call).status == "completed" and engine.open_tasks(call) == []
+    [row] = engine.outbox.rows_of(call)
+    assert engine.instance_data(call)["reminder_sent"] == {"reminder_to": running, "outbox_id": row.id}
+    assert (row.kind, row.status, row.attempts) == ("t2_reminder", "delivered", 0)
+    assert row.delivered_at == clock.now()
+    [intake] = [entry for entry in views.history(engine, call) if entry.command == "complete"]
+    assert intake.actor == "ivy"
+
+    # The running complaint: the dispatching side's reminder, for the department it dispatched to.
+    [message] = [entry for entry in views.history(engine, running) if entry.command == "message"]
+    assert (message.actor, message.detail["message"]) == ("dispatching_side", "reminder")
+    assert message.at == clock.now()
+    assert message.detail["payload"] == {
+        "from_instance": call,
+        "note": description,
+        "customer_phone": support.record()["customer_phone"],
+        "merged_into": number,
+        "department_group": DEPARTMENT,
+    }
+    [reminder] = [task for task in engine.open_tasks(running) if task.element_id == "task_handle_reminder"]
+    assert (reminder.candidate_group, reminder.assignee) == (DEPARTMENT, None)
+    assert open_elements(engine, running) == ["task_handle_order", "task_handle_reminder"]
+    recorded = engine.instance_data(running)["reminder_record"]
+    assert recorded == {
+        "received_at": clock.now().astimezone(support.SHANGHAI).isoformat(),
+        "from_instance": call,
+        "note": description,
+        "customer_phone": support.record()["customer_phone"],
+        "department_group": DEPARTMENT,
+    }
+    row = complaint_row(engine, running)
+    assert (row.reminders, row.stage, row.status) == (1, "handling", "open")
+    assert complaint_row(engine, call) is None, "T2: no new work order, no number"

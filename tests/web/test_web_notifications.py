@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -191,6 +192,36 @@ def test_a_failing_smtp_server_loses_no_notification_and_the_sweep_goes_on(proce
     assert len(doras) == 2 and all(row.email_status.startswith("failed: 127.0.0.1:") for row in doras)
 
 
+def test_a_copy_the_smtp_server_refused_is_retried_from_the_outbox_until_it_goes(
+    procedure_app, clock, smtp_server, run
+):
+    """Issue 15: e-mail copies are outbox rows written with the warning; a failed one is retried
+    after its backoff (here by the periodic job, once the server is back) and sent once."""
+    controller, received = smtp_server
+    engine = procedure_app.extensions["process_engine"]
+    assert run("users", "email", "dora", "dora@example.invalid").exit_code == 0
+    recorded(engine)
+    clock.set(at(27, 10, 30))
+    nothing_listens = mail.settings_from(
+        {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(_free_port()), "SMTP_TIMEOUT": "2"}
+    )
+    assert sweep(procedure_app, clock, smtp=nothing_listens) == 1
+    [dora] = [row for row in rows(procedure_app) if row.username == "dora"]
+    assert dora.email_status.startswith("failed: 127.0.0.1:") and received == []
+
+    notifications.register_email(
+        engine, mail.settings_from({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port)})
+    )
+    assert engine.outbox.deliver_pending() == 0, "not before its backoff"
+    clock.advance(timedelta(seconds=5))
+    assert engine.outbox.deliver_pending() == 1
+    assert engine.outbox.deliver_pending() == 0
+    [message] = received
+    assert message.rcpt_tos == ["dora@example.invalid"]
+    [dora] = [row for row in rows(procedure_app) if row.username == "dora"]
+    assert dora.email_status == "sent to dora@example.invalid"
+
+
 def test_users_email_refuses_a_bad_address_and_an_unknown_user(procedure_app, run):
     bad = run("users", "email", "dora", "not-an-address")
     assert bad.exit_code == 1 and "email: 'not-an-address' is not an e-mail address" in bad.output
@@ -258,7 +289,7 @@ def test_complaints_serve_sweeps_on_start_and_knows_the_next_instant(procedure_a
     node = served.extensions["node_scheduler"]
     warner = node.jobs["warnings"]
     try:
-        assert set(node.jobs) == {"timers", "warnings"}
+        assert set(node.jobs) == {"timers", "outbox", "warnings"}
         assert warner.caught_up.wait(timeout=60)  # the start-up sweep runs on the scheduler's thread
         assert [row.username for row in rows(served)] == ["dora", "sue"]
         assert warner.wake_at == at(28, 3)  # the L1 warning is the next instant ahead

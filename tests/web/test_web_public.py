@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.bundle import load_bundle
+from engine.models import Instance
 from tasks import records
 from tests.procedure import support
 from tests.web.support import csrf_token, log_in
@@ -193,3 +195,38 @@ def test_receipts_are_unique_and_unguessable():
 def test_nothing_deployed_is_503(make_app):
     page = make_app().test_client().get("/complain")
     assert page.status_code == 503
+
+
+def bundle_with(tmp_path: Path, name: str, old: str, new: str):
+    target = tmp_path / name
+    shutil.copytree(BPMN, target)
+    diagram = target / "first_contact.bpmn"
+    text = diagram.read_text()
+    assert old in text
+    diagram.write_text(text.replace(old, new, 1))
+    return load_bundle(target)
+
+
+def test_a_submission_whose_start_fails_takes_no_number(app, engine, tmp_path):
+    """C4, issue 15: the number is reserved in the start's own transaction, so a start that fails
+    (here the L3 timer's expression fails on the version new complaints start on) leaves no
+    number taken, no submission row and no instance: the next one is 0001."""
+    span = 'deadline_span("channel_transfer_deadline")'
+    engine.deploy(bundle_with(tmp_path, "broken", span, "[][0]"), actor="owner")
+    client = app.test_client()
+    failed = submit(client)
+    assert failed.status_code == 503
+    with engine.reader() as session:
+        assert session.scalars(select(public.WebsiteSubmission)).all() == []
+        assert session.scalars(select(records.ComplaintNumber)).all() == []
+        assert session.scalars(select(Instance)).all() == []
+
+    engine.deploy(bundle_with(tmp_path, "mended", span, span.replace("(", "( ")), actor="owner")
+    accepted = submit(client)
+    assert accepted.status_code == 201
+    number = re.search(r"TS-\d{8}-\d{4}", accepted.get_data(as_text=True)).group(0)
+    assert number.endswith("-0001"), "gap-free: the failed start took no number"
+    with engine.reader() as session:
+        [submission] = session.scalars(select(public.WebsiteSubmission)).all()
+        instance = session.get(Instance, submission.instance_id)
+        assert (instance.business_key, instance.status) == (number, "running")

@@ -174,6 +174,25 @@ def test_a_draft_keeps_what_was_typed_until_completion(app, engine):
         assert load_draft(session, task_id, "clara") is None
 
 
+def test_the_draft_goes_with_the_completion_in_one_transaction(app, engine):
+    """Issue 15: the draft is deleted by the completing command itself: a completion the engine
+    refuses (the form's schema: amount minimum 0) keeps it; the one that commits removes it."""
+    from web.task_extras import load_draft
+
+    task_id = started(engine)
+    clara = client_of(app, "clara")
+    token = csrf_token(clara, f"/tasks/{task_id}")
+    clara.post(f"/tasks/{task_id}", data={"summary": "half written", "action": "draft", "csrf_token": token})
+    refused = clara.post(f"/tasks/{task_id}", data={**filled(amount="-1"), "csrf_token": token})
+    assert refused.status_code == 422 and engine.task(task_id).status == "open"
+    with engine.reader() as session:
+        assert load_draft(session, task_id, "clara") is not None
+    done = clara.post(f"/tasks/{task_id}", data={**filled(), "csrf_token": token})
+    assert done.status_code == 302 and engine.task(task_id).status == "completed"
+    with engine.reader() as session:
+        assert load_draft(session, task_id, "clara") is None
+
+
 def test_evidence_is_kept_with_its_sha256_and_only_for_people_on_the_case(app, engine):
     import hashlib
     import io
