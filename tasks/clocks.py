@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -361,6 +362,11 @@ def _upsert(table: type[Base], keys: tuple[str, ...]):
     return found
 
 
+@cache
+def _upsert_sql(table: type[Base], keys: tuple[str, ...]) -> str:
+    return str(_upsert(table, keys))
+
+
 def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Counter) -> None:
     """Apply counter differences to a rollup: in place on SQLite, as deltas on PostgreSQL (see above)."""
     grouped: dict[tuple, dict[str, float]] = {}
@@ -375,7 +381,7 @@ def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Count
         for key, amounts in grouped.items()
     ]
     if connection.dialect.name != "postgresql":
-        DriverSql(connection).many(str(_upsert(table, keys)), rows)
+        DriverSql(connection).many(_upsert_sql(table, keys), rows)
         return
     connection.execute(insert(DELTAS[table]), rows)
     if connection.execute(text(f"SELECT pg_try_advisory_xact_lock({_FOLD_LOCK})")).scalar():

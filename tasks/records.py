@@ -35,7 +35,7 @@ merged into the running complaint, whose ``reminders`` count goes up when the re
 message is delivered (``tasks.repeats``).
 
 Queries: :func:`find_by_number`, :func:`find_by_phone`, :func:`find_by_account`,
-:func:`open_complaints_of` (T2 lookup at intake), :func:`complaint_of_instance`.
+:func:`open_complaint_numbers` (T2 lookup at intake), :func:`complaint_of_instance`.
 
 Numbers are ``<prefix>-<yyyymmdd>-<nnnn>``, gap-free per day of acceptance in the branch's
 zone: :func:`next_number` increments a per-day counter row in the command's transaction
@@ -186,19 +186,11 @@ def breaches_of(connection: Any, instance_id: int) -> list[DeadlineBreach]:
 def next_number(connection: Any, prefix: str, accepted: datetime) -> str:
     """C4: ``<prefix>-<yyyymmdd>-<nnnn>``, the next of the day (``accepted`` in the branch's zone)."""
     day = f"{accepted:%Y%m%d}"
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    connection.execute(
-        dialect_insert(ComplaintNumber).values(day=day, last=0).on_conflict_do_nothing(index_elements=["day"])
+    sql = DriverSql(connection)
+    sql.run(
+        "INSERT INTO complaint_numbers (day, last) VALUES (:day, 0) ON CONFLICT (day) DO NOTHING", day=day
     )
-    last = connection.execute(
-        update(ComplaintNumber)
-        .where(ComplaintNumber.day == day)
-        .values(last=ComplaintNumber.last + 1)
-        .returning(ComplaintNumber.last)
-    ).scalar_one()
+    (last,) = sql.one("UPDATE complaint_numbers SET last = last + 1 WHERE day = :day RETURNING last", day=day)
     return f"{prefix}-{day}-{last:04d}"
 
 
@@ -282,17 +274,25 @@ def find_by_account(
     return _open_or_recent(connection, Complaint.customer_account == account.strip(), now, recent)
 
 
-def open_complaints_of(connection: Any, phone: str | None, account: str | None) -> list[Complaint]:
-    """T2: the customer's complaints still in progress, by phone or account."""
-    conditions = []
+def open_complaint_numbers(connection: Any, phone: str | None, account: str | None) -> list[str]:
+    """T2: the numbers of the customer's complaints still in progress, by phone or account.
+
+    Asked by the intake validator on every record submitted, so plain SQL (engine.driver_sql).
+    """
+    conditions, params = [], {}
     if phone:
-        conditions.append(Complaint.customer_phone == normalise_phone(phone))
+        conditions.append("customer_phone = :phone")
+        params["phone"] = normalise_phone(phone)
     if account and account.strip():
-        conditions.append(Complaint.customer_account == account.strip())
+        conditions.append("customer_account = :account")
+        params["account"] = account.strip()
     if not conditions:
         return []
-    query = select(Complaint).where(Complaint.status == "open", or_(*conditions)).order_by(Complaint.id)
-    return _complaints(connection, query)
+    rows = DriverSql(connection).all(
+        f"SELECT number FROM complaints WHERE status = 'open' AND ({' OR '.join(conditions)}) ORDER BY id",
+        **params,
+    )
+    return [number for (number,) in rows]
 
 
 def count_reminder(connection: Any, instance_id: int) -> None:
