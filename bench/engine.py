@@ -59,6 +59,7 @@ from engine.deployments import latest_deployment  # noqa: E402
 from engine.service import ProcessEngine  # noqa: E402
 from engine.spiff import clock_in_use  # noqa: E402
 from tasks.registry import REGISTRY  # noqa: E402
+from tests.procedure import scenario_data as scenario  # noqa: E402
 from web.system import MIGRATION_FOLDERS  # noqa: E402
 
 BUNDLE = Path(__file__).resolve().parents[1] / "bpmn"
@@ -67,44 +68,16 @@ NOW = datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI)  # a Friday morning: every c
 PROGRESS = "progress_reply"  # L1: the web layer's message when the customer was told the progress
 SEGMENTS = ("load", "run", "handlers", "projections", "save", "audit", "other")
 
-# The main path: (step, user task element or message, submitted data).
+# The main path: (step, user task element or message, submitted data); the payloads are the
+# scenario tests' own (tests/procedure/scenario_data.py), so the bench drives their complaint.
 STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    (
-        "record",
-        "task_record_complaint",
-        {
-            "channel": "phone",
-            "customer_name": "王女士",
-            "customer_phone": "13800138000",
-            "business_category": "internet_broadband",
-            "nature_category": "installation_relocation",
-            "complaint_types": ["ordinary"],
-            "description": "宽带装机预约三次未上门 Broadband installation missed three appointments",
-            "first_contact_resolved": False,
-        },
-    ),
-    ("dispatch", "task_review_dispatch", {"department": "network", "review_note": "记录完整 Complete"}),
-    ("progress", PROGRESS, {"note": "正在处理 Being handled"}),
-    (
-        "handle",
-        "task_handle_order",
-        {
-            "cause": "分光器端口故障 Faulty splitter port",
-            "handling_process": "更换端口并上门安装 Port replaced, installed on site",
-            "handling_final": True,
-            "result": "已开通 Service working",
-            "service_restored": True,
-            "concentrated": False,
-            "customer_attitude": "认可 Accepts the result",
-        },
-    ),
-    ("review", "task_review_reply", {"reply_qualified": True}),
-    (
-        "reply",
-        "task_reply_customer",
-        {"reply_text": "宽带已开通 Broadband works", "reply_method": "phone", "customer_reached": True},
-    ),
-    ("visit", "task_return_visit", {"satisfied": True, "customer_opinion": "满意 Satisfied"}),
+    ("record", "task_record_complaint", scenario.record()),
+    ("dispatch", "task_review_dispatch", scenario.dispatch()),
+    ("progress", PROGRESS, scenario.progress_note()),
+    ("handle", "task_handle_order", scenario.work_order_reply()),
+    ("review", "task_review_reply", scenario.review()),
+    ("reply", "task_reply_customer", scenario.customer_reply()),
+    ("visit", "task_return_visit", scenario.return_visit()),
 )
 COMMANDS = ("start", *(step for step, _, _ in STEPS))
 

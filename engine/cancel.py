@@ -42,12 +42,12 @@ def cancel_instance(
         open_ids = [row["id"] for row in store.open_task_rows(instance_id)]
         open_tasks = [task for task_id in open_ids if (task := store.task(task_id)) is not None]
         check(connection, instance, open_tasks)
-        changed = store._run(
+        changed = store.run(
             "UPDATE instances SET status = :status, next_timer_at = NULL, completed_at = :now, "
             "updated_at = :now, version = version + 1 "
             "WHERE id = :id AND version = :version AND status = 'running'",
             status=CANCELLED,
-            now=store._instant(now),
+            now=store.instant(now),
             id=instance_id,
             version=instance.version,
         ).rowcount

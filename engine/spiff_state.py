@@ -141,12 +141,40 @@ def _task_entry(task: Task) -> str:
     """``"<id>":{...}`` for one task (a UUID's text needs no escaping)."""
     key = _memo_key(task)
     if key is None:
-        return f'"{task.id}":{_encode(_convert_task(task))}'
+        return f'"{task.id}":{_encode(_task_dict(task))}'
     memo = task.__dict__.get("_engine_memo")
     if memo is None or memo.key != key:
-        memo = _Memo(key, f'"{task.id}":{_encode(_convert_task(task))}')
+        memo = _Memo(key, f'"{task.id}":{_encode(_task_dict(task))}')
         task._engine_memo = memo
     return memo.json
+
+
+_TASK_TYPENAME = _registry.typenames[Task]
+
+
+def _task_dict(task: Task) -> dict[str, Any]:
+    """SpiffWorkflow's dict of a task; a task with no data of its own built here directly.
+
+    Every task a started path predicts (half of those written) has neither data nor
+    internal data: its delta is just the names of its parent's keys, which the library
+    works out through its registry and a deep comparison at ~3x the cost.
+    """
+    parent = task.parent
+    if parent is None or task.data or task.internal_data:
+        return _convert_task(task)
+    return {
+        "id": str(task.id),
+        "parent": str(parent.id),
+        "children": [str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task.state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": {},
+        "data": {},
+        "delta": {"updates": {}, "deletions": list(parent.data)},
+        "typename": _TASK_TYPENAME,
+    }
 
 
 def plain_dump(workflow: BpmnWorkflow) -> str:

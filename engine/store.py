@@ -1,4 +1,4 @@
-"""The statements of the command path, written out in SQL.
+"""The statements of the command path, written out in SQL (sent to the driver: engine.driver_sql).
 
 Every user action runs about eight small statements. Through SQLAlchemy's Core or
 ORM each costs ~0.3 ms of Python (compiling, result processing, unit of work),
@@ -11,15 +11,12 @@ describe the same tables (and UTCDateTime the same storage of instants).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
+from engine.driver_sql import DriverSql
 from engine.models import END_OF_TIME, AuditEvent
 
 
@@ -69,20 +66,13 @@ class NewTask:
     assignee: str | None = None
 
 
-class Store:
-    """Plain-SQL access inside one command's transaction."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.postgres = connection.dialect.name == "postgresql"
-        # The driver's own cursor on the transaction's connection: even SQLAlchemy's
-        # exec_driver_sql adds ~40 us of bookkeeping per statement.
-        self._cursor = connection.connection.dbapi_connection.cursor()
+class Store(DriverSql):
+    """The command path's statements inside one command's transaction (``engine.driver_sql``)."""
 
     # ------------------------------------------------------------------ reads
 
     def task(self, task_id: str) -> TaskRow | None:
-        row = self._one(
+        row = self.one(
             "SELECT id, instance_id, element_id, status, candidate_group, assignee, form, completed_by "
             "FROM human_tasks WHERE id = :id",
             id=task_id,
@@ -90,7 +80,7 @@ class Store:
         return TaskRow(*row) if row else None
 
     def instance(self, instance_id: int) -> InstanceRow | None:
-        row = self._one(
+        row = self.one(
             "SELECT id, deployment_id, process_id, status, version, business_key "
             "FROM instances WHERE id = :id",
             id=instance_id,
@@ -105,29 +95,29 @@ class Store:
         """
         columns = "SELECT id, version, main_process FROM deployments"
         if version is not None:
-            row = self._one(f"{columns} WHERE version = :version", version=version)
+            row = self.one(f"{columns} WHERE version = :version", version=version)
             return DeploymentRow(*row) if row else None
-        row = self._one(
+        row = self.one(
             "SELECT d.id, d.version, d.main_process FROM default_version c "
             "JOIN deployments d ON d.id = c.deployment_id WHERE c.id = 1 "
             "AND NOT EXISTS (SELECT 1 FROM deployments n WHERE n.version > c.newest_version)"
         )
-        row = row or self._one(f"{columns} ORDER BY version DESC LIMIT 1")
+        row = row or self.one(f"{columns} ORDER BY version DESC LIMIT 1")
         return DeploymentRow(*row) if row else None
 
     def choose_default(self, deployment_id: int, now: datetime, actor: str) -> None:
         """Make ``deployment_id`` the default until the next deploy of a newer version."""
-        self._run("DELETE FROM default_version WHERE id = 1")
-        self._run(
+        self.run("DELETE FROM default_version WHERE id = 1")
+        self.run(
             "INSERT INTO default_version (id, deployment_id, newest_version, chosen_at, chosen_by) "
             "SELECT 1, :deployment_id, MAX(version), :now, :actor FROM deployments",
             deployment_id=deployment_id,
-            now=self._instant(now),
+            now=self.instant(now),
             actor=actor,
         )
 
     def state(self, instance_id: int) -> str:
-        return self._one("SELECT state FROM instances WHERE id = :id", id=instance_id)[0]
+        return self.one("SELECT state FROM instances WHERE id = :id", id=instance_id)[0]
 
     def claim_due_instance(self, now: datetime) -> tuple[InstanceRow, str] | None:
         """The running instance whose timer fell due first before ``now``, with its state, claimed.
@@ -137,10 +127,10 @@ class Store:
         a firing rarely finds its instance's workflow cached.
         """
         lock = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
-        row = self._one(
+        row = self.one(
             "SELECT id, deployment_id, process_id, status, version, business_key, state FROM instances "
             f"WHERE status = 'running' AND next_timer_at < :now ORDER BY next_timer_at LIMIT 1{lock}",
-            now=self._instant(now),
+            now=self.instant(now),
         )
         return (InstanceRow(*row[:6]), row[6]) if row else None
 
@@ -148,7 +138,7 @@ class Store:
         """Lock the instance if it still runs at the version read; False if it moved on (or is locked)."""
         lock = " FOR UPDATE SKIP LOCKED" if self.postgres else ""
         return (
-            self._one(
+            self.one(
                 f"SELECT 1 FROM instances WHERE id = :id AND version = :version AND status = 'running'{lock}",
                 id=instance.id,
                 version=instance.version,
@@ -161,14 +151,14 @@ class Store:
     def insert_instance(
         self, *, deployment_id: int, process_id: str, business_key: str | None, now: datetime, actor: str
     ) -> InstanceRow:
-        new_id = self._one(
+        new_id = self.one(
             "INSERT INTO instances (deployment_id, process_id, business_key, status, state, version, "
             "created_at, updated_at, started_by) VALUES (:deployment_id, :process_id, :business_key, "
             "'running', '', 0, :now, :now, :actor) RETURNING id",
             deployment_id=deployment_id,
             process_id=process_id,
             business_key=business_key,
-            now=self._instant(now),
+            now=self.instant(now),
             actor=actor,
         )[0]
         return InstanceRow(new_id, deployment_id, process_id, "running", 0, business_key)
@@ -195,14 +185,14 @@ class Store:
             assignments += ", business_key = :business_key"
         if status != "running" and instance.status == "running":
             assignments += ", completed_at = :now"
-        result = self._run(
+        result = self.run(
             f"UPDATE instances SET {assignments} WHERE id = :id AND version = :version",
             id=instance.id,
             version=instance.version,
             state=state,
             status=status,
-            next_timer_at=self._instant(next_timer_at),
-            now=self._instant(now),
+            next_timer_at=self.instant(next_timer_at),
+            now=self.instant(now),
             business_key=business_key,
         )
         if result.rowcount != 1:
@@ -216,12 +206,12 @@ class Store:
 
     def touch_instance(self, instance: InstanceRow, now: datetime) -> InstanceRow:
         """Bump the version only (claims): concurrent claims then conflict like completions."""
-        result = self._run(
+        result = self.run(
             "UPDATE instances SET version = :version + 1, updated_at = :now "
             "WHERE id = :id AND version = :version",
             id=instance.id,
             version=instance.version,
-            now=self._instant(now),
+            now=self.instant(now),
         )
         if result.rowcount != 1:
             raise StaleInstance(instance.id)
@@ -237,7 +227,7 @@ class Store:
         now: datetime,
     ) -> InstanceRow:
         """Put a running instance on another version (migration, revert), if nobody wrote it since."""
-        result = self._run(
+        result = self.run(
             "UPDATE instances SET deployment_id = :deployment_id, state = :state, "
             "next_timer_at = :next_timer_at, updated_at = :now, version = :version + 1 "
             "WHERE id = :id AND version = :version AND status = 'running'",
@@ -245,8 +235,8 @@ class Store:
             version=instance.version,
             deployment_id=deployment_id,
             state=state,
-            next_timer_at=self._instant(next_timer_at),
-            now=self._instant(now),
+            next_timer_at=self.instant(next_timer_at),
+            now=self.instant(now),
         )
         if result.rowcount != 1:
             raise StaleInstance(instance.id)
@@ -254,18 +244,18 @@ class Store:
 
     def park_instance(self, instance_id: int, now: datetime) -> None:
         """Take a failing instance out of the timer queue until someone repairs it."""
-        self._run(
+        self.run(
             "UPDATE instances SET status = 'error', next_timer_at = NULL, updated_at = :now, "
             "version = version + 1 WHERE id = :id",
             id=instance_id,
-            now=self._instant(now),
+            now=self.instant(now),
         )
 
     # ------------------------------------------------------------------ human tasks
 
     def insert_tasks(self, instance_id: int, tasks: Sequence[NewTask], now: datetime) -> None:
         for task in tasks:
-            self._run(
+            self.run(
                 "INSERT INTO human_tasks (id, instance_id, element_id, name, lane, candidate_group, "
                 "assignee, form, status, priority, due_at, due_sort, created_at) VALUES (:id, :instance_id, "
                 ":element_id, :name, :lane, :candidate_group, :assignee, :form, 'open', :priority, :due_at, "
@@ -279,9 +269,9 @@ class Store:
                 assignee=task.assignee,
                 form=task.form,
                 priority=task.priority,
-                due_at=self._instant(task.due_at),
-                due_sort=self._instant(task.due_at or END_OF_TIME),
-                now=self._instant(now),
+                due_at=self.instant(task.due_at),
+                due_sort=self.instant(task.due_at or END_OF_TIME),
+                now=self.instant(now),
             )
 
     def close_tasks(self, task_ids: Iterable[str], status: str, now: datetime, actor: str) -> None:
@@ -289,18 +279,18 @@ class Store:
         if not ids:
             return
         names = {f"id{n}": task_id for n, task_id in enumerate(ids)}
-        self._run(
+        self.run(
             "UPDATE human_tasks SET status = :status, completed_at = :now, completed_by = :actor "
             f"WHERE status = 'open' AND id IN ({', '.join(':' + name for name in names)})",
             status=status,
-            now=self._instant(now),
+            now=self.instant(now),
             actor=actor,
             **names,
         )
 
     def open_task_rows(self, instance_id: int) -> list[dict[str, Any]]:
         """What the spec decided about each open human-task row (kept by a migration for its revert)."""
-        rows = self._all(
+        rows = self.all(
             f"SELECT {', '.join(_TASK_SPEC_COLUMNS)} FROM human_tasks "
             "WHERE instance_id = :id AND status = 'open'",
             id=instance_id,
@@ -309,7 +299,7 @@ class Store:
 
     def update_open_task(self, task: NewTask) -> None:
         """Rewrite what the spec says about an open task (a migration); claim, times and history stay."""
-        self._run(
+        self.run(
             "UPDATE human_tasks SET element_id = :element_id, name = :name, lane = :lane, "
             "candidate_group = :candidate_group, form = :form, priority = :priority "
             "WHERE id = :id AND status = 'open'",
@@ -331,13 +321,13 @@ class Store:
         keep = [row["id"] for row in rows]
         names = {f"id{n}": task_id for n, task_id in enumerate(keep)}
         not_kept = f" AND id NOT IN ({', '.join(':' + name for name in names)})" if names else ""
-        self._run(
+        self.run(
             f"DELETE FROM human_tasks WHERE instance_id = :instance_id AND status = 'open'{not_kept}",
             instance_id=instance_id,
             **names,
         )
         for row in rows:
-            self._run(
+            self.run(
                 "UPDATE human_tasks SET status = 'open', completed_at = NULL, completed_by = NULL, "
                 "element_id = :element_id, name = :name, lane = :lane, candidate_group = :candidate_group, "
                 "form = :form, priority = :priority WHERE id = :id",
@@ -345,13 +335,13 @@ class Store:
             )
 
     def set_assignee(self, task_id: str, assignee: str | None, claimed_by: str | None, now: datetime) -> None:
-        self._run(
+        self.run(
             "UPDATE human_tasks SET assignee = :assignee, claimed_by = :claimed_by, claimed_at = :claimed_at "
             "WHERE id = :id",
             id=task_id,
             assignee=assignee,
             claimed_by=claimed_by,
-            claimed_at=self._instant(now) if assignee is not None else None,
+            claimed_at=self.instant(now) if assignee is not None else None,
         )
 
     # ------------------------------------------------------------------ timers and audit
@@ -366,15 +356,15 @@ class Store:
         fired_at: datetime,
         fired_by: str,
     ) -> None:
-        self._run(
+        self.run(
             "INSERT INTO timer_firings (instance_id, element_id, task_id, due_at, fired_at, lateness_s, "
             "fired_by) VALUES (:instance_id, :element_id, :task_id, :due_at, :fired_at, :lateness_s, "
             ":fired_by)",
             instance_id=instance_id,
             element_id=element_id,
             task_id=task_id,
-            due_at=self._instant(due_at),
-            fired_at=self._instant(fired_at),
+            due_at=self.instant(due_at),
+            fired_at=self.instant(fired_at),
             lateness_s=(fired_at - due_at).total_seconds(),
             fired_by=fired_by,
         )
@@ -386,11 +376,11 @@ class Store:
         instance's, whose head row only commands on that instance write.
         """
         if chain == 0:
-            row = self._one(
+            row = self.one(
                 "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash"
             )
         else:
-            row = self._one(
+            row = self.one(
                 "INSERT INTO audit_chains (chain, seq, tip) VALUES (:chain, 1, :genesis) "
                 "ON CONFLICT (chain) DO UPDATE SET seq = audit_chains.seq + 1 RETURNING seq, tip",
                 chain=chain,
@@ -408,7 +398,7 @@ class Store:
         values = {
             "chain": event.chain,
             "seq": event.seq,
-            "at": self._instant(event.at),
+            "at": self.instant(event.at),
             "actor": event.actor,
             "command": event.command,
             "instance_id": event.instance_id,
@@ -422,7 +412,7 @@ class Store:
             "RETURNING id"
         )
         if event.chain != 0 and self.postgres:
-            row = self._one(
+            row = self.one(
                 f"WITH event AS ({insert}) UPDATE audit_chains SET tip = :hash WHERE chain = :chain "
                 "RETURNING (SELECT id FROM event)",
                 **values,
@@ -430,24 +420,24 @@ class Store:
             if row is None:  # advance_audit_chain made the row in this transaction: cannot happen
                 raise RuntimeError(f"audit chain {event.chain} has no head row")
             return row[0]
-        event_id = self._one(insert, **values)[0]
+        event_id = self.one(insert, **values)[0]
         if event.chain == 0:
-            self._run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=event.hash)
+            self.run("UPDATE audit_head SET last_hash = :hash WHERE id = 1", hash=event.hash)
         else:
-            self._run(
+            self.run(
                 "UPDATE audit_chains SET tip = :hash WHERE chain = :chain", hash=event.hash, chain=event.chain
             )
         return event_id
 
     def lock_global_chain(self) -> None:
         """Hold the global chain's head until commit (an anchor reads, then appends)."""
-        self._run("UPDATE audit_head SET last_id = last_id WHERE id = 1")
+        self.run("UPDATE audit_head SET last_id = last_id WHERE id = 1")
 
     def unanchored_tips(self, limit: int) -> list[tuple[int, int, str]]:
         """Instance chains grown since they were last anchored: (chain, seq, tip), read, not locked."""
         return [
             (chain, seq, tip)
-            for chain, seq, tip in self._all(
+            for chain, seq, tip in self.all(
                 "SELECT c.chain, c.seq, c.tip FROM audit_chains c LEFT JOIN audit_anchored a "
                 "ON a.chain = c.chain WHERE a.seq IS NULL OR a.seq < c.seq ORDER BY c.chain LIMIT :limit",
                 limit=limit,
@@ -456,42 +446,12 @@ class Store:
 
     def mark_anchored(self, tips: Sequence[tuple[int, int, str]]) -> None:
         for chain, seq, _tip in tips:
-            self._run(
+            self.run(
                 "INSERT INTO audit_anchored (chain, seq) VALUES (:chain, :seq) "
                 "ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq",
                 chain=chain,
                 seq=seq,
             )
 
-    # ------------------------------------------------------------------ plumbing
-
-    def _instant(self, value: datetime | None) -> Any:
-        """Bind an aware instant as engine.models.UTCDateTime stores it."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored: give an explicit offset")
-        utc = value.astimezone(UTC)
-        return utc if self.postgres else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-    def _run(self, sql: str, **params: Any):
-        self._cursor.execute(_for_driver(sql, self.postgres), params)
-        return self._cursor
-
-    def _one(self, sql: str, **params: Any):
-        return self._run(sql, **params).fetchone()
-
-    def _all(self, sql: str, **params: Any):
-        return self._run(sql, **params).fetchall()
-
 
 _TASK_SPEC_COLUMNS = ("id", "element_id", "name", "lane", "candidate_group", "form", "priority")
-
-
-_NAMED = re.compile(r"(?<![:\w]):(\w+)")
-
-
-@cache
-def _for_driver(sql: str, postgres: bool) -> str:
-    """Statements are written with ``:name`` (sqlite3's style); psycopg wants ``%(name)s``."""
-    return _NAMED.sub(r"%(\1)s", sql) if postgres else sql

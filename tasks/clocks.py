@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -64,14 +65,12 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    bindparam,
     delete,
     func,
     insert,
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -79,7 +78,8 @@ from engine.clock_outcomes import MET as TIMER_MET
 from engine.clock_outcomes import RUNNING as TIMER_RUNNING
 from engine.clock_outcomes import clock_outcomes
 from engine.db import Base
-from engine.models import HumanTask, UTCDateTime
+from engine.driver_sql import DriverSql, read_instant
+from engine.models import UTCDateTime
 from tasks.deadlines import instant_or_none
 from tasks.warning_share import warn_at
 
@@ -362,6 +362,11 @@ def _upsert(table: type[Base], keys: tuple[str, ...]):
     return found
 
 
+@cache
+def _upsert_sql(table: type[Base], keys: tuple[str, ...]) -> str:
+    return str(_upsert(table, keys))
+
+
 def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Counter) -> None:
     """Apply counter differences to a rollup: in place on SQLite, as deltas on PostgreSQL (see above)."""
     grouped: dict[tuple, dict[str, float]] = {}
@@ -376,7 +381,7 @@ def _add(connection: Any, table: type[Base], keys: tuple[str, ...], delta: Count
         for key, amounts in grouped.items()
     ]
     if connection.dialect.name != "postgresql":
-        connection.execute(_upsert(table, keys), rows)
+        DriverSql(connection).many(_upsert_sql(table, keys), rows)
         return
     connection.execute(insert(DELTAS[table]), rows)
     if connection.execute(text(f"SELECT pg_try_advisory_xact_lock({_FOLD_LOCK})")).scalar():
@@ -428,12 +433,32 @@ def complaint_dimensions(values: Mapping[str, Any], zone: tzinfo | None) -> dict
     }
 
 
-# Statements of the projection, built once (building them per command cost more than running them).
-_CLOCKS = ComplaintClock.__table__
-_SELECT_CLOCKS = select(_CLOCKS).where(_CLOCKS.c.instance_id == bindparam("of_instance"))
-_INSERT_CLOCK = insert(_CLOCKS)
-_UPDATE_CLOCK = update(_CLOCKS).where(_CLOCKS.c.id == bindparam("row_id"))
-_DELETE_CLOCK = delete(_CLOCKS).where(_CLOCKS.c.id == bindparam("row_id"))
+# Statements of the projection, written once as plain SQL for the driver (engine.driver_sql):
+# they run on every command, and SQLAlchemy's statement handling cost more than SQLite's work.
+_CLOCK_COLUMNS = tuple(column.key for column in ComplaintClock.__table__.c)
+_CLOCK_INSTANTS = frozenset(
+    column.key for column in ComplaintClock.__table__.c if isinstance(column.type, UTCDateTime)
+)
+_WRITTEN_CLOCK = tuple(name for name in _CLOCK_COLUMNS if name != "id")
+_SELECT_CLOCKS = f"SELECT {', '.join(_CLOCK_COLUMNS)} FROM complaint_clocks WHERE instance_id = :of_instance"
+_INSERT_CLOCK = (
+    f"INSERT INTO complaint_clocks ({', '.join(_WRITTEN_CLOCK)}) "
+    f"VALUES ({', '.join(':' + name for name in _WRITTEN_CLOCK)})"
+)
+_UPDATE_CLOCK = "UPDATE complaint_clocks SET {} WHERE id = :row_id".format(
+    ", ".join(f"{name} = :{name}" for name in _WRITTEN_CLOCK)
+)
+
+
+def _clock_row(values: Any) -> dict[str, Any]:
+    row = dict(zip(_CLOCK_COLUMNS, values, strict=True))
+    for name in _CLOCK_INSTANTS:
+        row[name] = read_instant(row[name])
+    return row
+
+
+def _clock_params(sql: DriverSql, row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: sql.instant(value) if name in _CLOCK_INSTANTS else value for name, value in row.items()}
 
 
 def project_clocks(
@@ -465,9 +490,10 @@ def project_clocks(
     if dimensions["period"] is None:
         return {}
     dimensions["department"] = data.get("department") or ""
+    sql = DriverSql(connection)
     existing = {
-        (row.clock, row.round): row._asdict()
-        for row in connection.execute(_SELECT_CLOCKS, {"of_instance": instance_id})
+        (row["clock"], row["round"]): row
+        for row in map(_clock_row, sql.all(_SELECT_CLOCKS, of_instance=instance_id))
     }
     entries = timed_entries(readings, summary)
     timed = {clock for clock, _ in entries}
@@ -507,13 +533,13 @@ def project_clocks(
         if old is None:
             inserts.append(new)
         else:
-            connection.execute(_UPDATE_CLOCK, {"row_id": old["id"], **new})
+            sql.run(_UPDATE_CLOCK, row_id=old["id"], **_clock_params(sql, new))
     if inserts:
-        connection.execute(_INSERT_CLOCK, inserts)
+        sql.many(_INSERT_CLOCK, (_clock_params(sql, row) for row in inserts))
     for left in existing.values():  # a clock whose timer has gone and that the data does not carry
         if closed and left["status"] == RUNNING:
             new = {**{k: v for k, v in left.items() if k != "id"}, "status": UNMEASURED, **dimensions}
-            connection.execute(_UPDATE_CLOCK, {"row_id": left["id"], **new})
+            sql.run(_UPDATE_CLOCK, row_id=left["id"], **_clock_params(sql, new))
     _add(connection, ClockRollup, ("period", "clock", "dimension", "value"), delta)
     if closed and (previous is None or previous.status != "closed"):
         _count_elements(connection, instance_id, dimensions["period"])
@@ -522,15 +548,14 @@ def project_clocks(
 
 def _count_elements(connection: Any, instance_id: int, period: str) -> None:
     """Heat map: the complaint's completed tasks, once, when it closes."""
-    rows = connection.execute(
-        select(HumanTask.element_id, HumanTask.created_at, HumanTask.completed_at, HumanTask.due_at).where(
-            HumanTask.instance_id == instance_id,
-            HumanTask.status == "completed",
-            HumanTask.completed_at.is_not(None),
-        )
+    rows = DriverSql(connection).all(
+        "SELECT element_id, created_at, completed_at, due_at FROM human_tasks "
+        "WHERE instance_id = :id AND status = 'completed' AND completed_at IS NOT NULL",
+        id=instance_id,
     )
     delta: Counter = Counter()
-    for element_id, created, completed, due in rows:
+    for element_id, *instants in rows:
+        created, completed, due = map(read_instant, instants)
         delta[(period, element_id, "tasks")] += 1
         delta[(period, element_id, "seconds")] += (completed - created).total_seconds()
         delta[(period, element_id, "late")] += due is not None and completed > due

@@ -22,10 +22,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, insert, or_, select, update
+from sqlalchemy import Integer, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
+from engine.driver_sql import DriverSql
 from engine.models import Instance, UTCDateTime
 from tasks import records
 
@@ -65,11 +66,28 @@ def project_contact(projection: Any) -> None:
     }
     if not (values["customer_name"] or values["customer_phone"] or values["customer_account"]):
         return
-    connection = projection.connection
-    mine = ComplaintContact.instance_id == projection.instance_id
-    changed = connection.execute(update(ComplaintContact).where(mine).values(**values)).rowcount
-    if not changed:
-        connection.execute(insert(ComplaintContact).values(instance_id=projection.instance_id, **values))
+    sql = DriverSql(projection.connection)  # every command: plain SQL (engine.driver_sql)
+    values["updated_at"] = sql.instant(projection.now)
+    if not sql.run(_UPDATE, instance_id=projection.instance_id, **values).rowcount:
+        sql.run(_INSERT, instance_id=projection.instance_id, **values)
+
+
+_WRITTEN = (
+    "customer_name",
+    "customer_phone",
+    "customer_account",
+    "channel",
+    "department",
+    "numbered",
+    "updated_at",
+)
+_UPDATE = "UPDATE complaint_contacts SET {} WHERE instance_id = :instance_id".format(
+    ", ".join(f"{name} = :{name}" for name in _WRITTEN)
+)
+_INSERT = (
+    f"INSERT INTO complaint_contacts (instance_id, {', '.join(_WRITTEN)}) "
+    f"VALUES (:instance_id, {', '.join(':' + name for name in _WRITTEN)})"
+)
 
 
 def excerpt(text: Any) -> str | None:

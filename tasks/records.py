@@ -35,7 +35,7 @@ merged into the running complaint, whose ``reminders`` count goes up when the re
 message is delivered (``tasks.repeats``).
 
 Queries: :func:`find_by_number`, :func:`find_by_phone`, :func:`find_by_account`,
-:func:`open_complaints_of` (T2 lookup at intake), :func:`complaint_of_instance`.
+:func:`open_complaint_numbers` (T2 lookup at intake), :func:`complaint_of_instance`.
 
 Numbers are ``<prefix>-<yyyymmdd>-<nnnn>``, gap-free per day of acceptance in the branch's
 zone: :func:`next_number` increments a per-day counter row in the command's transaction
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ from sqlalchemy import Float, Integer, String, Text, insert, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base
+from engine.driver_sql import DriverSql, read_instant
 from engine.element_properties import with_property
 from engine.models import HumanTask, Instance, UTCDateTime
 from tasks import clocks
@@ -184,19 +186,11 @@ def breaches_of(connection: Any, instance_id: int) -> list[DeadlineBreach]:
 def next_number(connection: Any, prefix: str, accepted: datetime) -> str:
     """C4: ``<prefix>-<yyyymmdd>-<nnnn>``, the next of the day (``accepted`` in the branch's zone)."""
     day = f"{accepted:%Y%m%d}"
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    connection.execute(
-        dialect_insert(ComplaintNumber).values(day=day, last=0).on_conflict_do_nothing(index_elements=["day"])
+    sql = DriverSql(connection)
+    sql.run(
+        "INSERT INTO complaint_numbers (day, last) VALUES (:day, 0) ON CONFLICT (day) DO NOTHING", day=day
     )
-    last = connection.execute(
-        update(ComplaintNumber)
-        .where(ComplaintNumber.day == day)
-        .values(last=ComplaintNumber.last + 1)
-        .returning(ComplaintNumber.last)
-    ).scalar_one()
+    (last,) = sql.one("UPDATE complaint_numbers SET last = last + 1 WHERE day = :day RETURNING last", day=day)
     return f"{prefix}-{day}-{last:04d}"
 
 
@@ -280,17 +274,25 @@ def find_by_account(
     return _open_or_recent(connection, Complaint.customer_account == account.strip(), now, recent)
 
 
-def open_complaints_of(connection: Any, phone: str | None, account: str | None) -> list[Complaint]:
-    """T2: the customer's complaints still in progress, by phone or account."""
-    conditions = []
+def open_complaint_numbers(connection: Any, phone: str | None, account: str | None) -> list[str]:
+    """T2: the numbers of the customer's complaints still in progress, by phone or account.
+
+    Asked by the intake validator on every record submitted, so plain SQL (engine.driver_sql).
+    """
+    conditions, params = [], {}
     if phone:
-        conditions.append(Complaint.customer_phone == normalise_phone(phone))
+        conditions.append("customer_phone = :phone")
+        params["phone"] = normalise_phone(phone)
     if account and account.strip():
-        conditions.append(Complaint.customer_account == account.strip())
+        conditions.append("customer_account = :account")
+        params["account"] = account.strip()
     if not conditions:
         return []
-    query = select(Complaint).where(Complaint.status == "open", or_(*conditions)).order_by(Complaint.id)
-    return _complaints(connection, query)
+    rows = DriverSql(connection).all(
+        f"SELECT number FROM complaints WHERE status = 'open' AND ({' OR '.join(conditions)}) ORDER BY id",
+        **params,
+    )
+    return [number for (number,) in rows]
 
 
 def count_reminder(connection: Any, instance_id: int) -> None:
@@ -322,13 +324,17 @@ def _previous_due(existing: Any, clock: str) -> datetime | None:
 
 def record_first_reply(connection: Any, instance_id: int, at: datetime) -> datetime | None:
     """L1: keep the earliest first reply on the record; returns the one kept (None: no record)."""
-    row = complaint_of_instance(connection, instance_id)
+    sql = DriverSql(connection)
+    row = sql.one("SELECT first_reply_at FROM complaints WHERE instance_id = :id", id=instance_id)
     if row is None:
         return None
-    if row.first_reply_at is not None and row.first_reply_at <= at:
-        return row.first_reply_at
-    connection.execute(
-        update(Complaint).where(Complaint.instance_id == instance_id).values(first_reply_at=at)
+    kept = read_instant(row[0])
+    if kept is not None and kept <= at:
+        return kept
+    sql.run(
+        "UPDATE complaints SET first_reply_at = :at WHERE instance_id = :id",
+        at=sql.instant(at),
+        id=instance_id,
     )
     return at
 
@@ -343,16 +349,16 @@ def normalise_phone(phone: str) -> str:
 # ----------------------------------------------------------------------------- projection
 
 
-def _stage(connection: Any, instance_id: int, status: str, stages: Mapping[str, str]) -> str:
+def _stage(sql: DriverSql, instance_id: int, status: str, stages: Mapping[str, str]) -> str:
     """The stage of the newest open task carrying a ``stage`` property (``stages``)."""
     if status == "completed":
         return "closed"
-    query = (
-        select(HumanTask.element_id)
-        .where(HumanTask.instance_id == instance_id, HumanTask.status == "open")
-        .order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
+    rows = sql.all(
+        "SELECT element_id FROM human_tasks WHERE instance_id = :id AND status = 'open' "
+        "ORDER BY created_at DESC, id DESC",
+        id=instance_id,
     )
-    for element_id in connection.execute(query).scalars():
+    for (element_id,) in rows:
         if element_id in stages:
             return stages[element_id]
     return "error" if status == "error" else "in_progress"
@@ -371,16 +377,17 @@ def intake_element(elements: Mapping[str, Mapping[str, str]]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _first_contact_owner(connection: Any, instance_id: int, stages: Mapping[str, str]) -> str | None:
+def _first_contact_owner(sql: DriverSql, instance_id: int, stages: Mapping[str, str]) -> str | None:
     """A1: the person who completed the first main-path task (the record, at first contact).
 
     Asked when the record is first written (the record task is then the only one done); the
     record keeps the answer from then on."""
-    query = select(HumanTask.element_id, HumanTask.completed_by).where(
-        HumanTask.instance_id == instance_id,
-        HumanTask.status == "completed",
+    rows = sql.all(
+        "SELECT element_id, completed_by FROM human_tasks WHERE instance_id = :id AND status = 'completed' "
+        "ORDER BY completed_at, id",
+        id=instance_id,
     )
-    for element_id, completed_by in connection.execute(query.order_by(HumanTask.completed_at, HumanTask.id)):
+    for element_id, completed_by in rows:
         if element_id in stages:
             return completed_by
     return None
@@ -521,19 +528,71 @@ def _shown(value: datetime | None, zone) -> str | None:
     return (value.astimezone(zone) if zone is not None else value).isoformat()
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """What the projection reads of the record it is about to rewrite."""
+
+    status: str
+    first_contact_owner: str | None
+    first_reply_at: datetime | None
+    deadlines: str | None
+    accepted_at: datetime | None
+    channel: str | None
+    business_category: str | None
+    nature_category: str | None
+    type_flags: str | None
+
+
+_PREVIOUS_SQL = (
+    f"SELECT {', '.join(field.name for field in fields(_Previous))} FROM complaints WHERE instance_id = :id"
+)
+# The record's columns the projection writes, in one statement each way (engine.driver_sql).
+_WRITTEN = (
+    "number", "customer_name", "customer_phone", "customer_account", "channel", "business_category",
+    "nature_category", "type_flags", "priority", "stage", "status", "repeat_of", "batch_tag", "accepted_at",
+    "closed_at", "outcome", "reply_conclusion", "outside_due", "updated_at", "first_contact_owner",
+    "first_reply_at", "deadlines",
+)  # fmt: skip
+_INSTANTS = frozenset({"accepted_at", "closed_at", "outside_due", "updated_at", "first_reply_at"})
+_UPDATE_SQL = "UPDATE complaints SET {} WHERE instance_id = :instance_id".format(
+    ", ".join(f"{name} = :{name}" for name in _WRITTEN)
+)
+_INSERT_SQL = (
+    f"INSERT INTO complaints (instance_id, reminders, {', '.join(_WRITTEN)}) "
+    f"VALUES (:instance_id, 0, {', '.join(':' + name for name in _WRITTEN)})"
+)
+
+
+def _previous(sql: DriverSql, instance_id: int) -> _Previous | None:
+    row = sql.one(_PREVIOUS_SQL, id=instance_id)
+    if row is None:
+        return None
+    found = dict(zip((field.name for field in fields(_Previous)), row, strict=True))
+    found["first_reply_at"] = read_instant(found["first_reply_at"])
+    found["accepted_at"] = read_instant(found["accepted_at"])
+    return _Previous(**found)
+
+
 def project_complaint(projection: Any) -> None:
     """Keep the ``complaints`` row of the instance in step with its data (every command).
 
     Registered on ``REGISTRY`` by ``tasks.handlers``. Instances without a number (still at
-    intake, or a T2 call merged into a running complaint) have no row.
+    intake, or a T2 call merged into a running complaint) have no row. Runs on every
+    command, so its statements go to the driver as plain SQL (``engine.driver_sql``).
     """
     data = projection.data
     number = data.get("complaint_no")
     if not number:
         return
     connection = projection.connection
+    sql = DriverSql(connection)
     closure = data.get("closure") if isinstance(data.get("closure"), Mapping) else None
-    breached = {row.clock for row in breaches_of(connection, projection.instance_id)}
+    breached = {
+        clock
+        for (clock,) in sql.all(
+            "SELECT DISTINCT clock FROM deadline_breaches WHERE instance_id = :id", id=projection.instance_id
+        )
+    }
     stages = with_property(projection.elements, STAGE_PROPERTY)
     status = {"completed": "closed", "running": "open"}.get(projection.status, projection.status)
     values = {
@@ -546,7 +605,7 @@ def project_complaint(projection: Any) -> None:
         "nature_category": data.get("nature_category"),
         "type_flags": ",".join(data.get("complaint_types") or []),
         "priority": data.get("order_type") or "ordinary",
-        "stage": _stage(connection, projection.instance_id, projection.status, stages),
+        "stage": _stage(sql, projection.instance_id, projection.status, stages),
         "status": status,
         "repeat_of": data.get("repeat_of") or None,
         "batch_tag": data.get("batch_tag") or None,
@@ -557,11 +616,11 @@ def project_complaint(projection: Any) -> None:
         "outside_due": instant_or_none(data.get("outside_deadline")),
         "updated_at": projection.now,
     }
-    existing = complaint_of_instance(connection, projection.instance_id)
+    existing = _previous(sql, projection.instance_id)
     values["first_contact_owner"] = (
         existing.first_contact_owner
         if existing is not None and existing.first_contact_owner
-        else _first_contact_owner(connection, projection.instance_id, stages)
+        else _first_contact_owner(sql, projection.instance_id, stages)
     )
     candidates = _first_reply_candidates(data)
     if existing is not None and existing.first_reply_at is not None:
@@ -588,9 +647,5 @@ def project_complaint(projection: Any) -> None:
     )
     summary = deadline_summary(entries, breached, zone, closed=status == "closed")
     values["deadlines"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
-    changed = connection.execute(
-        update(Complaint).where(Complaint.instance_id == projection.instance_id).values(**values)
-    ).rowcount
-    if not changed:
-        row = {"instance_id": projection.instance_id, "reminders": 0, **values}
-        connection.execute(insert(Complaint).values(**row))
+    params = {name: sql.instant(value) if name in _INSTANTS else value for name, value in values.items()}
+    sql.run(_INSERT_SQL if existing is None else _UPDATE_SQL, instance_id=projection.instance_id, **params)

@@ -182,9 +182,9 @@ def _check_repeat(errors: Errors, values: Mapping[str, Any], types: list[str], c
     if "repeat" in types and "complaint_types" not in errors:
         errors["repeat_of"] = N_("T3: a repeat complaint is linked to the earlier one: give its number")
     phone, account = values.get("customer_phone"), values.get("customer_account")
-    running = records.open_complaints_of(connection, phone, account)
+    running = records.open_complaint_numbers(connection, phone, account)
     if running and values.get("separate_matter") is not True:
-        numbers = ", ".join(row.number for row in running)
+        numbers = ", ".join(running)
         errors["repeat_of"] = N_(
             "T2: the customer has a complaint in progress (%(numbers)s): link it (the handlers get a "
             "reminder, no new order) or confirm that this is a separate matter",

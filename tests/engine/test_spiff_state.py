@@ -13,11 +13,12 @@ from engine.clock import FrozenClock
 from engine.expressions import expression_globals
 from engine.spiff import (
     ScriptEngine,
+    all_workflows,
     clock_in_use,
     new_workflow,
     ready_human_tasks,
 )
-from engine.spiff_state import dump_state, load_state, plain_dump
+from engine.spiff_state import _convert_task, _task_dict, dump_state, load_state, plain_dump
 from engine.validation import compile_bundle
 from tests.engine.support import BUNDLES, VALID, engine_test_handlers
 
@@ -30,6 +31,9 @@ def compiled(path, handlers):
 
 def assert_same_as_spiff(workflow):
     assert json.loads(dump_state(workflow)) == json.loads(plain_dump(workflow))
+    for wf in all_workflows(workflow):  # the tasks dumped without the library's converter: same keys, order
+        for task in wf.tasks.values():
+            assert list(_task_dict(task).items()) == list(_convert_task(task).items())
 
 
 def run_checking_every_step(workflow, answers):

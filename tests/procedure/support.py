@@ -18,6 +18,15 @@ from engine.bundle import load_bundle
 from engine.handlers import TaskInput
 from tasks import records
 from tasks.clocks import ComplaintClock
+from tests.procedure.scenario_data import (  # noqa: F401 - the payloads, re-exported
+    customer_reply,
+    dispatch,
+    progress_note,
+    record,
+    return_visit,
+    review,
+    work_order_reply,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "bpmn"
@@ -42,22 +51,6 @@ def iso(day: int, hour: int, minute: int = 0, second: int = 0) -> str:
 
 
 # ----------------------------------------------------------------------------- form payloads
-
-
-def record(**changes: Any) -> dict[str, Any]:
-    """A valid intake record (phone, ordinary, not resolved at first contact)."""
-    data = {
-        "channel": "phone",
-        "customer_name": "王女士",
-        "customer_phone": "13800138000",
-        "business_category": "internet_broadband",
-        "nature_category": "installation_relocation",
-        "complaint_types": ["ordinary"],
-        "description": "宽带装机预约三次未上门 Broadband installation missed three appointments",
-        "first_contact_resolved": False,
-    }
-    data.update(changes)
-    return data
 
 
 def batch(tag: str) -> dict[str, Any]:
@@ -85,53 +78,6 @@ def plan_approved(**changes: Any) -> dict[str, Any]:
         "plan_approved": True,
         "reported_onward_to": "省公司客服部 Provincial customer service",
     }
-    data.update(changes)
-    return data
-
-
-def dispatch(**changes: Any) -> dict[str, Any]:
-    data = {"department": "network", "review_note": "记录完整 Record complete"}
-    data.update(changes)
-    return data
-
-
-def work_order_reply(**changes: Any) -> dict[str, Any]:
-    """A valid W1-W5 reply for a problem that is not concentrated."""
-    data = {
-        "cause": "分光器端口故障 Faulty splitter port",
-        "handling_process": "更换端口并上门安装 Port replaced, installed on site",
-        "handling_final": True,
-        "result": "已开通 Service working",
-        "service_restored": True,
-        "concentrated": False,
-        "customer_attitude": "认可 Accepts the result",
-    }
-    data.update(changes)
-    return data
-
-
-def review(qualified: bool = True, **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"reply_qualified": qualified}
-    if not qualified:
-        data["return_reason"] = "未说明恢复时间 Restoration time missing"
-    data.update(changes)
-    return data
-
-
-def customer_reply(**changes: Any) -> dict[str, Any]:
-    data = {
-        "reply_text": "您的宽带已开通，给您带来不便深表歉意 Your broadband works; we apologise",
-        "reply_method": "phone",
-        "customer_reached": True,
-    }
-    data.update(changes)
-    return data
-
-
-def return_visit(satisfied: bool = True, **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"satisfied": satisfied, "customer_opinion": "满意 Satisfied"}
-    if not satisfied:
-        data.update(customer_opinion="仍不满意 Still unhappy", dissatisfaction_reason="赔偿不足 Compensation")
     data.update(changes)
     return data
 
@@ -185,7 +131,7 @@ def complete(engine, instance_id: int, element_id: str, data: dict[str, Any], ac
 def progress_told(engine, instance_id: int, actor: str = "engineer"):
     """L1: the department told the customer how far the handling has got (the web layer's message)."""
     return engine.send_message(
-        instance_id, "progress_reply", actor=actor, payload={"note": "正在处理 Being handled"}
+        instance_id, "progress_reply", actor=actor, payload=progress_note()
     )
 
 
