@@ -7,6 +7,9 @@ the H6 impact watch) still reaches the map. Real bundle, simulated time from Fri
 
 from __future__ import annotations
 
+import pytest
+
+from engine.errors import InvalidInput
 from tests.procedure import support
 from tests.procedure.support import (
     CS_CENTER,
@@ -131,3 +134,104 @@ def test_h6_an_escalated_complaint_of_serious_impact_is_watched_from_its_dispatc
     engine.fire_all_due()
     assert open_task(engine, instance_id, "task_assess_impact").candidate_group == SUPERVISOR
     assert "task_handle_order" in open_elements(engine, instance_id)
+
+
+# ----------------------------------------------------------------------------- issue 11 item 1
+
+RESOLVED = {
+    "first_contact_resolved": True,
+    "first_contact_resolution": "核实为欠费停机，缴费后已恢复 Suspended for arrears, restored on payment",
+    "customer_accepted": True,
+}
+LEVEL_REPORT = {
+    "reported_upward_to": "分管副总→省公司 Deputy GM, then the province",
+    "report_summary": "全区断网投诉，当场解释并恢复 District outage complaint, explained and restored",
+}
+
+
+def test_t7_an_escalated_transfer_resolved_at_first_contact_is_still_reported_back_on_its_clock(
+    engine, clock
+):
+    """T7, A2: resolved on the spot, the transfer is not dispatched, but the escalation desk
+    reports back to the outside unit under the T7 clock (running from the receipt, due at the
+    outside deadline); only then does it close, as resolved at first contact."""
+    instance_id = transfer(engine, **RESOLVED)
+    report = open_task(engine, instance_id, "task_report_outside")
+    assert (report.candidate_group, report.due_at) == ("escalation_desk", at(27, 15))
+    assert open_elements(engine, instance_id) == ["task_report_outside"], "no review, no dispatch"
+    assert complaint_row(engine, instance_id).status == "open", "not closed before the report back"
+    t7 = clock_rounds(engine, instance_id)[("T7", 1)]
+    assert (t7.status, t7.started_at, t7.due_at) == ("running", at(27, 9), at(27, 15))
+
+    clock.set(at(27, 10, 30))
+    assert complete(engine, instance_id, "task_report_outside", SUBMISSION).status == "completed"
+    data = engine.instance_data(instance_id)
+    assert (data["submitted_to"], data["closure"]["outcome"]) == (
+        SUBMISSION["submitted_to"],
+        "resolved_at_first_contact",
+    )
+    t7 = clock_rounds(engine, instance_id)[("T7", 1)]
+    assert (t7.status, t7.stopped_at) == ("met", at(27, 10, 30))
+    row = complaint_row(engine, instance_id)
+    assert (row.status, row.outcome) == ("closed", "resolved_at_first_contact")
+    assert breaches(engine, instance_id) == []
+
+
+def test_t7_an_escalated_transfer_resolved_at_first_contact_but_reported_late_breaches_t7(engine, clock):
+    """T7, L7: the report back after the outside deadline: the breach is recorded at 15:00:01
+    and the clock is missed by the delay."""
+    instance_id = transfer(engine, **RESOLVED)
+    clock.set(at(27, 15, 0, 1))
+    engine.fire_all_due()
+    assert [(b["clock"], b["due"]) for b in breaches(engine, instance_id)] == [("T7", at(27, 15))]
+    clock.set(at(27, 16))
+    complete(engine, instance_id, "task_report_outside", SUBMISSION)
+    outcome = support.deadlines(engine, instance_id)["T7"]
+    assert (outcome["met"], outcome["late_by_s"]) == (False, 3600.0)
+    assert complaint_row(engine, instance_id).outcome == "resolved_at_first_contact"
+
+
+def test_t1_a_major_complaint_resolved_at_first_contact_is_still_reported_level_by_level(engine, clock):
+    """T1, A2: the agent who took the major complaint reports it upward (to whom, what) before
+    it closes as resolved at first contact; the report is refused without naming to whom."""
+    instance_id = engine.start(actor="ivy").instance_id
+    complete(
+        engine, instance_id, "task_record_complaint", support.record(complaint_types=["major"], **RESOLVED)
+    )
+    report = open_task(engine, instance_id, "task_report_level_by_level")
+    assert (report.candidate_group, report.due_at) == ("intake", None)
+    assert open_elements(engine, instance_id) == ["task_report_level_by_level"], "not dispatched"
+    assert complaint_row(engine, instance_id).status == "open"
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_report_level_by_level", {"report_summary": "x"})
+    assert "reported_upward_to" in refused.value.field_errors
+
+    clock.set(at(27, 9, 10))
+    result = complete(engine, instance_id, "task_report_level_by_level", LEVEL_REPORT, actor="ivy")
+    assert result.status == "completed"
+    data = engine.instance_data(instance_id)
+    assert data["reported_upward_to"] == LEVEL_REPORT["reported_upward_to"]
+    assert (data["closure"]["outcome"], data["closure"]["closed_at"]) == (
+        "resolved_at_first_contact",
+        iso(27, 9, 10),
+    )
+    assert complaint_row(engine, instance_id).outcome == "resolved_at_first_contact"
+
+
+def test_t1_t7_a_major_escalated_transfer_resolved_at_first_contact_gets_both_reports(engine, clock):
+    """T1 then T7: the desk reports upward level by level, then reports back to the outside unit."""
+    instance_id = transfer(engine, complaint_types=["escalated", "major"], **RESOLVED)
+    assert open_task(engine, instance_id, "task_report_level_by_level").candidate_group == "escalation_desk"
+    complete(engine, instance_id, "task_report_level_by_level", LEVEL_REPORT, actor="desk")
+    assert open_task(engine, instance_id, "task_report_outside").due_at == at(27, 15)
+    complete(engine, instance_id, "task_report_outside", SUBMISSION)
+    assert complaint_row(engine, instance_id).outcome == "resolved_at_first_contact"
+
+
+def test_a2_an_ordinary_complaint_resolved_at_first_contact_still_closes_at_once(engine, clock):
+    """A2: first-contact resolution stays possible: no report, no dispatch, closed at once."""
+    instance_id = engine.start(actor="ivy").instance_id
+    result = complete(engine, instance_id, "task_record_complaint", support.record(**RESOLVED))
+    assert result.status == "completed"
+    assert open_elements(engine, instance_id) == []
+    assert complaint_row(engine, instance_id).outcome == "resolved_at_first_contact"
