@@ -47,19 +47,6 @@ ALLOWED: dict[str, tuple[set[str], str]] = {
         "TODO: which review returns work to which task (E5, T1, R3); to be drawn as properties on"
         " the review tasks (e.g. returns_to) like ``stage``",
     ),
-    "tasks/case_file.py": (
-        {
-            "task_approve_written_reply",
-            "task_decide_extension",
-            "task_handle_order",
-            "task_record_complaint",
-            "task_reply_customer",
-            "task_return_visit",
-            "task_review_dispatch",
-            "task_review_reply",
-        },
-        "TODO: the case file's summary line per step; to be keyed by the ``stage`` property",
-    ),
 }
 
 
