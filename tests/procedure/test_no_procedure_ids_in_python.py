@@ -29,7 +29,9 @@ ALLOWED: dict[str, tuple[set[str], str]] = {
     "tasks/settings_form.py": (
         {"L1", "L2", "L3", "L4", "R4", "L6", "T7", "T1", "E3", "E4", "R3"},
         "the modeler panel's choice of clock id for a timer being drawn: the convention's list of"
-        " clock ids (docs/modeler.md), which must offer clocks no diagram draws yet (issue 17)",
+        " clock ids, in ONE place (CLOCK_ORDER, named by docs/modeler.md), which must offer clocks no"
+        " diagram draws yet (issue 17); procedure.toml's [warnings] keeps only shares, not the list,"
+        " and a config table for it would let a figure edit drop a clock the convention fixes",
     ),
     "tasks/returns.py": (
         {
