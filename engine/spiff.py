@@ -371,7 +371,7 @@ def describe_error(error: Exception) -> ProcessError:
     if task is not None:
         element_id = task.task_spec.bpmn_id
     elif getattr(error, "task_spec", None) is not None:
-        element_id = error.task_spec.bpmn_id
+        element_id = getattr(error.task_spec, "bpmn_id", None)
     message = str(error)
     if isinstance(error, SpiffWorkflowException | WorkflowException):
         message = getattr(error, "error_line", None) and f"{message}" or message

@@ -197,7 +197,30 @@ def load_state(state: str, spec, subprocess_specs: Mapping[str, Any], script_eng
     data["subprocess_specs"] = dict(subprocess_specs)
     workflow = _serializer.from_dict(data)
     workflow.script_engine = script_engine
+    _reconnect_triggered_event_subprocesses(workflow)
     return workflow
+
+
+def _reconnect_triggered_event_subprocesses(workflow: BpmnWorkflow) -> None:
+    """Give every event subprocess this instance has triggered its link to the process start.
+
+    SpiffWorkflow links a message- or signal-started event subprocess to its process's start
+    only when it is first triggered, and on the spec object (``BpmnStartTask.trigger_wf``). A
+    spec that never saw that trigger (a restart, the target version of a migration) leaves a
+    triggered one without input, and it fails when it ends ("No input task connected"). The
+    link is what ``trigger_wf`` would have made, so making it here changes nothing else.
+    """
+    for wf in (workflow, *workflow.subprocesses.values()):
+        start = getattr(wf.spec, "start", None)
+        triggers = getattr(start, "trigger_specs", None)
+        if not triggers:
+            continue
+        present = {task.task_spec.name for task in wf.tasks.values()}
+        for name in triggers:
+            spec = wf.spec.task_specs.get(name)
+            if name in present and spec is not None and start not in spec.inputs:
+                start.connect(spec)
+                spec.connect(wf.spec.end)
 
 
 def spec_to_dict(spec) -> dict[str, Any]:

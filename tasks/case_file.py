@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from engine.element_properties import ElementProperties, with_property
 from tasks import words
+from tasks.records import INTAKE_STAGE as INTAKE
+from tasks.records import STAGE_PROPERTY
 from tasks.words import say
 
 # The customer and the matter, in the order a case file shows them (fields of the
@@ -142,8 +145,20 @@ class Event:
 class Wording:
     """Names of fields and values from a version's forms and config, in one language."""
 
-    def __init__(self, forms: Mapping[str, Any], config: Mapping[str, Any], language: str, zone: tzinfo):
+    def __init__(
+        self,
+        forms: Mapping[str, Any],
+        config: Mapping[str, Any],
+        language: str,
+        zone: tzinfo,
+        elements: ElementProperties | None = None,
+    ):
         self.forms, self.config, self.language, self.zone = forms, config, language, zone
+        self.stages = with_property(elements or {}, STAGE_PROPERTY)
+        """Element id -> its ``stage`` property: a step's headline is chosen by stage, not by id."""
+
+    def stage(self, element: str) -> str:
+        return self.stages.get(element, "")
 
     def words(self, text: Any) -> str:
         return words.pick(str(text), self.language)
@@ -289,8 +304,9 @@ def _step(
         data = detail.get("data") or {}
         _learn(facts, facts_form, data, form)
         name = wording.words(row.name) if row is not None else wording.label(None, element)
-        headline, kind = _headline(element, data, wording)
-        skip = (*HEADER_FIELDS, DESCRIPTION) if element == "task_record_complaint" else ()
+        stage = wording.stage(element)
+        headline, kind = _headline(stage, data, wording)
+        skip = (*HEADER_FIELDS, DESCRIPTION) if stage == INTAKE else ()
         return Step(event.at, event.actor, name, headline, kind, wording.answers(form, data, skip=skip))
     if event.command == "message" and detail.get("message") == "progress_reply":
         payload = detail.get("payload") or {}
@@ -333,45 +349,49 @@ def _received(data: Mapping[str, Any], wording: Wording) -> str:
     return say(wording.language, "开始受理投诉", "started recording a complaint")
 
 
-def _headline(element: str, data: Mapping[str, Any], wording: Wording) -> tuple[str, str]:
-    """What came of a step, for the steps whose outcome the procedure names (E3, E5, V1, A2)."""
+def _headline(stage: str, data: Mapping[str, Any], wording: Wording) -> tuple[str, str]:
+    """What came of a step, for the steps whose outcome the procedure names (E3, E5, V1, A2).
+
+    Keyed by the ``stage`` property drawn on the user task (as the complaint record's stage
+    is), so a task renamed or added in the modeler keeps its headline by carrying the stage.
+    """
     language = wording.language
-    if element == "task_record_complaint":
+    if stage == INTAKE:
         if data.get("first_contact_resolved") is True:
             return say(
                 language, "受理登记，当场解决（A2）", "recorded the complaint, resolved at first contact (A2)"
             ), "task"
         return say(language, "记录了投诉", "recorded the complaint"), "task"
-    if element == "task_review_dispatch" and data.get("department"):
+    if stage == "dispatch" and data.get("department"):
         department = wording.value("review_dispatch.json", "department", data["department"])
         return say(language, f"派单至{department}", f"dispatched to {department}"), "task"
-    if element == "task_handle_order":
+    if stage == "handling":
         if data.get("request_extension") is True:
             until = wording.value(None, "extension_until", data.get("extension_until"))
             return say(
                 language, f"申请延期至 {until}（E3）", f"asked for an extension until {until} (E3)"
             ), "extension"
         return say(language, "回复工单", "replied to the work order"), "task"
-    if element == "task_decide_extension":
+    if stage == "extension_requested":
         if data.get("extension_approved") is True:
             return say(language, "批准延期（E3）", "approved the extension (E3)"), "extension"
         return say(language, "不批准延期（E3）", "refused the extension (E3)"), "extension"
-    if element == "task_review_reply":
+    if stage == "reply_review":
         if data.get("reply_qualified") is False:
             reason = str(data.get("return_reason") or "")
             return say(
                 language, f"退回部门（E5）：{reason}", f"returned to the department (E5): {reason}"
             ), "return"
         return say(language, "审核通过部门回复", "accepted the department's reply"), "task"
-    if element == "task_reply_customer":
+    if stage == "reply":
         if data.get("customer_reached") is False:
             return say(language, "未联系到客户", "could not reach the customer"), "task"
         return say(language, "已回复客户", "replied to the customer"), "task"
-    if element == "task_return_visit":
+    if stage == "return_visit":
         if data.get("satisfied") is False:
             return say(language, "回访：客户不满意", "return visit: the customer is not satisfied"), "return"
         return say(language, "回访：客户满意", "return visit: the customer is satisfied"), "task"
-    written = element.startswith("task_review_written") or element == "task_approve_written_reply"
+    written = stage in ("written_reply_review", "written_reply_approval")
     if written and data.get("review_approved") is False:
         reason = str(data.get("review_note") or "")
         return say(language, f"退回书面回复：{reason}", f"returned the written reply: {reason}"), "return"

@@ -58,10 +58,10 @@ def test_values_by_their_form_or_config_labels_instants_to_the_minute_in_the_zon
 def test_headlines_name_returns_extensions_and_visits():
     zh = wording("zh")
     returned = case_file._headline(
-        "task_review_reply", {"reply_qualified": False, "return_reason": "缺时间"}, zh
+        "reply_review", {"reply_qualified": False, "return_reason": "缺时间"}, zh
     )
     assert returned == ("退回部门（E5）：缺时间", "return")
-    refused = case_file._headline("task_decide_extension", {"extension_approved": False}, zh)
+    refused = case_file._headline("extension_requested", {"extension_approved": False}, zh)
     assert refused == ("不批准延期（E3）", "extension")
-    unhappy = case_file._headline("task_return_visit", {"satisfied": False}, wording("en"))
+    unhappy = case_file._headline("return_visit", {"satisfied": False}, wording("en"))
     assert unhappy == ("return visit: the customer is not satisfied", "return")
