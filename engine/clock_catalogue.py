@@ -26,6 +26,9 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 CLOCK_PROPERTY = "clock"
 FIGURE_PROPERTY = "figure"
 STOPS_PROPERTY = "stops_clock"
+STARTS_AT_PROPERTY = "starts_at"
+"""On a clock timer: the data variable holding the clock's start instant, when the clock starts
+before its timer is armed (``engine.running_clocks``); without it the arming is the start."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ def unreached_at_reply(engine, clock) -> int:
     complete(engine, instance_id, "task_record_complaint", support.record())
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     support.progress_told(engine, instance_id)  # L1: the customer heard the progress
+    clock.set(at(28, 9))  # the department's valid reply, accepted at once: R4 due 11:00
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
-    clock.set(at(28, 9))
     complete(engine, instance_id, "task_review_reply", support.review())
     clock.set(at(28, 10))
     complete(
@@ -122,8 +122,7 @@ def test_l6_the_window_ends_by_itself_and_the_customer_is_recorded_unreachable(e
     assert data["retry_result"] == "unreachable"
     assert data["closure"]["outcome"] == "closed_unreachable"
     assert data["closure"]["judgement"] == "联系期届满，共尝试3次 Contact window over after 3 attempts"
-    # E4 too: the centre reviewed the department's reply the next morning (placeholder 2 h).
-    assert data["closure"]["missed"] == ["E4", "L6"]
+    assert data["closure"]["missed"] == ["L6"]
     assert support.deadlines(engine, instance_id)["L6"] == {
         "clock": "L6",
         "due": iso(30, 10),
