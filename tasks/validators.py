@@ -536,20 +536,22 @@ R6_SPACING = timedelta(hours=3)
 def contact_attempt(task: TaskInput) -> Errors | None:
     """R6, L6: a further attempt to reach a customer who could not be reached.
 
-    Each attempt is at least 3 hours after the previous one (checked against the engine
+    A failed attempt is at least 3 hours after the previous one (checked against the engine
     clock; ``contact_attempts`` in the task data logs every attempt, the first being the
-    reply attempt). The customer may be declared unreachable only at the third further
+    reply attempt, all failed so far). The spacing spreads the failed tries (尝试回复间隔时间在
+    3小时以上); a customer reached sooner (they picked up, or called back) is recorded at once
+    (issue 11 item 2). The customer may be declared unreachable only at the third further
     attempt or later, not when reached, and with the outcome recorded. (Whether the three
     attempts fell within the 48 hours is measured, not refused: L6 in ``deadlines``.)
     """
     values = task.submitted
     errors: Errors = {}
     attempts = [datetime.fromisoformat(at) for at in task.task_data.get("contact_attempts") or []]
-    if attempts:
+    if attempts and values.get("customer_reached") is not True:
         earliest = max(attempts) + R6_SPACING
         if task.now < earliest:
             errors["attempt_note"] = N_(
-                "R6: attempts are at least 3 hours apart: the next one from %(earliest)s",
+                "R6: failed attempts are at least 3 hours apart: the next one from %(earliest)s",
                 earliest=earliest.isoformat(),
             )
     if values.get("declare_unreachable") is True:
