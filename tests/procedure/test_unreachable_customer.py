@@ -9,7 +9,17 @@ import pytest
 
 from engine.errors import InvalidInput
 from tests.procedure import support
-from tests.procedure.support import CS_CENTER, DEPARTMENT, SUPERVISOR, at, complaint_row, complete, iso, open_elements, open_task
+from tests.procedure.support import (
+    CS_CENTER,
+    DEPARTMENT,
+    SUPERVISOR,
+    at,
+    complaint_row,
+    complete,
+    iso,
+    open_elements,
+    open_task,
+)
 
 
 def unreached_at_reply(engine, clock) -> int:
