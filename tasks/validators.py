@@ -376,6 +376,19 @@ def _refs(values: Mapping[str, Any], name: str) -> list[str]:
     return [ref for ref in values.get(name) or [] if isinstance(ref, str) and ref.strip()]
 
 
+# E2: the handling is told in the original's order (先写明……而后陈述……): the first complaint's
+# time, what was verified and the opinion then, the customer's acceptance then; then, after the
+# outside unit's transfer, what was verified and the final opinion. (The customer's acceptance
+# of the final reply is the return visit's, V2.)
+_E2_ACCOUNT = (
+    ("first_complaint_at", N_("E2: first, when the customer first complained")),
+    ("first_findings", N_("E2: what was verified at the first complaint and the opinion given")),
+    ("first_acceptance", N_("E2: how far the customer accepted the reply to the first complaint")),
+    ("transfer_findings", N_("E2: what was verified after the outside unit's transfer")),
+    ("final_opinion", N_("E2: the final opinion")),
+)
+
+
 def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapping[str, Any]) -> None:
     """E1, E2, H7: the reply structure of an escalated complaint (see work_order_reply)."""
     if "escalated" not in (data.get("complaint_types") or []):
@@ -390,15 +403,13 @@ def _check_escalated_reply(errors: Errors, values: Mapping[str, Any], data: Mapp
         errors["earlier_authority_complaint"] = N_(
             "E2: say whether the customer complained to a government body or the consumer association before"
         )
-    elif values["earlier_authority_complaint"]:
-        if not _text(values, "earlier_authority_details"):
-            errors["earlier_authority_details"] = N_(
-                "E2: first complaint time, what was verified and the opinion given, the customer's acceptance"
-            )
-        if not _text(values, "authority_acceptance_proof"):
-            errors["authority_acceptance_proof"] = N_(
-                "E2: attach proof that the customer accepted the earlier result"
-            )
+    elif values["earlier_authority_complaint"] and not _text(values, "authority_intake_proof"):
+        errors["authority_intake_proof"] = N_(
+            "E2: attach the proof that the government body or consumer association accepted this complaint"
+        )
+    for field, message in _E2_ACCOUNT:
+        if not _text(values, field):
+            errors[field] = message
     if data.get("channel") == "miit" and not _text(values, "miit_feedback_form"):
         errors["miit_feedback_form"] = N_("H7: a MIIT transfer needs the User Appeal Handling Feedback Form")
 

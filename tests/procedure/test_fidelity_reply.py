@@ -1,13 +1,18 @@
-"""Issue 11 items 2-4 on the real bundle in simulated time (Friday 2026-11-27 09:00 Shanghai).
+"""Issue 11 items 3 and 4 on the real bundle in simulated time (Friday 2026-11-27 09:00 Shanghai).
 
 R4 (item 3): the reply clock starts at the department's valid reply, the one the centre's
 review (E4) then accepts, not at the acceptance; a returned reply (E5) starts nothing.
+E2 (item 4): the proof that the outside body accepted the complaint, and the account in the
+original's order. (Item 2, R6/L6, is in test_unreachable_customer.py.)
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from engine.errors import InvalidInput
 from tests.procedure import support
 from tests.procedure.support import DEPARTMENT, at, complete, iso, open_task
 
@@ -91,3 +96,80 @@ def test_r4_a_returned_reply_starts_nothing_and_the_breach_is_on_the_accepted_on
     row = r4_row(engine, instance_id)
     assert (row.started_at, row.stopped_at, row.status) == (at(27, 15), at(27, 17, 30), "missed")
     assert open_task(engine, instance_id, "task_return_visit")
+
+
+# ----------------------------------------------------------------------------- item 4: E2
+
+E2_ORDER = [
+    "handling_summary",
+    "earlier_authority_complaint",
+    "authority_intake_proof",
+    "first_complaint_at",
+    "first_findings",
+    "first_acceptance",
+    "transfer_findings",
+    "final_opinion",
+]
+
+
+def e2_reply(**changes):
+    data = support.work_order_reply(
+        company_responsible=False,
+        handling_summary="核查计费记录 Billing records checked",
+        earlier_authority_complaint=True,
+        authority_intake_proof="sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+        first_complaint_at="2026-11-02 09:30 向消协投诉 to the consumer association",
+        first_findings="套餐资费正确，解释说明 Tariff correct, explained",
+        first_acceptance="客户部分认可 Partly accepted",
+        transfer_findings="复核后发现一次重复扣费 A double charge found on review",
+        final_opinion="退还重复扣费 Double charge refunded",
+        miit_feedback_form="FB-2026-077",
+    )
+    data.update(changes)
+    return data
+
+
+def test_e2_asks_for_the_bodys_proof_of_acceptance_and_the_account_in_the_originals_order(engine, clock):
+    """E2 (issue 11 item 4): a customer who complained to the consumer association before needs
+    that body's proof that it accepted the complaint (提供以上部门曾受理过此投诉的证明), not proof
+    of the customer's acceptance; the account follows the original's order, each part refused
+    by name when missing; the department's reply then goes to the centre's review."""
+    form = json.loads(support.bundle().form_files["handle_order.json"])
+    fields = list(form["properties"])
+    assert [name for name in fields if name in E2_ORDER] == E2_ORDER
+    assert "authority_acceptance_proof" not in fields and "earlier_authority_details" not in fields
+    assert "受理" in form["properties"]["authority_intake_proof"]["title"]
+
+    instance_id = engine.start(actor="desk").instance_id
+    record = support.record(
+        channel="miit", complaint_types=["escalated"], outside_deadline="2026-11-28T18:00+08:00"
+    )
+    complete(engine, instance_id, "task_record_complaint", record)
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    handling = open_task(engine, instance_id, "task_handle_order")
+    assert (handling.candidate_group, handling.due_at) == (DEPARTMENT, at(28, 9))
+
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_handle_order", e2_reply(authority_intake_proof=" "))
+    assert refused.value.field_errors == {
+        "authority_intake_proof": (
+            "E2: attach the proof that the government body or consumer association accepted this complaint"
+        )
+    }
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_handle_order", e2_reply(first_acceptance="", final_opinion=""))
+    assert refused.value.field_errors == {
+        "first_acceptance": "E2: how far the customer accepted the reply to the first complaint",
+        "final_opinion": "E2: the final opinion",
+    }
+    clock.set(at(27, 11))
+    complete(engine, instance_id, "task_handle_order", e2_reply())
+    review = open_task(engine, instance_id, "task_review_reply")
+    assert review.candidate_group == support.CS_CENTER
+    data = engine.instance_data(instance_id)
+    assert data["authority_intake_proof"].startswith("sha256:2c26")
+    assert (data["first_complaint_at"], data["final_opinion"]) == (
+        "2026-11-02 09:30 向消协投诉 to the consumer association",
+        "退还重复扣费 Double charge refunded",
+    )
+    assert data["department_replied_at"] == iso(27, 11)
