@@ -14,7 +14,10 @@ import pytest
 
 from engine.errors import InvalidInput
 from tests.procedure import support
+from tests.procedure import test_one_clock as one_clock
 from tests.procedure.support import DEPARTMENT, at, complete, iso, open_task
+
+make_app = one_clock.make_app  # the Flask app fixture of the one-clock tests
 
 
 def dispatched(engine, clock) -> int:
@@ -173,3 +176,44 @@ def test_e2_asks_for_the_bodys_proof_of_acceptance_and_the_account_in_the_origin
         "退还重复扣费 Double charge refunded",
     )
     assert data["department_replied_at"] == iso(27, 11)
+
+
+def test_r4_every_reader_shows_the_start_at_the_departments_reply(make_app, clock):
+    """R4, L7 (issue 11 item 3, the issue's example): replied 11:00, accepted 13:00: the inbox
+    row, the complaint page, the warning sweep and the at-risk report all show R4 from 11:00,
+    warning at 15:00 (75 % of 2 working hours, lunch excluded) and due 15:30."""
+    app = make_app()
+    engine = app.extensions["process_engine"]
+    instance_id = one_clock.dispatched(engine, clock)
+    clock.set(at(27, 11))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    clock.set(at(27, 13))
+    complete(engine, instance_id, "task_review_reply", support.review())
+    task = open_task(engine, instance_id, "task_reply_customer")
+    [r4] = one_clock.swept(engine, clock.now(), "R4")
+    assert (r4.start, r4.warn_at, r4.due_at) == (at(27, 11), at(27, 15), at(27, 15, 30))
+
+    clock.set(at(27, 14, 59))
+    one_clock.assert_one_clock(
+        app,
+        instance_id,
+        "R4",
+        task.id,
+        "ned",
+        now=clock.now(),
+        state="",
+        warn_at=at(27, 15),
+        due=at(27, 15, 30),
+    )
+    clock.set(at(27, 15))
+    one_clock.assert_one_clock(
+        app,
+        instance_id,
+        "R4",
+        task.id,
+        "ned",
+        now=clock.now(),
+        state="soon",
+        warn_at=at(27, 15),
+        due=at(27, 15, 30),
+    )
