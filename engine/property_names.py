@@ -18,6 +18,9 @@ ASSIGNEE = "assignee"
 # Deadline timers (issue 10 convention): the clock id (rule id) and the procedure.toml figure.
 CLOCK = "clock"
 FIGURE = "figure"
+# On a clock timer: the data variable holding the clock's start instant, when the clock starts
+# before its timer is armed (R4 at the department's valid reply); without it the arming starts it.
+STARTS_AT = "starts_at"
 # On a task: completing it stops the named clock.
 STOPS_CLOCK = "stops_clock"
 # On a user task: the stage the case is in while the task is open (shown in lists).

@@ -9,7 +9,9 @@ SpiffWorkflow records no instant of our clock (its ``last_state_change`` is wall
 the first command that sees a change stamps the engine's ``now`` into the task's internal
 data, which is serialized with the instance:
 
-* ``clock_armed_at`` on a timer task seen WAITING: the clock's start;
+* ``clock_armed_at`` on a timer task seen WAITING: the clock's start (or the instant in the
+  data variable its ``starts_at`` property names, for a clock that starts before its timer is
+  armed: R4 from the reply the review then accepts);
 * ``clock_stopped_at`` on a boundary timer task whose guarded activity is seen COMPLETED
   (whether the timer was cancelled by it or had fired before): the clock's stop;
 * ``clock_stopped_at`` on a completed task of an element carrying ``stops_clock``;
@@ -34,6 +36,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock_catalogue import ClockCatalogue
+from engine.property_names import STARTS_AT
 from engine.spiff import all_workflows, timer_due
 
 ARMED_AT_KEY = "clock_armed_at"
@@ -138,7 +141,7 @@ def _reading(task, timer, now: datetime, number: int) -> ClockReading | None:
         return None
     armed = task.internal_data.get(ARMED_AT_KEY)
     if armed is None and state == WAITING:
-        armed = _stamp(task, ARMED_AT_KEY, now).isoformat()
+        armed = _stamp(task, ARMED_AT_KEY, _carried_start(task, timer) or now).isoformat()
     stopped = None
     guarded = _guarded_completed(task, timer.guards) if timer.kind == "boundary" else None
     if guarded is not None:
@@ -159,6 +162,27 @@ def _reading(task, timer, now: datetime, number: int) -> ClockReading | None:
         round=number,
         restarts=not isinstance(task.task_spec.event_definition, TimeDateEventDefinition),
     )
+
+
+def _carried_start(task, timer) -> datetime | None:
+    """The clock's start the process carries, when the timer names it (``starts_at`` = a data
+    variable holding an ISO instant): a clock that started before its timer could be armed (a
+    deadline counted from an earlier event). None when not named or not (yet) an instant."""
+    name = (timer.properties.get(STARTS_AT) or "").strip()
+    if not name:
+        return None
+    value = task.data.get(name)
+    if value is None and task.parent is not None:
+        value = task.parent.data.get(name)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else None
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+    return None
 
 
 RECENT_S = 600.0

@@ -107,6 +107,11 @@ def handling(story: Story) -> dict[str, Any]:
             responsible_department="网络部 Network",
             handling_summary="更换端口 Port replaced",
             earlier_authority_complaint=False,
+            first_complaint_at="2026-11-20 10:00 来电 by phone",
+            first_findings="端口故障，已更换 Faulty port, replaced",
+            first_acceptance="客户当时认可 Accepted then",
+            transfer_findings="复查线路正常 Line checked again: working",
+            final_opinion="维持原处理并致歉 Handling upheld, apology given",
             miit_feedback_form=f"FB-{story.index:05d}",
         )
     return data

@@ -151,7 +151,9 @@ def _steps(story: Story) -> list[Step]:
             Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(False), "rework")
         )
         steps += _handling(story, second=True)
-    steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(True)))
+    # R4 runs from the department's reply (issue 11), so the centre's acceptance comes well
+    # within its 2 working hours: a later one would start the reply already late.
+    steps.append(Step(_minutes(rng, 10, 90), "task_review_reply", lambda *_: forms.review(True)))
     steps += _reply_and_visit(story)
     return steps
 
@@ -215,7 +217,7 @@ def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
         )
         if judgement == "not_solved":
             steps += _handling(story, second=True)
-            steps.append(Step(_minutes(rng, 30, 240), "task_review_reply", lambda *_: forms.review(True)))
+            steps.append(Step(_minutes(rng, 10, 90), "task_review_reply", lambda *_: forms.review(True)))
             return steps + _reply_and_visit(story, round_two=True)
     return steps + _report_outside(story)
 

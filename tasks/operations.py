@@ -131,13 +131,28 @@ def set_handling_deadline(call: ServiceCall) -> str:
 
 @HANDLERS.operation("set_reply_deadline")
 def set_reply_deadline(call: ServiceCall) -> str:
-    """R4 / L5: the customer hears the result within 2 working hours of the valid reply.
+    """R4 / L5: the customer hears the result within 2 working hours of the department's valid reply.
 
-    Counted from the centre's acceptance of the department's reply (``call.now``) on the
-    calendar named by ``[reply_deadline]`` (night 20:00-08:00 and lunch 12:00-14:30 excluded).
+    The original counts from the replying side's receipt of the department's valid reply
+    (回复部门在接到投诉处理部门有效回复后), so the clock starts at parameter ``replied_at``: the
+    instant the department submitted the reply the centre's review (E4) has just accepted, not
+    the acceptance (``call.now``); a returned reply (E5) is replaced by the next and starts
+    nothing. A diagram of an earlier version passes no ``replied_at``: its complaints keep
+    counting from the acceptance. On the calendar named by ``[reply_deadline]`` (night
+    20:00-08:00 and lunch 12:00-14:30 excluded).
     """
+    if "replied_at" not in call.params:  # a version deployed before issue 11 counts from now
+        replied: Any = call.now
+    else:
+        replied = call.params["replied_at"]
+    try:
+        start = deadlines.instant(replied)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{call.element_id}: parameter 'replied_at' is not an instant: {error}") from None
+    if start > call.now:
+        raise ValueError(f"{call.element_id}: parameter 'replied_at' {replied!r} is later than now")
     calendar, working_time = cfg.reply_calendar(call.config)
-    return deadlines.reply_due(call.now, calendar, working_time)
+    return deadlines.reply_due(start, calendar, working_time)
 
 
 @HANDLERS.operation("record_breach")

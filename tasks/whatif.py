@@ -17,7 +17,7 @@ What each clock's draft due is (docs/modeler.md, "What if"):
   granted extensions moved the recorded due by ``due - first due``; the same length is added
   to the draft's due. E5: rework keeps the due set at dispatch and the last completion
   counts; the row already holds that start and that stop, so the replay does the same.
-* ``R4``: the start (the centre accepted the reply) + ``[reply_deadline]`` working time on the
+* ``R4``: the start (the department's valid reply, issue 11) + ``[reply_deadline]`` working time on the
   draft's reply calendar (night and lunch excluded, as the draft's windows say).
 * Order type (H1): a V1 second round is urgent; round 1 has the complaint's order type, or
   the one its type flags give when a second dispatch has since made the complaint urgent.

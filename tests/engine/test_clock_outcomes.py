@@ -115,6 +115,41 @@ def test_a_date_timer_re_armed_later_is_an_extension_and_keeps_its_first_due(tmp
     assert (x1.status, x1.stopped_at, x1.late_by_s) == (MET, start + 2 * H, 0.0)
 
 
+def test_a_starts_at_property_dates_the_clock_from_the_instant_the_data_carries(tmp_path, make_engine, clock):
+    """A clock that started before its timer was armed (R4-like: from an earlier submission the
+    review then accepted): ``starts_at`` names the data variable holding the start; a value that
+    is not an instant (or none) falls back to the arming."""
+    target = tmp_path / "clocks"
+    shutil.copytree(BUNDLES / "clocks", target)
+    path = target / "path.bpmn"
+    path.write_text(
+        path.read_text()
+        .replace(
+            '<spiffworkflow:property name="clock" value="X1" />',
+            '<spiffworkflow:property name="clock" value="X1" />'
+            '<spiffworkflow:property name="starts_at" value="submitted_at" />',
+        )
+        .replace(
+            '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT2H"</bpmn:timeDuration>',
+            '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">work_due</bpmn:timeDate>',
+        )
+    )
+    seen = []
+    registry = HandlerRegistry()
+    registry.projection(lambda projection: seen.append(projection.clocks))
+    engine = make_engine(registry)
+    engine.deploy(load_bundle(target), actor="owner")
+    start = clock.now()
+    data = {"work_due": (start + 2 * H).isoformat(), "submitted_at": (start - H).isoformat()}
+    engine.start(actor="owner", data=data)
+    x1 = clock_outcomes(seen[-1])[("X1", 1)]
+    assert (x1.status, x1.started_at, x1.due_at) == (RUNNING, start - H, start + 2 * H)
+
+    data.update(submitted_at="not an instant")
+    engine.start(actor="owner", data=data)
+    assert clock_outcomes(seen[-1])[("X1", 1)].started_at == start, "no instant: the arming"
+
+
 def test_a_stops_clock_element_moves_the_stop_to_its_completion(run, clock):
     """The rule's stop is later than the guarded task (a reply measured when it is sent)."""
     complete, outcomes, engine = run

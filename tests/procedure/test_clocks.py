@@ -96,9 +96,11 @@ def test_l7_e3_clocks_started_due_stopped_extended_met_or_missed(engine, clock):
     assert rollup(engine, "L4", "type_flag", "ordinary") == (1, 0, 1.0, 1)
     assert rollup(engine, "L1") is None
 
-    clock.set(at(30, 19))  # accepted Monday 19:00: R4 due 1 h that evening + 1 h from 08:00 = Tue 09:00
+    # R4 from the department's reply (Monday 18:00:01, issue 11 item 3), accepted 19:00:
+    # 2 h less a second that evening + 1 s from 08:00 = Tue 08:00:01
+    clock.set(at(30, 19))
     complete(engine, instance_id, "task_review_reply", support.review())
-    assert clock_rows(engine, instance_id)[("R4", 1)].due_at == at(1, 9).replace(month=12)
+    assert clock_rows(engine, instance_id)[("R4", 1)].due_at == at(1, 8, 0, 1).replace(month=12)
     clock.set(at(30, 19, 30))
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())
     rows = clock_rows(engine, instance_id)

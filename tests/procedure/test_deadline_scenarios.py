@@ -224,26 +224,26 @@ def test_e5_returned_reply_goes_back_with_the_same_handling_deadline(engine, clo
 # ----------------------------------------------------------------------------- R4
 
 
-def awaiting_centre_review(engine, clock) -> int:
+def awaiting_centre_review(engine, clock, replied=None) -> int:
     instance_id = dispatched(engine, clock)
-    clock.set(at(27, 10, 30))
+    clock.set(replied or at(27, 10, 30))
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
     return instance_id
 
 
 @pytest.mark.parametrize(
-    ("accepted", "due"),
+    ("replied", "due"),
     [
         (at(27, 11), at(27, 15, 30)),  # 1 h before lunch, 1 h after 14:30
         (at(27, 19, 30), at(28, 9, 30)),  # 30 min before 20:00, 1 h 30 after 08:00
-        (at(27, 12, 30), at(27, 16, 30)),  # accepted during lunch: counts from 14:30
+        (at(27, 12, 30), at(27, 16, 30)),  # replied during lunch: counts from 14:30
     ],
     ids=["11:00->15:30", "19:30->09:30 next day", "12:30 lunch->16:30"],
 )
-def test_r4_reply_due_two_working_hours_after_the_centre_accepts(engine, clock, accepted, due):
-    """R4, L5: 2 working hours, night 20:00-08:00 and lunch 12:00-14:30 excluded."""
-    instance_id = awaiting_centre_review(engine, clock)
-    clock.set(accepted)
+def test_r4_reply_due_two_working_hours_after_the_departments_valid_reply(engine, clock, replied, due):
+    """R4, L5: 2 working hours, night 20:00-08:00 and lunch 12:00-14:30 excluded, from the
+    department's reply the centre accepts (issue 11 item 3; accepted here at once)."""
+    instance_id = awaiting_centre_review(engine, clock, replied)
     complete(engine, instance_id, "task_review_reply", support.review())
     reply = open_task(engine, instance_id, "task_reply_customer")
     assert (reply.candidate_group, reply.due_at) == (DEPARTMENT, due)
@@ -251,9 +251,8 @@ def test_r4_reply_due_two_working_hours_after_the_centre_accepts(engine, clock, 
 
 
 def test_r4_breach_is_recorded_at_the_working_time_deadline(engine, clock):
-    """R4, L7: accepted 19:30, due 09:30 the next morning; nothing fires overnight."""
-    instance_id = awaiting_centre_review(engine, clock)
-    clock.set(at(27, 19, 30))
+    """R4, L7: replied and accepted 19:30, due 09:30 the next morning; nothing fires overnight."""
+    instance_id = awaiting_centre_review(engine, clock, at(27, 19, 30))
     complete(engine, instance_id, "task_review_reply", support.review())
     clock.set(at(28, 9, 0, 1))
     assert engine.fire_all_due() == 1, "L1's 24-hour check"

@@ -113,14 +113,15 @@ def test_ordinary_complaint_happy_path_who_sees_what_and_when(engine, clock):
     centre_review = open_task(engine, instance_id, "task_review_reply")
     assert (centre_review.candidate_group, centre_review.due_at) == (CS_CENTER, at(28, 18))
 
-    # 17:00 the centre accepts: 2 working hours to reach the customer -> 19:00 (R4).
+    # 17:00 the centre accepts: 2 working hours from the department's valid reply (16:00) to
+    # reach the customer -> 18:00 (R4, issue 11 item 3).
     clock.set(at(28, 17))
     complete(engine, instance_id, "task_review_reply", support.review(), actor="reviewer")
     reply = open_task(engine, instance_id, "task_reply_customer")
-    assert (reply.candidate_group, reply.due_at) == (DEPARTMENT, at(28, 19))
+    assert (reply.candidate_group, reply.due_at) == (DEPARTMENT, at(28, 18))
 
-    # 18:30 the department reaches the customer; the centre return-visits (V3).
-    clock.set(at(28, 18, 30))
+    # 17:30 the department reaches the customer; the centre return-visits (V3).
+    clock.set(at(28, 17, 30))
     complete(engine, instance_id, "task_reply_customer", support.customer_reply(), actor="engineer")
     visit = open_task(engine, instance_id, "task_return_visit")
     assert (visit.candidate_group, visit.due_at) == (CS_CENTER, None)
@@ -138,7 +139,7 @@ def test_ordinary_complaint_happy_path_who_sees_what_and_when(engine, clock):
     assert {clock: outcomes[clock] for clock in ("L2", "L4", "R4")} == {
         "L2": {"clock": "L2", "due": iso(27, 11, 10), "done_at": iso(27, 10), **measured},
         "L4": {"clock": "L4", "due": iso(29, 10), "done_at": iso(28, 16), **measured},
-        "R4": {"clock": "R4", "due": iso(28, 19), "done_at": iso(28, 18, 30), **measured},
+        "R4": {"clock": "R4", "due": iso(28, 18), "done_at": iso(28, 17, 30), **measured},
     }
     # L1: the first reply came Saturday 18:30, after the 24 h (not in the closure's missed: the
     # domain's first-reply check measures it, the L1 alert was never fired in this run).

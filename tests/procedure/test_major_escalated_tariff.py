@@ -149,6 +149,11 @@ def escalated_reply(**changes):
         responsible_department="网络部 Network",
         handling_summary="更换端口 Port replaced",
         earlier_authority_complaint=False,
+        first_complaint_at="2026-11-20 10:00 来电 by phone",
+        first_findings="端口故障，已更换 Faulty port, replaced",
+        first_acceptance="客户当时认可 Accepted then",
+        transfer_findings="复查线路正常 Line checked again: working",
+        final_opinion="维持原处理并致歉 Handling upheld, apology given",
         miit_feedback_form="FB-2026-001",
     )
     data.update(changes)
@@ -156,8 +161,9 @@ def escalated_reply(**changes):
 
 
 def test_e1_e2_h7_escalated_reply_structure(engine, clock):
-    """E1: result first (responsible? which department); E2: handling, and the earlier complaint to
-    a government body with the proof of acceptance; H7: the MIIT feedback form."""
+    """E1: result first (responsible? which department); E2: handling, the earlier complaint to a
+    government body with that body's proof that it accepted it, then the account in the original's
+    order (first complaint, after the transfer); H7: the MIIT feedback form."""
     instance_id = escalated(engine)
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     with pytest.raises(InvalidInput) as refused:
@@ -166,6 +172,11 @@ def test_e1_e2_h7_escalated_reply_structure(engine, clock):
         "company_responsible": "E1:",
         "handling_summary": "E2:",
         "earlier_authority_complaint": "E2:",
+        "first_complaint_at": "E2:",
+        "first_findings": "E2:",
+        "first_acceptance": "E2:",
+        "transfer_findings": "E2:",
+        "final_opinion": "E2:",
         "miit_feedback_form": "H7:",
     }
     with pytest.raises(InvalidInput) as refused:
@@ -175,10 +186,11 @@ def test_e1_e2_h7_escalated_reply_structure(engine, clock):
             "task_handle_order",
             escalated_reply(responsible_department="", earlier_authority_complaint=True),
         )
-    assert set(refused.value.field_errors) == {
-        "responsible_department",
-        "earlier_authority_details",
-        "authority_acceptance_proof",
+    assert refused.value.field_errors == {
+        "responsible_department": "E1: name the responsible department",
+        "authority_intake_proof": (
+            "E2: attach the proof that the government body or consumer association accepted this complaint"
+        ),
     }
     complete(
         engine,
@@ -186,10 +198,11 @@ def test_e1_e2_h7_escalated_reply_structure(engine, clock):
         "task_handle_order",
         escalated_reply(
             earlier_authority_complaint=True,
-            earlier_authority_details="10月3日向通信管理局投诉，核实为端口故障，客户当时认可 Oct 3, accepted",
-            authority_acceptance_proof="sha256:9f86d081884c7d659a2feaa0c55ad015",
+            authority_intake_proof="sha256:9f86d081884c7d659a2feaa0c55ad015",
         ),
     )
+    proof = engine.instance_data(instance_id)["authority_intake_proof"]
+    assert proof == "sha256:9f86d081884c7d659a2feaa0c55ad015"
     assert open_elements(engine, instance_id) == ["task_review_reply"]
 
 

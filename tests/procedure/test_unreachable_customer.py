@@ -9,7 +9,17 @@ import pytest
 
 from engine.errors import InvalidInput
 from tests.procedure import support
-from tests.procedure.support import DEPARTMENT, at, complaint_row, complete, iso, open_elements, open_task
+from tests.procedure.support import (
+    CS_CENTER,
+    DEPARTMENT,
+    SUPERVISOR,
+    at,
+    complaint_row,
+    complete,
+    iso,
+    open_elements,
+    open_task,
+)
 
 
 def unreached_at_reply(engine, clock) -> int:
@@ -17,8 +27,8 @@ def unreached_at_reply(engine, clock) -> int:
     complete(engine, instance_id, "task_record_complaint", support.record())
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     support.progress_told(engine, instance_id)  # L1: the customer heard the progress
+    clock.set(at(28, 9))  # the department's valid reply, accepted at once: R4 due 11:00
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
-    clock.set(at(28, 9))
     complete(engine, instance_id, "task_review_reply", support.review())
     clock.set(at(28, 10))
     complete(
@@ -50,7 +60,7 @@ def test_r6_attempts_are_three_hours_apart_and_unreachable_only_after_three_more
     with pytest.raises(InvalidInput) as refused:
         complete(engine, instance_id, "task_retry_contact", attempt())
     assert refused.value.field_errors["attempt_note"] == (
-        f"R6: attempts are at least 3 hours apart: the next one from {iso(28, 13)}"
+        f"R6: failed attempts are at least 3 hours apart: the next one from {iso(28, 13)}"
     )
 
     clock.set(at(28, 13))
@@ -116,14 +126,33 @@ def test_l6_the_window_ends_by_itself_and_the_customer_is_recorded_unreachable(e
     assert engine.fire_all_due() == 1
 
     assert engine.task(retry.id).status == "cancelled", "the open attempt is withdrawn"
+    # issue 11 item 2: the centre and the supervisor are told, each in their own inbox
+    centre = open_task(engine, instance_id, "task_unreachable_notice_centre")
+    boss = open_task(engine, instance_id, "task_unreachable_notice_supervisor")
+    assert (centre.candidate_group, boss.candidate_group) == (CS_CENTER, SUPERVISOR)
+    assert open_elements(engine, instance_id) == [
+        "task_unreachable_notice_centre",
+        "task_unreachable_notice_supervisor",
+    ]
+    data = engine.instance_data(instance_id)
+    assert data["unreachable_outcome"] == "联系期届满，共尝试3次 Contact window over after 3 attempts"
+    assert data["contact_attempts"] == [iso(28, 10), iso(28, 14), iso(28, 18)]
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_unreachable_notice_centre", {"notice_note": ""})
+    assert "notice_note" in refused.value.field_errors
+    clock.set(at(30, 10, 30))
+    complete(engine, instance_id, "task_unreachable_notice_centre", {"notice_note": "短信告知结果 SMS sent"})
+    assert engine.instance(instance_id).status == "running", "the supervisor has not acknowledged yet"
+    clock.set(at(30, 11))
+    complete(engine, instance_id, "task_unreachable_notice_supervisor", {"notice_note": "已阅 Noted"})
     assert engine.open_tasks(instance_id) == []
     data = engine.instance_data(instance_id)
     assert data["contact_attempts"] == [iso(28, 10), iso(28, 14), iso(28, 18)]
     assert data["retry_result"] == "unreachable"
     assert data["closure"]["outcome"] == "closed_unreachable"
     assert data["closure"]["judgement"] == "联系期届满，共尝试3次 Contact window over after 3 attempts"
-    # E4 too: the centre reviewed the department's reply the next morning (placeholder 2 h).
-    assert data["closure"]["missed"] == ["E4", "L6"]
+    assert data["closure"]["missed"] == ["L6"]
+    assert data["closure"]["closed_at"] == iso(30, 11)
     assert support.deadlines(engine, instance_id)["L6"] == {
         "clock": "L6",
         "due": iso(30, 10),
@@ -137,3 +166,25 @@ def test_l6_the_window_ends_by_itself_and_the_customer_is_recorded_unreachable(e
     ]
     row = complaint_row(engine, instance_id)
     assert (row.status, row.outcome) == ("closed", "closed_unreachable")
+
+
+def test_r6_a_customer_reached_two_hours_after_a_failed_attempt_is_recorded(engine, clock):
+    """R6 (issue 11 item 2): the 3 h spacing spreads the FAILED attempts; a customer reached
+    2 h after the first failed attempt is recorded at once and the return visit follows; a
+    failed attempt at that instant is still refused."""
+    instance_id = unreached_at_reply(engine, clock)
+    clock.set(at(28, 12))
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_retry_contact", attempt())
+    assert refused.value.field_errors == {
+        "attempt_note": f"R6: failed attempts are at least 3 hours apart: the next one from {iso(28, 13)}"
+    }
+    complete(
+        engine, instance_id, "task_retry_contact", attempt(customer_reached=True, attempt_note="已告知 Told")
+    )
+    data = engine.instance_data(instance_id)
+    assert (data["contact_attempts"], data["retry_result"]) == ([iso(28, 10), iso(28, 12)], "reached")
+    visit = open_task(engine, instance_id, "task_return_visit")
+    assert visit.candidate_group == CS_CENTER
+    l6 = support.deadlines(engine, instance_id)["L6"]
+    assert (l6["due"], l6["done_at"], l6["met"]) == (iso(30, 10), iso(28, 12), True)

@@ -26,7 +26,7 @@ DRAFT = "尊敬的王女士：经核查，多收费用已退还 Dear Ms Wang, th
 
 
 def accepted_reply(engine, clock, **record) -> int:
-    """A complaint dispatched to billing whose reply the centre accepted at 11:00 (R4 due 15:30)."""
+    """A complaint dispatched to billing whose 11:00 reply the centre accepted at once (R4 due 15:30)."""
     instance_id = engine.start(actor="agent").instance_id
     complete(engine, instance_id, "task_record_complaint", support.record(**record))
     clock.set(at(27, 9, 40))
@@ -36,9 +36,8 @@ def accepted_reply(engine, clock, **record) -> int:
     complete(engine, instance_id, "task_review_dispatch", dispatch)
     if "major" in record.get("complaint_types", []):
         complete(engine, instance_id, "task_approve_plan", support.plan_approved())
-    clock.set(at(27, 10))
+    clock.set(at(27, 11))  # R4 counts from the department's valid reply (issue 11 item 3)
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
-    clock.set(at(27, 11))
     complete(engine, instance_id, "task_review_reply", support.review())
     return instance_id
 

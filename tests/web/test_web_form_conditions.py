@@ -30,8 +30,8 @@ def shown(values=None, context=None) -> list[str]:
 
 
 def test_w_the_work_order_shows_the_reply_fields_of_an_ordinary_complaint_only():
-    """W1-W5 and the three switches; not the 20 fields of other cases (of 30)."""
-    assert len(HANDLE_ORDER["properties"]) == 30
+    """W1-W5 and the switches; not the 24 fields of other cases (of 34: E2's ordered account, issue 11)."""
+    assert len(HANDLE_ORDER["properties"]) == 34
     assert shown() == [
         *("cause", "handling_process", "handling_final", "result", "service_restored", "concentrated"),
         *("customer_attitude", "request_extension", "tariff_dispute", "dispute_likely"),
@@ -66,6 +66,13 @@ def test_e1_e2_h7_r1_fields_follow_the_complaint_not_the_form():
     """The escalated structure (E1-E2), the MIIT form (H7), the R1 justification: by the complaint's data."""
     escalated = shown(context={"complaint_types": ["escalated"], "channel": "miit", "repeat_of": "TS-1"})
     assert {"company_responsible", "handling_summary", "earlier_authority_complaint"} <= set(escalated)
+    e2_account = ["first_complaint_at", "first_findings", "first_acceptance"]
+    e2_account += ["transfer_findings", "final_opinion"]
+    assert [name for name in escalated if name in e2_account] == e2_account  # the original's order
+    assert "authority_intake_proof" not in escalated
+    assert "authority_intake_proof" in shown(
+        {"earlier_authority_complaint": True}, context={"complaint_types": ["escalated"]}
+    )
     assert {"miit_feedback_form", "consistency_justification"} <= set(escalated)
     assert "responsible_department" not in escalated
     assert "responsible_department" in shown(

@@ -310,6 +310,11 @@ def test_h7_the_appeal_feedback_form_of_a_miit_transfer_is_filled_in_from_the_co
         responsible_department="网络部 Network",
         handling_summary="更换端口 Port replaced",
         earlier_authority_complaint=False,
+        first_complaint_at="2026-11-20 10:00 来电 by phone",
+        first_findings="端口故障，已更换 Faulty port, replaced",
+        first_acceptance="客户当时认可 Accepted then",
+        transfer_findings="复查线路正常 Line checked again: working",
+        final_opinion="维持原处理并致歉 Handling upheld, apology given",
         miit_feedback_form="FB-2026-001",
     )
     support.complete(engine, instance_id, "task_handle_order", reply)
