@@ -603,9 +603,11 @@ def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
     """V1, H3, A4: after a dissatisfied return visit the centre calms the customer and analyses.
 
     The customer was calmed first (V1, A4); the analysis of the reason is written down (H3);
-    the judgement is ``not_solved`` (the complaint was in fact not properly solved: second
-    dispatch, urgent re-handling) or ``unreasonable`` (无理客户: closed with the judgement),
-    and an ``unreasonable`` judgement states its grounds.
+    the judgement is one of H3's three outcomes: ``not_solved`` (the complaint was in fact
+    not properly solved: second dispatch, urgent re-handling), ``unreasonable`` (无理客户:
+    closed with the judgement, which states its grounds) or ``explained`` (properly solved,
+    the customer still dissatisfied: explained again, what was said recorded, and the
+    supervisor decides the closing).
     """
     values = task.submitted
     errors: Errors = {}
@@ -615,7 +617,19 @@ def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
         errors["analysis"] = N_("H3: analyse why the customer is dissatisfied")
     if values.get("judgement") == "unreasonable" and not _text(values, "unreasonable_grounds"):
         errors["unreasonable_grounds"] = N_("H3: state why the customer's demand is unreasonable")
+    if values.get("judgement") == "explained" and not _text(values, "explanation"):
+        errors["explanation"] = N_("H3: explain the result to the customer again and record what was said")
     return errors or None
+
+
+@REGISTRY.validator("closing_decision")
+def closing_decision(task: TaskInput) -> Errors | None:
+    """H3, V1: the supervisor closes a properly solved complaint the customer does not accept,
+    or refuses with a reason (the complaint is then dispatched again)."""
+    values = task.submitted
+    if values.get("closing_approved") is False and not _text(values, "closing_note"):
+        return {"closing_note": N_("H3: say why the complaint may not close (it is dispatched again)")}
+    return None
 
 
 @REGISTRY.validator("outside_report", fields=("materials_reviewed",))

@@ -1,0 +1,119 @@
+"""Issue 11 items 6-9 on the real bundle in simulated time: H3's three outcomes and V1's second
+dispatch through the centre's review (6), alerts that close themselves (7), the 越级 and 升级 flags
+(8) and T4's dedicated handler (9).
+
+Clock: Friday 2026-11-27 09:00 Shanghai. Ordinary handling is 48 h, urgent 24 h (L4
+placeholders); urgent dispatch 30 min (L2).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InvalidInput
+from tests.procedure import support
+from tests.procedure.support import (
+    CS_CENTER,
+    SUPERVISOR,
+    at,
+    complaint_row,
+    complete,
+    iso,
+    open_elements,
+    open_task,
+)
+
+
+def dissatisfied_at_the_return_visit(engine, clock) -> int:
+    """Recorded 09:00, dispatched 10:00, replied and visited Saturday 09:00: dissatisfied."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    clock.set(at(27, 10))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    support.progress_told(engine, instance_id)  # L1
+    clock.set(at(28, 9))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit(satisfied=False))
+    return instance_id
+
+
+EXPLAINED = {"explanation": "再次说明端口已更换、测速达标 Explained again: port replaced, speed test passed"}
+
+
+# ----------------------------------------------------------------------------- item 6: H3, V1
+
+
+def test_h3_properly_solved_but_dissatisfied_is_explained_again_and_closed_by_the_supervisor(engine, clock):
+    """H3, V2: properly solved, the customer still dissatisfied: explained again (required,
+    recorded), then the supervisor (not the centre) decides; the complaint closes
+    closed_dissatisfied with judgement "explained" and the decision kept."""
+    instance_id = dissatisfied_at_the_return_visit(engine, clock)
+    clock.set(at(28, 10))
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("explained"))
+    assert refused.value.field_errors["explanation"].startswith("H3:")
+    complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("explained", **EXPLAINED))
+
+    decision = open_task(engine, instance_id, "task_decide_closing")
+    assert decision.candidate_group == SUPERVISOR
+    assert open_elements(engine, instance_id) == ["task_decide_closing"]
+    assert complaint_row(engine, instance_id).stage == "closing_decision"
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, instance_id, "task_decide_closing", {"closing_approved": False})
+    assert refused.value.field_errors["closing_note"].startswith("H3:")
+
+    clock.set(at(28, 11))
+    complete(
+        engine, instance_id, "task_decide_closing", {"closing_approved": True, "closing_note": "同意 Agreed"}
+    )
+    data = engine.instance_data(instance_id)
+    assert data["explanation"] == EXPLAINED["explanation"]
+    assert data["closing_decision"] == {"approved": True, "note": "同意 Agreed", "at": iso(28, 11)}
+    assert (data["closure"]["outcome"], data["closure"]["judgement"], data["closure"]["closed_at"]) == (
+        "closed_dissatisfied",
+        "explained",
+        iso(28, 11),
+    )
+    row = complaint_row(engine, instance_id)
+    assert (row.status, row.outcome, row.closed_at) == ("closed", "closed_dissatisfied", at(28, 11))
+    assert "task_review_dispatch" not in [t.element_id for t in engine.open_tasks(instance_id)]
+
+
+def test_h3_the_supervisor_refusing_to_close_sends_the_complaint_to_a_second_dispatch(engine, clock):
+    """H3, V1, L2: a refusal (with its reason) is a second dispatch: urgent, through the
+    centre's review, 30 minutes from the refusal; the decision is kept."""
+    instance_id = dissatisfied_at_the_return_visit(engine, clock)
+    complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("explained", **EXPLAINED))
+    clock.set(at(28, 12))
+    complete(
+        engine,
+        instance_id,
+        "task_decide_closing",
+        {"closing_approved": False, "closing_note": "端口问题仍在 The port still drops"},
+    )
+    review = open_task(engine, instance_id, "task_review_dispatch")
+    assert (review.candidate_group, review.priority, review.due_at) == (CS_CENTER, 10, at(28, 12, 30))
+    data = engine.instance_data(instance_id)
+    assert (data["judgement"], data["dispatch_round"], data["order_type"]) == ("not_solved", 2, "urgent")
+    assert data["closing_decision"]["approved"] is False
+    assert complaint_row(engine, instance_id).status == "open"
+
+
+def test_v1_a_second_review_left_past_its_30_minutes_alerts_the_supervisor(engine, clock):
+    """V1, L2, L7: the second dispatch's review is on the urgent clock from the decision: at
+    30 minutes and a second the breach is recorded (round 2) and the supervisor alerted; the
+    review stays open with the centre."""
+    instance_id = dissatisfied_at_the_return_visit(engine, clock)
+    clock.set(at(28, 10))
+    complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    clock.set(at(28, 10, 30))
+    assert engine.fire_all_due() == 0
+    clock.set(at(28, 10, 30, 1))
+    assert engine.fire_all_due() == 1
+    assert [(b["clock"], b["due"]) for b in support.breaches(engine, instance_id)] == [("L2", at(28, 10, 30))]
+    alert = open_task(engine, instance_id, "task_dispatch_breach_alert")
+    assert alert.candidate_group == SUPERVISOR
+    assert open_task(engine, instance_id, "task_review_dispatch").candidate_group == CS_CENTER
+    assert support.clock_rounds(engine, instance_id)[("L2", 2)].due_at == at(28, 10, 30)
