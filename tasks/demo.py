@@ -54,6 +54,7 @@ ACTORS = {
     "legal": "legal",
     "supervisor": "supervisor",
     "escalation_desk": "escalation",
+    "complaint_handler": "handler",
 }
 
 KINDS = {"ordinary": 55, "major": 6, "repeat": 10, "batch": 12, "escalated": 17}

@@ -200,7 +200,8 @@ def dispatch_order(task: TaskInput) -> Errors | None:
     T1: a major complaint is reported upward at once (to whom), gets an emergency response
     script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, to whom
     the reply task is assigned and who alone may complete it (``customer_reply``). T4: a
-    batch complaint gets one dedicated handler, to whom the work order is assigned. H6: a
+    batch complaint is followed by one dedicated person, the branch's complaint handler
+    (投诉处理员, named in ``batch_handler``), the same for every complaint of the batch. H6: a
     complaint of serious harm or wide social impact is reported upward, coordinated and assessed.
     """
     values, config = task.submitted, task.config
@@ -229,8 +230,8 @@ def dispatch_order(task: TaskInput) -> Errors | None:
                 errors[field] = message
     if values.get("serious_impact") is True:
         _check_serious_impact(errors, values)
-    if "batch" in types and not _text(values, "batch_handler"):
-        errors["batch_handler"] = N_("T4: a batch complaint needs one dedicated handler (user name)")
+    if "batch" in types:
+        _check_batch_handler(errors, values, task)
     departments = cfg.table(config, "departments")
     code = values.get("department")
     if code not in departments:
@@ -596,6 +597,28 @@ def return_visit(task: TaskInput) -> Errors | None:
             "V1/H3: record why the customer is dissatisfied (needed to judge a second dispatch)"
         )
     return errors or None
+
+
+def _check_batch_handler(errors: Errors, values: Mapping[str, Any], task: TaskInput) -> None:
+    """T4: one dedicated person follows the whole batch: named on its first complaint, kept on
+    every later one (the record of the batch tag says who)."""
+    handler = _text(values, "batch_handler")
+    if not handler:
+        errors["batch_handler"] = N_("T4: a batch complaint needs one dedicated handler (user name)")
+        return
+    tag = task.task_data.get("batch_tag")
+    if not tag or task.connection is None:
+        return
+    instance = records.find_by_number(task.connection, task.task_data.get("complaint_no") or "")
+    following = records.batch_handler_of(
+        task.connection, tag, besides=instance.instance_id if instance is not None else None
+    )
+    if following is not None and following != handler:
+        errors["batch_handler"] = N_(
+            "T4: batch %(tag)s is followed by %(handler)s: one dedicated person for the whole batch",
+            tag=tag,
+            handler=following,
+        )
 
 
 @REGISTRY.validator("dissatisfaction_analysis")

@@ -313,6 +313,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("legal", "Legal counsel", ("legal",), ("agent",)),
     DemoUser("supervisor", "Supervisor", ("supervisor",), ("supervisor",)),
     DemoUser("escalation", "Escalation desk", ("escalation_desk",), ("agent",)),
+    DemoUser("handler", "Branch complaint handler", ("complaint_handler",), ("agent",)),
     DemoUser("owner", "Process owner", (), ("process_owner",)),
     DemoUser("admin", "Administrator", (), ("admin",)),
 )

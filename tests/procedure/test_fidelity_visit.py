@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidInput
+from tasks import records
 from tests.procedure import support
 from tests.procedure.support import (
     CS_CENTER,
@@ -117,3 +118,76 @@ def test_v1_a_second_review_left_past_its_30_minutes_alerts_the_supervisor(engin
     assert alert.candidate_group == SUPERVISOR
     assert open_task(engine, instance_id, "task_review_dispatch").candidate_group == CS_CENTER
     assert support.clock_rounds(engine, instance_id)[("L2", 2)].due_at == at(28, 10, 30)
+
+
+# ----------------------------------------------------------------------------- item 9: T4
+
+
+def batch_complaint(engine, phone: str) -> int:
+    instance_id = engine.start(actor="agent").instance_id
+    complete(
+        engine,
+        instance_id,
+        "task_record_complaint",
+        support.record(customer_phone=phone, **support.batch("B-OLT-9")),
+    )
+    return instance_id
+
+
+def test_t4_one_branch_complaint_handler_follows_the_whole_batch(engine, clock):
+    """T4: every complaint of a batch is reviewed and dispatched by the branch's complaint
+    handlers (投诉处理员, group complaint_handler, not the centre's queue, 30 minutes: H1);
+    the one person named on the first follows the whole batch: a later complaint of the batch
+    naming someone else is refused; the departments' work orders stay with their groups."""
+    first = batch_complaint(engine, "13800138001")
+    clock.set(at(27, 9, 5))
+    second = batch_complaint(engine, "13800138002")
+    for instance_id, due in ((first, at(27, 9, 30)), (second, at(27, 9, 35))):
+        review = open_task(engine, instance_id, "task_review_dispatch")
+        assert (review.candidate_group, review.due_at, review.priority) == ("complaint_handler", due, 10)
+
+    clock.set(at(27, 9, 20))
+    complete(engine, first, "task_review_dispatch", support.dispatch(batch_handler="zhao.handler"))
+    with pytest.raises(InvalidInput) as refused:
+        complete(engine, second, "task_review_dispatch", support.dispatch(batch_handler="qian.other"))
+    assert refused.value.field_errors["batch_handler"].startswith(
+        "T4: batch B-OLT-9 is followed by zhao.handler"
+    )
+    complete(
+        engine,
+        second,
+        "task_review_dispatch",
+        support.dispatch(department="billing", batch_handler="zhao.handler"),
+    )
+
+    orders = {
+        instance_id: open_task(engine, instance_id, "task_handle_order") for instance_id in (first, second)
+    }
+    assert {i: (o.candidate_group, o.assignee) for i, o in orders.items()} == {
+        first: ("dept:network", None),
+        second: ("dept:billing", None),
+    }
+    with engine.reader() as session:
+        batch = records.batch_complaints(session.connection(), "B-OLT-9")
+    assert [(row.instance_id, row.batch_handler, row.stage) for row in batch] == [
+        (first, "zhao.handler", "handling"),
+        (second, "zhao.handler", "handling"),
+    ]
+
+
+# ----------------------------------------------------------------------------- item 8: C5
+
+
+def test_c5_a_customer_who_went_over_the_companys_head_is_urgent_without_a_transfer(engine, clock):
+    """C5, H1, L2: 越级 on a phone complaint (no outside unit transferred it): urgent, reviewed
+    within 30 minutes, the ordinary path (no escalation desk, no outside deadline); the record
+    keeps the flag apart from 升级."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record(complaint_types=["over_head"]))
+    review = open_task(engine, instance_id, "task_review_dispatch")
+    assert (review.candidate_group, review.due_at, review.priority) == (CS_CENTER, at(27, 9, 30), 10)
+    row = complaint_row(engine, instance_id)
+    assert (row.type_flags, row.priority, row.outside_due) == ("over_head", "urgent", None)
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
+    assert engine.instance_data(instance_id)["handling_due"] == iso(28, 9), "urgent L4: 24 h"
