@@ -114,7 +114,7 @@ class Step:
     who: str
     what: str  # the step by its task name, or the command in words
     headline: str  # what came of it: "returned: ...", "asked for an extension until ..."
-    kind: str  # start, task, return, extension, message, discard
+    kind: str  # start, task, return, extension, message, discard, alert_closed
     answers: tuple[Answer, ...] = ()
 
 
@@ -143,8 +143,16 @@ class Event:
 class Wording:
     """Names of fields and values from a version's forms and config, in one language."""
 
-    def __init__(self, forms: Mapping[str, Any], config: Mapping[str, Any], language: str, zone: tzinfo):
+    def __init__(
+        self,
+        forms: Mapping[str, Any],
+        config: Mapping[str, Any],
+        language: str,
+        zone: tzinfo,
+        elements: Mapping[str, Mapping[str, str]] | None = None,
+    ):
         self.forms, self.config, self.language, self.zone = forms, config, language, zone
+        self.elements = elements or {}  # the version's element properties (``closes_itself``)
 
     def words(self, text: Any) -> str:
         return words.pick(str(text), self.language)
@@ -254,6 +262,7 @@ def build(events: Iterable[Any], task_rows: Iterable[Any], wording: Wording) -> 
         step = _step(event, tasks, wording, facts, facts_form)
         if step is not None:
             steps.append(step)
+        steps.extend(_closed_by_themselves(event, tasks, wording))
     header = tuple(
         Answer(
             name,
@@ -317,6 +326,25 @@ def _step(
             (Answer("reason", say(language, "说明", "Note"), reason),) if reason else (),
         )
     return None
+
+
+def _closed_by_themselves(event: Event, tasks: Mapping[str, Any], wording: Wording) -> list[Step]:
+    """L1, L2 (issue 11 item 7): alerts this command withdrew because their cause is over.
+
+    An alert task carrying the ``closes_itself`` property (the words of why) and closed as
+    ``cancelled`` by a command it was not the subject of closed itself: the first reply was
+    given, the order went out. The command's audit event lists it (``closed``).
+    """
+    found = []
+    for entry in event.detail.get("closed") or []:
+        element, _, status = str(entry).rpartition(":")
+        because = (wording.elements.get(element) or {}).get("closes_itself")
+        if status != "cancelled" or not because:
+            continue
+        row = next((row for row in tasks.values() if row.element_id == element), None)
+        name = wording.words(row.name) if row is not None else element
+        found.append(Step(event.at, event.actor, name, wording.words(because), "alert_closed"))
+    return found
 
 
 def _learn(facts: dict, facts_form: dict, data: Mapping[str, Any], form: str | None) -> None:

@@ -46,7 +46,9 @@ def instance_page(instance_id: int):
             session, {entry.actor for entry in history} | {e.uploaded_by for e in evidence}
         )
     clock_rows = clock_rows.get(instance_id, [])
-    wording = case_file.Wording(runtime.forms, runtime.config, language, current_app.config["DISPLAY_TZ"])
+    wording = case_file.Wording(
+        runtime.forms, runtime.config, language, current_app.config["DISPLAY_TZ"], runtime.element_properties
+    )
     case = case_file.build(history, tasks, wording)
     overdue = [task.id for task in tasks if task.status == "open" and task.due_at and task.due_at <= now]
     return render_template(

@@ -183,7 +183,7 @@ def test_deadline_timers_carry_their_clock_and_read_the_deadline_from_the_data_o
             _properties(element).get("clock"),
             _properties(element).get("figure"),
         )
-        for element in xpath(".//bpmn:boundaryEvent")
+        for element in xpath(".//bpmn:boundaryEvent[bpmn:timerEventDefinition]")
     }
     assert timers == {
         "timer_transfer_overdue": (

@@ -9,9 +9,12 @@ placeholders); urgent dispatch 30 min (L2).
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from engine import views
 from engine.errors import InvalidInput
-from tasks import records
+from engine.models import HumanTask
+from tasks import case_file, records
 from tests.procedure import support
 from tests.procedure.support import (
     CS_CENTER,
@@ -191,3 +194,141 @@ def test_c5_a_customer_who_went_over_the_companys_head_is_urgent_without_a_trans
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     assert open_elements(engine, instance_id) == ["task_handle_order"]
     assert engine.instance_data(instance_id)["handling_due"] == iso(28, 9), "urgent L4: 24 h"
+
+
+# ----------------------------------------------------------------------------- item 7: L2, L1 alerts
+
+
+def case_steps(engine, instance_id: int, language: str = "en") -> list[tuple[str, str, str]]:
+    """The case file's steps (who, what, headline) as the complaint page builds them."""
+    runtime = engine.runtime(engine.instance(instance_id).deployment_id)
+    with engine.reader() as session:
+        rows = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
+    wording = case_file.Wording(
+        runtime.forms, runtime.config, language, support.SHANGHAI, runtime.element_properties
+    )
+    built = case_file.build(views.history(engine, instance_id), rows, wording)
+    return [(step.who, step.what, step.headline) for step in built.steps if step.kind == "alert_closed"]
+
+
+def closed_by(engine, instance_id: int, element_id: str) -> list[tuple[str, str]]:
+    """The commands whose audit event says they withdrew ``element_id`` (command, actor)."""
+    return [
+        (entry.command, entry.actor)
+        for entry in views.history(engine, instance_id)
+        if f"{element_id}:cancelled" in (entry.detail.get("closed") or [])
+    ]
+
+
+def test_l2_the_dispatch_overdue_alert_closes_itself_when_the_order_goes_out(engine, clock):
+    """L2, L7, T1: the alert raised at 2 h + 1 s stays open while the supervisor's plan
+    approval (T1) holds the order back; when the approved order goes out the alert closes
+    itself, recorded as such (task row cancelled, the command's audit event, the case file)."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record(complaint_types=["major"]))
+    clock.set(at(27, 9, 30, 1))
+    assert engine.fire_all_due() == 1
+    alert = open_task(engine, instance_id, "task_dispatch_breach_alert")
+    assert (alert.candidate_group, alert.due_at) == (SUPERVISOR, None)
+    clock.set(at(27, 9, 40))
+    complete(
+        engine, instance_id, "task_review_dispatch", support.dispatch(**support.major_plan()), actor="cathy"
+    )
+    assert open_elements(engine, instance_id) == ["task_approve_plan", "task_dispatch_breach_alert"]
+
+    clock.set(at(27, 9, 50))
+    complete(engine, instance_id, "task_approve_plan", support.plan_approved(), actor="sam")
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
+    closed = engine.task(alert.id)
+    assert (closed.status, closed.completed_at) == ("cancelled", at(27, 9, 50))
+    assert closed_by(engine, instance_id, "task_dispatch_breach_alert") == [("complete", "sam")]
+    assert case_steps(engine, instance_id) == [
+        ("sam", "Dispatch deadline breached", "the order went out: the alert closed itself (L2)")
+    ]
+    assert case_steps(engine, instance_id, "zh")[0][2] == "工单已发出，督办提醒已自动关闭"
+    assert [(b["clock"], b["due"]) for b in support.breaches(engine, instance_id)] == [("L2", at(27, 9, 30))]
+
+
+def test_l2_an_alert_the_supervisor_handled_first_is_not_closed_again(engine, clock):
+    """L2: the supervisor supervised before the order went out: the alert is completed, and
+    the dispatch closes nothing (no case-file step says it closed itself)."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record())
+    clock.set(at(27, 11, 0, 1))
+    engine.fire_all_due()
+    complete(engine, instance_id, "task_dispatch_breach_alert", {"supervision_note": "已催 Chased"})
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
+    assert closed_by(engine, instance_id, "task_dispatch_breach_alert") == []
+    assert case_steps(engine, instance_id) == []
+
+
+def l1_alerted(engine, clock) -> int:
+    """Recorded Friday 09:00, dispatched 10:00, nothing told: the L1 alert at Saturday 09:00:01."""
+    instance_id = engine.start(actor="agent").instance_id
+    complete(engine, instance_id, "task_record_complaint", support.record(), actor="amy")
+    clock.set(at(27, 10))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    clock.set(at(28, 9, 0, 1))
+    assert engine.fire_all_due() == 1
+    return instance_id
+
+
+def test_l1_the_first_reply_alert_closes_itself_when_the_progress_is_told(engine, clock):
+    """L1, L7: the owner's alert closes itself the moment the department tells the customer the
+    progress (the first reply); the breach stays recorded; the handling goes on."""
+    instance_id = l1_alerted(engine, clock)
+    alert = open_task(engine, instance_id, "task_first_reply_alert")
+    assert alert.candidate_group == "intake"
+    clock.set(at(28, 9, 30))
+    support.progress_told(engine, instance_id, actor="ned")
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
+    assert (engine.task(alert.id).status, engine.task(alert.id).completed_at) == ("cancelled", at(28, 9, 30))
+    assert closed_by(engine, instance_id, "task_first_reply_alert") == [("message", "ned")]
+    assert case_steps(engine, instance_id) == [
+        ("ned", "First reply overdue", "the first reply was given: the alert closed itself (L1)")
+    ]
+    assert complaint_row(engine, instance_id).first_reply_at == at(28, 9, 30)
+    assert [b["clock"] for b in support.breaches(engine, instance_id)] == ["L1"]
+
+
+def test_l1_the_first_reply_alert_closes_itself_when_the_department_replies(engine, clock):
+    """L1: the reply to the customer (by phone) is the first reply: the alert closes itself in
+    that command; the return visit follows."""
+    instance_id = l1_alerted(engine, clock)
+    alert = open_task(engine, instance_id, "task_first_reply_alert")
+    clock.set(at(28, 10))
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    assert engine.task(alert.id).status == "open", "the handling and its review are no reply"
+    clock.set(at(28, 10, 30))
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply(), actor="ned")
+    assert open_elements(engine, instance_id) == ["task_return_visit"]
+    assert (engine.task(alert.id).status, engine.task(alert.id).completed_at) == ("cancelled", at(28, 10, 30))
+    assert closed_by(engine, instance_id, "task_first_reply_alert") == [("complete", "ned")]
+
+
+def test_l1_the_first_reply_alert_closes_itself_when_the_written_reply_goes_out(engine, clock):
+    """L1, R3: a written reply is the first reply when it is sent (not when it is drafted or
+    reviewed): the alert closes itself then."""
+    instance_id = l1_alerted(engine, clock)
+    alert = open_task(engine, instance_id, "task_first_reply_alert")
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply())
+    complete(engine, instance_id, "task_review_reply", support.review())
+    complete(
+        engine,
+        instance_id,
+        "task_reply_customer",
+        {"reply_text": "书面答复 Written reply", "reply_method": "written"},
+    )
+    for element in (
+        "task_review_written_specialist",
+        "task_review_written_legal",
+        "task_approve_written_reply",
+    ):
+        complete(engine, instance_id, element, {"review_approved": True})
+        assert engine.task(alert.id).status == "open"
+    clock.set(at(28, 11))
+    complete(engine, instance_id, "task_send_written_reply", {"sent_reference": "EMS-1"}, actor="ned")
+    assert (engine.task(alert.id).status, engine.task(alert.id).completed_at) == ("cancelled", at(28, 11))
+    assert open_elements(engine, instance_id) == ["task_return_visit"]
