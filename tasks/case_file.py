@@ -79,6 +79,7 @@ STAGE_WORDS = {
     "written_reply_approval": "书面回复审批 Written reply awaiting approval",
     "return_visit": "回访 Return visit",
     "dissatisfaction_analysis": "不满意分析 Analysing the dissatisfaction",
+    "closing_decision": "主管决定结案 Closing awaiting the supervisor's decision",
     "in_progress": "处理中 In progress",
     "closed": "已结案 Closed",
     "error": "待修复 Waiting for repair",
@@ -116,7 +117,7 @@ class Step:
     who: str
     what: str  # the step by its task name, or the command in words
     headline: str  # what came of it: "returned: ...", "asked for an extension until ..."
-    kind: str  # start, task, return, extension, message, discard
+    kind: str  # start, task, return, extension, message, discard, alert_closed
     answers: tuple[Answer, ...] = ()
 
 
@@ -156,6 +157,7 @@ class Wording:
         self.forms, self.config, self.language, self.zone = forms, config, language, zone
         self.stages = with_property(elements or {}, STAGE_PROPERTY)
         """Element id -> its ``stage`` property: a step's headline is chosen by stage, not by id."""
+        self.elements = elements or {}  # the version's element properties (``closes_itself``)
 
     def stage(self, element: str) -> str:
         return self.stages.get(element, "")
@@ -268,6 +270,7 @@ def build(events: Iterable[Any], task_rows: Iterable[Any], wording: Wording) -> 
         step = _step(event, tasks, wording, facts, facts_form)
         if step is not None:
             steps.append(step)
+        steps.extend(_closed_by_themselves(event, tasks, wording))
     header = tuple(
         Answer(
             name,
@@ -332,6 +335,25 @@ def _step(
             (Answer("reason", say(language, "说明", "Note"), reason),) if reason else (),
         )
     return None
+
+
+def _closed_by_themselves(event: Event, tasks: Mapping[str, Any], wording: Wording) -> list[Step]:
+    """L1, L2 (issue 11 item 7): alerts this command withdrew because their cause is over.
+
+    An alert task carrying the ``closes_itself`` property (the words of why) and closed as
+    ``cancelled`` by a command it was not the subject of closed itself: the first reply was
+    given, the order went out. The command's audit event lists it (``closed``).
+    """
+    found = []
+    for entry in event.detail.get("closed") or []:
+        element, _, status = str(entry).rpartition(":")
+        because = (wording.elements.get(element) or {}).get("closes_itself")
+        if status != "cancelled" or not because:
+            continue
+        row = next((row for row in tasks.values() if row.element_id == element), None)
+        name = wording.words(row.name) if row is not None else element
+        found.append(Step(event.at, event.actor, name, wording.words(because), "alert_closed"))
+    return found
 
 
 def _learn(facts: dict, facts_form: dict, data: Mapping[str, Any], form: str | None) -> None:
@@ -425,6 +447,7 @@ PUBLIC_STAGE_WORDS = {
     "written_reply_approval": "正在准备书面答复 We are preparing our written answer",
     "return_visit": "已答复，我们将回访您 Answered; we will call you to check you are satisfied",
     "dissatisfaction_analysis": "正在重新处理 Being looked at again",
+    "closing_decision": "正在重新处理 Being looked at again",
     "in_progress": "正在处理 Being handled",
     "error": "正在处理 Being handled",
     "closed": "已办结 Completed",

@@ -41,7 +41,7 @@ __all__ = [
 ORDINARY = "ordinary"
 URGENT = "urgent"
 
-URGENT_TYPES = frozenset({"major", "repeat", "batch", "escalated"})
+URGENT_TYPES = frozenset({"major", "repeat", "batch", "escalated", "over_head"})
 """H1 / C5: a complaint carrying any of these type flags is urgent (handled first, L2 30 min)."""
 
 
@@ -69,7 +69,8 @@ def _iso(value: datetime, zone: tzinfo | None) -> str:
 
 
 def order_type(complaint_types: Iterable[str]) -> str:
-    """H1: ``"urgent"`` if any flag is major, repeat, batch or escalated, else ``"ordinary"``."""
+    """H1: ``"urgent"`` if any flag is major, repeat, batch, escalated (升级) or over_head (越级),
+    else ``"ordinary"``."""
     return URGENT if URGENT_TYPES.intersection(complaint_types) else ORDINARY
 
 

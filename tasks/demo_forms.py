@@ -80,7 +80,7 @@ def dispatch(story: Story) -> dict[str, Any]:
             impact_assessment="多户受影响，可能扩大 Several households affected; may spread",
         )
     if story.kind == "batch":  # T4
-        data["batch_handler"] = agent
+        data["batch_handler"] = "handler"  # the branch complaint handler following the batch
     return data
 
 

@@ -26,6 +26,7 @@ ACTORS = {
     "legal": "legal",
     "supervisor": "supervisor",
     "escalation_desk": "escalation",
+    "complaint_handler": "handler",
 }
 
 KINDS = {"ordinary": 55, "major": 6, "repeat": 10, "batch": 12, "escalated": 17}
@@ -215,7 +216,10 @@ def _reply_and_visit(story: Story, *, round_two: bool = False) -> list[Step]:
                 path,
             )
         )
-        if judgement == "not_solved":
+        if judgement == "not_solved":  # V1: the second dispatch goes through the centre's review
+            steps.append(Step(_minutes(rng, 5, 25), "task_review_dispatch", lambda *_: forms.dispatch(story)))
+            if story.kind == "major":  # T1: the re-handling plan is approved again
+                steps.append(Step(_minutes(rng, 5, 20), "task_approve_plan", lambda *_: forms.approve_plan()))
             steps += _handling(story, second=True)
             steps.append(Step(_minutes(rng, 10, 90), "task_review_reply", lambda *_: forms.review(True)))
             return steps + _reply_and_visit(story, round_two=True)

@@ -221,24 +221,24 @@ def _missed_clocks(call: ServiceCall) -> set[str]:
 
 @HANDLERS.operation("second_dispatch")
 def second_dispatch(call: ServiceCall) -> dict[str, Any]:
-    """V1, H3, H1, L4: second dispatch (二次派单) after a dissatisfied return visit.
+    """V1, H3, H1: second dispatch (二次派单) after a dissatisfied return visit.
 
-    The complaint was not properly solved: the department re-handles it urgently. Returns
-    ``{round, order_type, priority, handling_due, earlier_deadlines}``: the order is urgent
-    from now on (inbox priority, urgent handling figure from ``[handling_deadlines]`` counted
-    from now), ``round`` counts the dispatches, and ``earlier_deadlines`` keeps the measured
-    deadlines of the earlier rounds (L7), since the new round measures L4 and R4 again.
+    The complaint was not properly solved: it is re-handled urgently (加急再处理), and goes
+    through the centre's review and dispatch again (which may choose another department and
+    writes the new handling deadline, L4). Returns ``{round, at, order_type, priority,
+    earlier_deadlines}``: the order is urgent from now on (inbox priority, the urgent L2 span
+    counted from ``at``, the instant of the decision), ``round`` counts the dispatches, and
+    ``earlier_deadlines`` keeps the measured deadlines of the earlier rounds (L7), since the
+    new round measures L2, L4 and R4 again.
     """
     zone = cfg.branch_zone(call.config)
     earlier = list(call.task_data.get("earlier_deadlines") or [])
     earlier.append(dict(call.task_data.get("deadlines") or {}))
     return {
         "round": int(call.task_data.get("dispatch_round") or 1) + 1,
+        "at": call.now.astimezone(zone).isoformat(),
         "order_type": deadlines.URGENT,
         "priority": cfg.priority(call.config, deadlines.URGENT),
-        "handling_due": deadlines.handling_due(
-            call.now, deadlines.URGENT, cfg.table(call.config, "handling_deadlines"), zone
-        ),
         "earlier_deadlines": earlier,
     }
 

@@ -110,6 +110,8 @@ class Complaint(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     repeat_of: Mapped[str | None] = mapped_column(String(40), index=True)
     batch_tag: Mapped[str | None] = mapped_column(String(60), index=True)
+    # T4: the branch complaint handler (投诉处理员) following the whole batch (revision t0010).
+    batch_handler: Mapped[str | None] = mapped_column(String(200), index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))
@@ -210,6 +212,21 @@ def _complaints(connection: Any, query) -> list[Complaint]:
 def find_by_number(connection: Any, number: str) -> Complaint | None:
     found = _complaints(connection, select(Complaint).where(Complaint.number == number.strip()))
     return found[0] if found else None
+
+
+def batch_complaints(connection: Any, batch_tag: str) -> list[Complaint]:
+    """T4: every complaint of a batch (its tag), the oldest first: what its handler follows."""
+    query = select(Complaint).where(Complaint.batch_tag == batch_tag.strip())
+    return _complaints(connection, query.order_by(Complaint.accepted_at, Complaint.id))
+
+
+def batch_handler_of(connection: Any, batch_tag: str, *, besides: int | None = None) -> str | None:
+    """T4: the person already following the batch ``batch_tag`` (named on an earlier complaint
+    of it), not counting instance ``besides``; None for a new batch."""
+    for row in batch_complaints(connection, batch_tag):
+        if row.batch_handler and row.instance_id != besides:
+            return row.batch_handler
+    return None
 
 
 def complaint_of_instance(connection: Any, instance_id: int) -> Complaint | None:
@@ -609,6 +626,7 @@ def project_complaint(projection: Any) -> None:
         "status": status,
         "repeat_of": data.get("repeat_of") or None,
         "batch_tag": data.get("batch_tag") or None,
+        "batch_handler": data.get("batch_handler") or None,
         "accepted_at": instant_or_none(data.get("accepted_at")),
         "closed_at": instant_or_none(closure.get("closed_at")) if closure else None,
         "outcome": closure.get("outcome") if closure else None,

@@ -122,6 +122,17 @@ class Volumes:
         return sum(self.media_by_channel.values())
 
     @property
+    def escalated_total(self) -> int:
+        """C5, Annex 1: 升级, complaints transferred from an outside unit (type flag ``escalated``)."""
+        return self.by_type.get("escalated", 0)
+
+    @property
+    def over_head_total(self) -> int:
+        """C5, Annex 1: 越级, complaints whose customer went over the company's head (``over_head``),
+        counted apart from 升级: a complaint with both flags counts in both subtotals."""
+        return self.by_type.get("over_head", 0)
+
+    @property
     def c4_equal(self) -> bool:
         """C4: the sum over business categories equals the sum over nature categories (and the total)."""
         return sum(self.by_business.values()) == sum(self.by_nature.values()) == self.total

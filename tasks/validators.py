@@ -202,7 +202,8 @@ def dispatch_order(task: TaskInput) -> Errors | None:
     T1: a major complaint is reported upward at once (to whom), gets an emergency response
     script (应答口径) and a handling plan; R2/R5: it gets a named dedicated replier, to whom
     the reply task is assigned and who alone may complete it (``customer_reply``). T4: a
-    batch complaint gets one dedicated handler, to whom the work order is assigned. H6: a
+    batch complaint is followed by one dedicated person, the branch's complaint handler
+    (投诉处理员, named in ``batch_handler``), the same for every complaint of the batch. H6: a
     complaint of serious harm or wide social impact is reported upward, coordinated and assessed.
     """
     values, config = task.submitted, task.config
@@ -231,8 +232,8 @@ def dispatch_order(task: TaskInput) -> Errors | None:
                 errors[field] = message
     if values.get("serious_impact") is True:
         _check_serious_impact(errors, values)
-    if "batch" in types and not _text(values, "batch_handler"):
-        errors["batch_handler"] = N_("T4: a batch complaint needs one dedicated handler (user name)")
+    if "batch" in types:
+        _check_batch_handler(errors, values, task)
     departments = cfg.table(config, "departments")
     code = values.get("department")
     if code not in departments:
@@ -613,14 +614,38 @@ def return_visit(task: TaskInput) -> Errors | None:
     return errors or None
 
 
+def _check_batch_handler(errors: Errors, values: Mapping[str, Any], task: TaskInput) -> None:
+    """T4: one dedicated person follows the whole batch: named on its first complaint, kept on
+    every later one (the record of the batch tag says who)."""
+    handler = _text(values, "batch_handler")
+    if not handler:
+        errors["batch_handler"] = N_("T4: a batch complaint needs one dedicated handler (user name)")
+        return
+    tag = task.task_data.get("batch_tag")
+    if not tag or task.connection is None:
+        return
+    instance = records.find_by_number(task.connection, task.task_data.get("complaint_no") or "")
+    following = records.batch_handler_of(
+        task.connection, tag, besides=instance.instance_id if instance is not None else None
+    )
+    if following is not None and following != handler:
+        errors["batch_handler"] = N_(
+            "T4: batch %(tag)s is followed by %(handler)s: one dedicated person for the whole batch",
+            tag=tag,
+            handler=following,
+        )
+
+
 @HANDLERS.validator("dissatisfaction_analysis")
 def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
     """V1, H3, A4: after a dissatisfied return visit the centre calms the customer and analyses.
 
     The customer was calmed first (V1, A4); the analysis of the reason is written down (H3);
-    the judgement is ``not_solved`` (the complaint was in fact not properly solved: second
-    dispatch, urgent re-handling) or ``unreasonable`` (无理客户: closed with the judgement),
-    and an ``unreasonable`` judgement states its grounds.
+    the judgement is one of H3's three outcomes: ``not_solved`` (the complaint was in fact
+    not properly solved: second dispatch, urgent re-handling), ``unreasonable`` (无理客户:
+    closed with the judgement, which states its grounds) or ``explained`` (properly solved,
+    the customer still dissatisfied: explained again, what was said recorded, and the
+    supervisor decides the closing).
     """
     values = task.submitted
     errors: Errors = {}
@@ -630,7 +655,19 @@ def dissatisfaction_analysis(task: TaskInput) -> Errors | None:
         errors["analysis"] = N_("H3: analyse why the customer is dissatisfied")
     if values.get("judgement") == "unreasonable" and not _text(values, "unreasonable_grounds"):
         errors["unreasonable_grounds"] = N_("H3: state why the customer's demand is unreasonable")
+    if values.get("judgement") == "explained" and not _text(values, "explanation"):
+        errors["explanation"] = N_("H3: explain the result to the customer again and record what was said")
     return errors or None
+
+
+@HANDLERS.validator("closing_decision")
+def closing_decision(task: TaskInput) -> Errors | None:
+    """H3, V1: the supervisor closes a properly solved complaint the customer does not accept,
+    or refuses with a reason (the complaint is then dispatched again)."""
+    values = task.submitted
+    if values.get("closing_approved") is False and not _text(values, "closing_note"):
+        return {"closing_note": N_("H3: say why the complaint may not close (it is dispatched again)")}
+    return None
 
 
 @HANDLERS.validator("outside_report", fields=("materials_reviewed",))

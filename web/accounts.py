@@ -313,6 +313,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("legal", "法律顾问 Legal counsel", ("legal",), ("agent",)),
     DemoUser("supervisor", "主管领导 Supervisor", ("supervisor",), ("supervisor",)),
     DemoUser("escalation", "升级投诉专席 Escalation desk", ("escalation_desk",), ("agent",)),
+    DemoUser("handler", "分公司投诉处理员 Branch complaint handler", ("complaint_handler",), ("agent",)),
     DemoUser("owner", "流程负责人 Process owner", (), ("process_owner",)),
     DemoUser("admin", "系统管理员 Administrator", (), ("admin",)),
 )

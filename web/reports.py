@@ -175,6 +175,8 @@ def build_tables(
     channels.rows = [[channel_names.get(code, code) or none, n] for code, n in volumes.by_channel.items()]
     channels.rows.append([_("Escalation channels, subtotal"), volumes.escalation_total])
     channels.rows.append([_("Media, subtotal"), volumes.media_total])
+    channels.rows.append([_("Went over the company's head (C5), subtotal"), volumes.over_head_total])
+    channels.rows.append([_("Transferred from an outside unit (C5), subtotal"), volumes.escalated_total])
     channels.rows.append([_("Total"), volumes.total])
     tables["channels"] = channels
 

@@ -41,6 +41,7 @@ STAGES = {
     "written_reply_approval": lazy_gettext("Written reply approval"),
     "return_visit": lazy_gettext("Return visit"),
     "dissatisfaction_analysis": lazy_gettext("Dissatisfaction analysis"),
+    "closing_decision": lazy_gettext("Closing decision"),
     "closed": lazy_gettext("Closed"),
     "in_progress": lazy_gettext("In progress"),
     "error": lazy_gettext("Stopped by an error"),

@@ -132,7 +132,7 @@ def test_e5_rework_keeps_the_clock_and_counts_it_once(engine, clock):
 
 
 def test_v1_second_round_is_a_clock_of_its_own_and_the_rollups_match_a_rebuild(engine, clock):
-    """V1, L4, L7: round 2 measures L4 and R4 again as new clocks; L2 stays round 1's."""
+    """V1, L2, L4, L7: round 2 measures L2 (the second review), L4 and R4 again as new clocks."""
     instance_id = dispatched(engine, clock)
     support.progress_told(engine, instance_id)
     clock.set(at(28, 9))
@@ -142,17 +142,20 @@ def test_v1_second_round_is_a_clock_of_its_own_and_the_rollups_match_a_rebuild(e
     complete(engine, instance_id, "task_return_visit", support.return_visit(satisfied=False))
     clock.set(at(28, 11))
     complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    clock.set(at(28, 11, 40))  # V1: the second review, 10 minutes past its urgent 30
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     rows = clock_rows(engine, instance_id)
     assert (rows[("L4", 2)].status, rows[("L4", 2)].due_at, rows[("L4", 2)].started_at) == (
         "running",
-        at(29, 11),
-        at(28, 11),
+        at(29, 11, 40),
+        at(28, 11, 40),
     )
-    assert rows[("L4", 1)].status == "met" and ("L2", 2) not in rows
-    clock.set(at(29, 12))  # round 2 replied an hour late
+    assert rows[("L4", 1)].status == "met"
+    assert (rows[("L2", 2)].status, rows[("L2", 2)].due_at) == ("missed", at(28, 11, 30))
+    clock.set(at(29, 12, 40))  # round 2 replied an hour late
     complete(engine, instance_id, "task_handle_order", support.work_order_reply())
     assert rollup(engine, "L4") == (2, 1, 3600.0, 0)
-    assert rollup(engine, "L2") == (1, 1, 0.0, 0)
+    assert rollup(engine, "L2") == (2, 1, 600.0, 0)
 
     incremental = all_rollups(engine)
     with engine.writer() as session, session.begin():

@@ -101,16 +101,18 @@ def test_l2_urgent_complaint_breaches_after_thirty_minutes(engine, clock):
     assert "task_dispatch_breach_alert" in open_elements(engine, instance_id)
 
 
-def test_l2_open_alert_is_withdrawn_when_the_complaint_closes(engine, clock):
-    """L2, V2: closing the complaint ends it at once; an unhandled alert is withdrawn, and
-    the late dispatch stays in the closed complaint's outcome (L7)."""
+def test_l2_open_alert_closes_itself_at_dispatch_and_the_late_dispatch_stays_in_the_outcome(engine, clock):
+    """L2, L7, V2: an unhandled alert closes itself when the order goes out (issue 11 item 7),
+    and the late dispatch stays in the closed complaint's outcome (L7)."""
     instance_id = recorded(engine, clock)
     clock.set(at(27, 11, 0, 1))
     engine.fire_all_due()
     alert = open_task(engine, instance_id, "task_dispatch_breach_alert")
     clock.set(at(27, 12))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
+    assert engine.task(alert.id).status == "cancelled"
+    assert open_elements(engine, instance_id) == ["task_handle_order"]
     for element_id, data in [
-        ("task_review_dispatch", support.dispatch()),
         ("task_handle_order", support.work_order_reply()),
         ("task_review_reply", support.review()),
         ("task_reply_customer", support.customer_reply()),

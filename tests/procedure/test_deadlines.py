@@ -23,6 +23,7 @@ L4 = CONFIG["handling_deadlines"]
         (["repeat"], "urgent"),
         (["batch"], "urgent"),
         (["escalated"], "urgent"),
+        (["over_head"], "urgent"),
         (["major", "batch"], "urgent"),
         ([], "ordinary"),
     ],

@@ -195,6 +195,7 @@ def test_after_a_v1_second_dispatch_every_reader_shows_the_new_round(make_app, c
     complete(engine, instance_id, "task_return_visit", support.return_visit(satisfied=False))
     clock.set(at(28, 11))
     complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())  # V1: reviewed again
     task = open_task(engine, instance_id, "task_handle_order")
     common = {"warn_at": at(29, 5), "due": at(29, 11)}
     clock.set(at(29, 4, 59))

@@ -11,7 +11,6 @@ from engine.errors import InvalidInput
 from tests.procedure import support
 from tests.procedure.support import (
     CS_CENTER,
-    DEPARTMENT,
     SUPERVISOR,
     at,
     breaches,
@@ -44,8 +43,10 @@ def replied_and_visited(engine, instance_id, satisfied: bool) -> None:
 
 
 def test_v1_h3_not_properly_solved_goes_back_to_the_department_urgently_then_v2_accepted(engine, clock):
-    """V1, H3, H1, L4, V2: dissatisfied -> calmed and analysed -> second dispatch (urgent, new
-    24-hour deadline, round 2) -> reply and return visit again -> the accepted result is final."""
+    """V1, H3, H1, L2, L4, V2: dissatisfied -> calmed and analysed -> second dispatch through
+    the centre's review (urgent: 30 minutes from the decision; it may choose another
+    department) -> a new 24-hour deadline from that dispatch, round 2 -> reply and return
+    visit again -> the accepted result is final."""
     instance_id = dispatched(engine, clock)
     clock.set(at(28, 9))
     replied_and_visited(engine, instance_id, satisfied=False)
@@ -56,37 +57,58 @@ def test_v1_h3_not_properly_solved_goes_back_to_the_department_urgently_then_v2_
     assert refused.value.field_errors["customer_calmed"].startswith("V1:")
     assert complaint_row(engine, instance_id).stage == "dissatisfaction_analysis"
 
-    clock.set(at(28, 11))  # round 1 was due Sunday 10:00; round 2 is urgent: 24 h from now
+    clock.set(at(28, 11))  # round 1 was due Sunday 10:00; round 2 is urgent
     complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    review = open_task(engine, instance_id, "task_review_dispatch")
+    assert (review.candidate_group, review.priority, review.due_at) == (CS_CENTER, 10, at(28, 11, 30))
+    assert complaint_row(engine, instance_id).stage == "dispatch"
+    clock.set(at(28, 11, 10))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch(department="billing"))
     again = open_task(engine, instance_id, "task_handle_order")
-    assert (again.candidate_group, again.priority, again.due_at) == (DEPARTMENT, 10, at(29, 11))
+    assert (again.candidate_group, again.priority, again.due_at) == ("dept:billing", 10, at(29, 11, 10))
     data = engine.instance_data(instance_id)
-    assert (data["dispatch_round"], data["order_type"], data["handling_due"]) == (2, "urgent", iso(29, 11))
+    assert (data["dispatch_round"], data["order_type"], data["handling_due"]) == (
+        2,
+        "urgent",
+        iso(29, 11, 10),
+    )
     rounds = support.clock_rounds(engine, instance_id)
     assert (rounds[("L4", 1)].status, rounds[("L4", 1)].due_at) == ("met", at(29, 10)), "L7: round 1 kept"
-    assert (rounds[("L4", 2)].status, rounds[("L4", 2)].due_at) == ("running", at(29, 11)), "measured again"
-    assert ("R4", 2) not in rounds and ("L2", 2) not in rounds, "R4 waits for round 2's reply; L2 is once"
+    assert (rounds[("L4", 2)].status, rounds[("L4", 2)].due_at) == ("running", at(29, 11, 10)), (
+        "measured again"
+    )
+    assert (rounds[("L2", 2)].status, rounds[("L2", 2)].due_at) == ("met", at(28, 11, 30)), (
+        "V1: reviewed again"
+    )
+    assert ("R4", 2) not in rounds, "R4 waits for round 2's reply"
     assert support.deadlines(engine, instance_id)["L4"]["met"] is None, "the record shows round 2"
     row = complaint_row(engine, instance_id)
     assert (row.priority, row.stage, row.status) == ("urgent", "handling", "open")
 
     clock.set(at(28, 16))
-    replied_and_visited(engine, instance_id, satisfied=True)
+    complete(engine, instance_id, "task_handle_order", support.work_order_reply(), actor="biller")
+    complete(engine, instance_id, "task_review_reply", support.review())
+    reply = open_task(engine, instance_id, "task_reply_customer")
+    assert reply.candidate_group == "dept:billing", "the reply goes to the department of round 2"
+    complete(engine, instance_id, "task_reply_customer", support.customer_reply())
+    complete(engine, instance_id, "task_return_visit", support.return_visit(satisfied=True))
     data = engine.instance_data(instance_id)
     assert data["closure"]["outcome"] == "closed"
     l4 = support.deadlines(engine, instance_id)["L4"]
-    assert (l4["due"], l4["met"]) == (iso(29, 11), True)
+    assert (l4["due"], l4["met"]) == (iso(29, 11, 10), True)
     assert support.clock_rounds(engine, instance_id)[("R4", 2)].status == "met"
     assert complaint_row(engine, instance_id).outcome == "closed"
 
 
 def test_v1_second_dispatch_keeps_the_l4_timer_on_the_new_deadline(engine, clock):
-    """L4, L7: the round-2 handling task's timer fires at the new (urgent) deadline."""
+    """L4, L7: the round-2 handling task's timer fires at the new (urgent) deadline, written
+    when the centre dispatched again."""
     instance_id = dispatched(engine, clock)
     clock.set(at(28, 9))
     replied_and_visited(engine, instance_id, satisfied=False)
     clock.set(at(28, 11))
     complete(engine, instance_id, "task_analyse_dissatisfaction", support.analysis("not_solved"))
+    complete(engine, instance_id, "task_review_dispatch", support.dispatch())
     clock.set(at(29, 10, 0, 1))  # round 1's deadline: its timer went with its task
     assert engine.fire_all_due() == 0
     clock.set(at(29, 11, 0, 1))

@@ -46,6 +46,7 @@ SEES = {
     "legal": set(),
     "supervisor": EVERYONE,
     "escalation": {"escalated"},  # T6: the page and the API agree
+    "handler": set(),  # T4: the branch complaint handler sees batch complaints only (none here)
     "owner": EVERYONE,
     "admin": EVERYONE,
     SUBMITTED_VIA: set(),  # the form's actor name is nobody's

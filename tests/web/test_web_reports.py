@@ -191,7 +191,7 @@ def test_l7_on_time_rate_by_department_type_and_month(reports_app):
     by_type = {
         (row[0][:2], row[1]): row[2:5] for row in csv_rows(sue, "breakdown", PAST_WEEK + "&by=type_flag")[1:]
     }
-    assert by_type[("L2", "升级/越级 Escalated")] == ["1", "0", "1"]
+    assert by_type[("L2", "升级 Transferred from an outside unit")] == ["1", "0", "1"]
     assert by_type[("L4", "重大 Major")] == ["1", "0", "1"] and by_type[("L4", "重复 Repeat")] == [
         "1",
         "0",
