@@ -1,4 +1,4 @@
-"""Alembic revision t0010_visit11 (issue 11 items 8, 9): the old "升级/越级" flag keeps its meaning.
+"""Alembic revision t0011_visit11 (issue 11 items 8, 9): the old "升级/越级" flag keeps its meaning.
 
 A transfer on an escalation channel stays ``escalated`` (升级); an ``escalated`` flag on any
 other channel was a customer who went over the company's head and becomes ``over_head`` (越级),
@@ -66,7 +66,7 @@ def _complaint(connection, instance_id: int, channel: str, flags: str) -> None:
 
 def test_c5_t4_the_old_flag_maps_by_channel_and_the_rollups_follow(tmp_path):
     engine = make_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    schema.upgrade(engine, MIGRATION_FOLDERS, revision="t0009_casefile")
+    schema.upgrade(engine, MIGRATION_FOLDERS, revision="t0010_seams")
     with engine.begin() as connection:
         _complaint(connection, 1, "miit", "escalated")  # a transfer: 升级
         _complaint(connection, 2, "phone", "escalated,major")  # went over the head: 越级

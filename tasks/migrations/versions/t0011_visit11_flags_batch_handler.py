@@ -13,8 +13,8 @@ fold merges). The running instances' own data is left alone: their path was chos
 Earlier batch complaints get none: the old field named the assignee of one work order, not
 the person following the batch.
 
-Revision ID: t0010_visit11
-Revises: t0009_casefile
+Revision ID: t0011_visit11
+Revises: t0010_seams
 Create Date: 2026-12-04 19:30:00
 """
 
@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from alembic import op
 
-revision = "t0010_visit11"
-down_revision = "t0009_casefile"
+revision = "t0011_visit11"
+down_revision = "t0010_seams"
 branch_labels = None
 depends_on = None
 
