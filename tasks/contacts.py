@@ -78,6 +78,7 @@ _WRITTEN = (
     "customer_account",
     "channel",
     "department",
+    "description_excerpt",
     "numbered",
     "updated_at",
 )

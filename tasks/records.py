@@ -566,7 +566,8 @@ _PREVIOUS_SQL = (
 # The record's columns the projection writes, in one statement each way (engine.driver_sql).
 _WRITTEN = (
     "number", "customer_name", "customer_phone", "customer_account", "channel", "business_category",
-    "nature_category", "type_flags", "priority", "stage", "status", "repeat_of", "batch_tag", "accepted_at",
+    "nature_category", "type_flags", "priority", "stage", "status", "repeat_of", "batch_tag", "batch_handler",
+    "accepted_at",
     "closed_at", "outcome", "reply_conclusion", "outside_due", "updated_at", "first_contact_owner",
     "first_reply_at", "deadlines",
 )  # fmt: skip

@@ -6,7 +6,7 @@ intake command has committed, before anything after the commit runs: the hook th
 calls after every commit (``engine.outbox.after_commit``) is where it dies.
 
 ``... restart``: a fresh process starting up: it delivers what the outbox holds pending, as
-the scheduler's start-up job does (``engine.scheduler.deliver_outbox``), and prints the count.
+the scheduler's start-up job does (``engine.scheduler.outbox_job``), and prints the count.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime
 from engine import audit_key
 from engine.clock import FrozenClock
 from engine.db import make_db_engine, make_session_factories
-from engine.scheduler import deliver_outbox
+from engine.scheduler import outbox_job
 from engine.service import ProcessEngine
 from tasks.registry import REGISTRY
 from tests.procedure import support
@@ -37,7 +37,7 @@ def main(url: str, instant: str, mode: str, *args: str) -> None:
         engine.outbox.after_commit = lambda ids: os.kill(os.getpid(), signal.SIGKILL)
         support.complete(engine, call, "task_record_complaint", support.record(repeat_of=args[0]))
         raise SystemExit("not killed: the hook after the commit did not run")
-    print(deliver_outbox(engine), flush=True)
+    print(outbox_job(engine).run(), flush=True)
 
 
 if __name__ == "__main__":
