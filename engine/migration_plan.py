@@ -4,7 +4,7 @@ Like Camunda Cockpit's plans, a plan is a list of ``source element -> target ele
 Elements with the same id in both versions map to themselves; for the others a target is
 proposed by name (same label, same kind, not taken by an id match), and the admin may
 edit any row. A plan is checked before a dry run (``check_plan``) and applied by
-``engine.migration`` to every task of a running instance, inside event subprocesses,
+``engine.migration_apply`` to every task of a running instance, inside event subprocesses,
 subprocesses and call activities too.
 
 Blocked moves are returned as data (``Blocker``: a code, the element, the version) so the

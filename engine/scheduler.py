@@ -109,8 +109,12 @@ class WakingJob:
         """
         if self._run_lock.locked():
             return
+        self._wake(due)
+
+    def _wake(self, due: datetime, *, replacing: bool = False) -> None:
+        """Plan the next pass at ``due`` (``replacing``: whatever was planned, else only if earlier)."""
         with self._wake_lock:
-            if self.wake_at is not None and due >= self.wake_at:
+            if not replacing and self.wake_at is not None and due >= self.wake_at:
                 return
             self.wake_at = due
         if self._scheduler is not None and self._scheduler.running:
@@ -126,16 +130,23 @@ class WakingJob:
             )
 
     def reschedule(self) -> None:
-        """Wake at the earliest instant ahead, recomputed from the database."""
-        with self._wake_lock:
-            self.wake_at = None
+        """Wake at the earliest instant ahead, recomputed from the database.
+
+        The plan is replaced in one step (never cleared first), so a pass of the sweep running
+        meanwhile cannot leave the job with no wake-up planned.
+        """
         try:
             due = self._next_at()
         except Exception as error:  # the sweep covers it
+            with self._wake_lock:
+                self.wake_at = None
             self._failed(error, f"{self.name}: could not compute the next instant")
             return
-        if due is not None:
-            self.notice(due)
+        if due is None:
+            with self._wake_lock:
+                self.wake_at = None
+            return
+        self._wake(due, replacing=True)
 
     def reschedule_soon(self, delay: timedelta) -> None:
         """Recompute the next instant off the caller's thread; a burst of calls costs one query."""
