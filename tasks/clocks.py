@@ -24,7 +24,7 @@ here (``tasks.warning_share``: the ``[warnings]`` share, in working time for a f
 calendar).
 
 Four tables, written by :func:`project_clocks` in the command's transaction (called by the
-complaint projection, ``tasks.records.project_complaint``):
+complaint projection, ``tasks.complaint_projection.project_complaint``):
 
 * ``complaint_clocks``: one narrow row per complaint, clock and round, with the complaint's
   report dimensions copied in (department, channel, categories, type flags, period), so

@@ -12,7 +12,7 @@ changes the registry (no import cycle, no import order to get right):
 * ``tasks.spans``: ``deadline_span``, the figures of procedure.toml for timer expressions
 * ``tasks.timer_figures.figure_words``: the deadline timers' labels, written at deploy (issue 10)
 * ``tasks.warning_sweep.config_problems``: the deploy-time check of ``[warnings]``
-* ``tasks.records.project_complaint``: keeps the complaint record (``complaints``) in step
+* ``tasks.complaint_projection.project_complaint``: keeps the complaint record (``complaints``) in step
   with every command
 * ``tasks.contacts.project_contact``: the customer and department of every instance,
   numbered or not (``complaint_contacts``)
