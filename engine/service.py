@@ -4,11 +4,7 @@ Every command is one transaction: load the instance, apply, run engine steps and
 handlers, save the state and every derived row, append the audit event, commit.
 A stale write (another command committed first) is retried from a fresh load, so
 a command either applies to the newest state or fails with a clear Conflict.
-
-``ProcessEngine`` is assembled from parts with one job each: deployments
-(``engine.deploy_commands``), timer firing and audit anchoring (``engine.timer_firing``) and
-reads (``engine.engine_reads``); its result types are in ``engine.command_types``, the refusals
-in ``engine.command_checks``, the live-workflow cache in ``engine.workflow_cache``.
+Parts: ``engine.deploy_commands``, ``engine.timer_firing``, ``engine.engine_reads``, ``engine.command_types``.
 """
 
 from __future__ import annotations
