@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import sessionmaker
 
 from engine.errors import EngineError
 
@@ -99,6 +100,14 @@ def create_key_file(path: Path) -> AuditKey:
 def bind(db: Engine, key: AuditKey) -> Engine:
     """The same database, its connections carrying ``key`` for every audit append."""
     return db.execution_options(**{KEY_OPTION: key})
+
+
+def keyed_sessions(sessions: sessionmaker, key: AuditKey | None) -> sessionmaker:
+    """The same sessions on a database bound to ``key`` (unchanged without one)."""
+    if key is None:
+        return sessions
+    keyed_bind = bind(sessions.kw["bind"], key)
+    return sessionmaker(**(sessions.kw | {"bind": keyed_bind}), class_=sessions.class_)
 
 
 def bound_key(connection: Connection) -> AuditKey | None:
