@@ -53,6 +53,25 @@ def work_order_reply(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def escalated_work_order_reply(**changes: Any) -> dict[str, Any]:
+    """A valid reply to an escalated complaint: E1 first, then E2's account in the original's order."""
+    return work_order_reply(
+        **{
+            "company_responsible": True,
+            "responsible_department": "网络部 Network",
+            "handling_summary": "更换端口 Port replaced",
+            "earlier_authority_complaint": False,
+            "first_complaint_at": "2026-11-20 10:00 来电 by phone",
+            "first_findings": "端口故障，已更换 Faulty port, replaced",
+            "first_acceptance": "客户当时认可 Accepted then",
+            "transfer_findings": "复查线路正常 Line checked again: working",
+            "final_opinion": "维持原处理并致歉 Handling upheld, apology given",
+            "miit_feedback_form": "FB-2026-001",
+            **changes,
+        }
+    )
+
+
 def review(qualified: bool = True, **changes: Any) -> dict[str, Any]:
     """E4: the centre's review of the department's reply."""
     data: dict[str, Any] = {"reply_qualified": qualified}

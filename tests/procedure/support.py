@@ -21,6 +21,7 @@ from tasks.clocks import ComplaintClock
 from tests.procedure.scenario_data import (  # noqa: F401 - the payloads, re-exported
     customer_reply,
     dispatch,
+    escalated_work_order_reply,
     progress_note,
     record,
     return_visit,

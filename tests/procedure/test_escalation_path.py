@@ -76,18 +76,7 @@ def test_t7_runs_from_the_receipt_and_breaches_at_the_outside_deadline_while_the
         engine,
         instance_id,
         "task_handle_order",
-        support.work_order_reply(
-            company_responsible=True,
-            responsible_department="网络部 Network",
-            handling_summary="更换端口 Port replaced",
-            earlier_authority_complaint=False,
-            first_complaint_at="2026-11-20 10:00 来电 by phone",
-            first_findings="端口故障，已更换 Faulty port, replaced",
-            first_acceptance="客户当时认可 Accepted then",
-            transfer_findings="复查线路正常 Line checked again: working",
-            final_opinion="维持原处理并致歉 Handling upheld, apology given",
-            miit_feedback_form="FB-2026-002",
-        ),
+        support.escalated_work_order_reply(miit_feedback_form="FB-2026-002"),
     )
     complete(engine, instance_id, "task_review_reply", support.review())
     complete(engine, instance_id, "task_reply_customer", support.customer_reply())

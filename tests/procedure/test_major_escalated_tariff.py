@@ -143,23 +143,6 @@ def test_t6_escalated_order_carries_a_deadline_no_later_than_the_outside_units(e
     assert open_task(engine, later, "task_handle_order").due_at == at(27, 20)
 
 
-def escalated_reply(**changes):
-    data = support.work_order_reply(
-        company_responsible=True,
-        responsible_department="网络部 Network",
-        handling_summary="更换端口 Port replaced",
-        earlier_authority_complaint=False,
-        first_complaint_at="2026-11-20 10:00 来电 by phone",
-        first_findings="端口故障，已更换 Faulty port, replaced",
-        first_acceptance="客户当时认可 Accepted then",
-        transfer_findings="复查线路正常 Line checked again: working",
-        final_opinion="维持原处理并致歉 Handling upheld, apology given",
-        miit_feedback_form="FB-2026-001",
-    )
-    data.update(changes)
-    return data
-
-
 def test_e1_e2_h7_escalated_reply_structure(engine, clock):
     """E1: result first (responsible? which department); E2: handling, the earlier complaint to a
     government body with that body's proof that it accepted it, then the account in the original's
@@ -184,7 +167,7 @@ def test_e1_e2_h7_escalated_reply_structure(engine, clock):
             engine,
             instance_id,
             "task_handle_order",
-            escalated_reply(responsible_department="", earlier_authority_complaint=True),
+            support.escalated_work_order_reply(responsible_department="", earlier_authority_complaint=True),
         )
     assert refused.value.field_errors == {
         "responsible_department": "E1: name the responsible department",
@@ -196,7 +179,7 @@ def test_e1_e2_h7_escalated_reply_structure(engine, clock):
         engine,
         instance_id,
         "task_handle_order",
-        escalated_reply(
+        support.escalated_work_order_reply(
             earlier_authority_complaint=True,
             authority_intake_proof="sha256:9f86d081884c7d659a2feaa0c55ad015",
         ),
@@ -258,7 +241,7 @@ def test_t5_t7_e4_v3_escalation_desk_reports_back_before_closing_and_the_deadlin
     complete(engine, instance_id, "task_review_dispatch", support.dispatch(department="billing"))
     support.progress_told(engine, instance_id)
     assert open_task(engine, instance_id, "task_handle_order").candidate_group == "dept:billing"
-    complete(engine, instance_id, "task_handle_order", escalated_reply())
+    complete(engine, instance_id, "task_handle_order", support.escalated_work_order_reply())
     complete(engine, instance_id, "task_review_reply", support.review())
     reply = open_task(engine, instance_id, "task_reply_customer")
     assert reply.candidate_group == "cs_center", "V3: the centre replies to an escalated complaint"
@@ -302,7 +285,7 @@ def escalated_at_reply(engine, clock) -> int:
     """An escalated complaint whose reply the centre accepted on Friday at 11:00."""
     instance_id = escalated(engine)  # outside deadline Saturday 12:00
     complete(engine, instance_id, "task_review_dispatch", support.dispatch())
-    complete(engine, instance_id, "task_handle_order", escalated_reply())
+    complete(engine, instance_id, "task_handle_order", support.escalated_work_order_reply())
     clock.set(at(27, 11))
     complete(engine, instance_id, "task_review_reply", support.review())
     return instance_id

@@ -305,18 +305,7 @@ def test_h7_the_appeal_feedback_form_of_a_miit_transfer_is_filled_in_from_the_co
     assert f"/instances/{instance_id}/appeal-feedback" in page  # linked from the complaint page
     before = sue.get(f"/instances/{instance_id}/appeal-feedback").get_data(as_text=True)
     assert "FB-2026-001" not in before and "王女士" in before  # filled in as far as recorded
-    reply = support.work_order_reply(
-        company_responsible=True,
-        responsible_department="网络部 Network",
-        handling_summary="更换端口 Port replaced",
-        earlier_authority_complaint=False,
-        first_complaint_at="2026-11-20 10:00 来电 by phone",
-        first_findings="端口故障，已更换 Faulty port, replaced",
-        first_acceptance="客户当时认可 Accepted then",
-        transfer_findings="复查线路正常 Line checked again: working",
-        final_opinion="维持原处理并致歉 Handling upheld, apology given",
-        miit_feedback_form="FB-2026-001",
-    )
+    reply = support.escalated_work_order_reply()
     support.complete(engine, instance_id, "task_handle_order", reply)
     response = sue.get(f"/instances/{instance_id}/appeal-feedback")
     text = response.get_data(as_text=True)
